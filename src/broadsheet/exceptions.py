@@ -1,0 +1,59 @@
+"""The exceptions Broadsheet raises.
+
+    BroadsheetError
+    ├── InvalidInputError (also a ValueError)   bad id, bad query, bad record, bad setting
+    │   └── InvalidArxivIdError
+    ├── NotFoundError (also a LookupError)
+    │   ├── PaperNotFoundError
+    │   └── UserNotFoundError
+    ├── ConflictError                           e.g. a user name that is taken
+    ├── PermissionDeniedError
+    ├── StorageError                            the database refused or is too new/old
+    └── SourceError                             a remote source or file could not be read
+"""
+
+from __future__ import annotations
+
+
+class BroadsheetError(Exception):
+    """Base class of every error Broadsheet raises on purpose."""
+
+
+class InvalidInputError(BroadsheetError, ValueError):
+    """Input that cannot be accepted; the message says why."""
+
+
+class InvalidArxivIdError(InvalidInputError):
+    """A string that is not an arXiv identifier."""
+
+
+class NotFoundError(BroadsheetError, LookupError):
+    """Something asked for by key does not exist."""
+
+
+class PaperNotFoundError(NotFoundError):
+    def __init__(self, arxiv_id: str) -> None:
+        super().__init__(f"no paper with arXiv id {arxiv_id!r}")
+        self.arxiv_id = arxiv_id
+
+
+class UserNotFoundError(NotFoundError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no user named {name!r}")
+        self.name = name
+
+
+class ConflictError(BroadsheetError):
+    """The change would break a uniqueness rule."""
+
+
+class PermissionDeniedError(BroadsheetError):
+    """The acting user may not do this."""
+
+
+class StorageError(BroadsheetError):
+    """The database could not be used."""
+
+
+class SourceError(BroadsheetError):
+    """A source (file or remote service) could not be read at all."""

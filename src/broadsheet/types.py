@@ -1,0 +1,147 @@
+"""Frozen dataclasses that cross layers.
+
+``PaperData`` and ``ListingData`` are what sources produce (a record as one source reports it);
+``Paper``, ``Listing``, ``User``, ``Comment`` are what the Hub returns (a record as stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaperData:
+    """One paper as a source reports it, before it meets the database.
+
+    ``None`` means "this source does not say"; it never erases what another source said.
+    """
+
+    arxiv_id: str  # without version; see broadsheet.ids
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    version: int | None = None
+    categories: tuple[str, ...] = ()  # primary first when known
+    primary_category: str | None = None
+    published: date | None = None
+    updated: date | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    comments: str | None = None
+    github_repo: str | None = None
+    project_page: str | None = None
+    external_upvotes: int | None = None  # votes counted elsewhere (Hugging Face)
+    source: str = ""  # which kind of source: "arxiv-jsonl", "hf-daily", "arxiv-api", "oai-pmh", ...
+    source_ref: str = ""  # where exactly: "file.jsonl.gz:123", a URL, "archive.tar.gz/2024-05-27.json:4"
+
+
+@dataclass(frozen=True, slots=True)
+class ListingData:
+    """A paper shown on the daily feed of a date, as a source reports it."""
+
+    arxiv_id: str
+    listed_on: date
+    submitter: str | None = None  # the external submitter's user name (HF), if any
+    source: str = ""
+    source_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record a source could not read: where it was, and why."""
+
+    source_ref: str
+    reason: str
+
+
+# What a source yields, in order: papers, listings (which follow their paper), and rejects.
+SourceItem = PaperData | ListingData | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """A paper as stored."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    version: int | None
+    categories: tuple[str, ...]
+    primary_category: str | None
+    published: date | None
+    updated: date | None
+    doi: str | None
+    journal_ref: str | None
+    comments: str | None
+    github_repo: str | None
+    project_page: str | None
+    external_upvotes: int
+    upvotes: int  # external + local votes
+    num_comments: int
+    source: str
+    source_ref: str
+    first_seen: datetime
+    last_changed: datetime
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A paper on the daily feed of a date."""
+
+    paper: Paper
+    listed_on: date
+    submitter: str | None  # a local user's name, or the external submitter's name
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    name: str
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int
+    arxiv_id: str
+    author: str
+    body: str
+    created_at: datetime
+    parent_id: int | None = None
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one ingest run did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    listings_added: int = 0
+    rejected: tuple[Rejected, ...] = ()
+
+    @property
+    def seen(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts shown by ``broadsheet info``."""
+
+    database: str
+    schema_version: str | None
+    papers: int
+    listings: int
+    users: int
+    votes: int
+    comments: int
+    subscriptions: int
+    extra: dict[str, int] = field(default_factory=dict)

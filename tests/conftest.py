@@ -1,0 +1,42 @@
+"""Shared fixtures.
+
+Tests that read ``../shared/data`` use the ``shared_data`` fixture: it skips with a reason when the
+folder is absent, and fails instead when ``BROADSHEET_REQUIRE_SHARED=1`` (as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("BROADSHEET_SHARED_DIR", REPO.parent / "shared"))
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        msg = f"{path} is absent (the project's shared test data; see README)"
+        if os.environ.get("BROADSHEET_REQUIRE_SHARED") == "1":
+            pytest.fail(msg + " and BROADSHEET_REQUIRE_SHARED=1")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (read-only)."""
+    return _need(SHARED / "data")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir(shared_data: Path) -> Path:
+    """``../shared/data/fixtures``: real recorded API responses."""
+    return _need(shared_data / "fixtures")
+
+
+@pytest.fixture(scope="session")
+def seed_page() -> Path:
+    """``../shared/seed/daily-papers-page.txt``: the page the user gave."""
+    return _need(SHARED / "seed" / "daily-papers-page.txt")

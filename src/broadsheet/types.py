@@ -118,6 +118,17 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What one ingest batch writes: decided by ``ingest.plan_batch``, written by storage."""
+
+    new: tuple[PaperData, ...] = ()
+    changed: tuple[PaperData, ...] = ()
+    listings: tuple[ListingData, ...] = ()
+    unchanged: int = 0
+    rejected: tuple[Rejected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class IngestReport:
     """What one ingest run did."""
 

@@ -1,0 +1,181 @@
+"""The ``broadsheet`` command: thin commands over the Hub, with progress bars on long jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .config import Settings, load_settings
+from .exceptions import BroadsheetError
+from .hub import Hub, IngestProgress, make_hub
+
+app = typer.Typer(
+    help="Broadsheet: a self-hostable research-papers hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+REJECTS_SHOWN = 20  # rejected records printed on the terminal; --rejects FILE keeps them all
+
+
+class _State:
+    settings: Settings
+
+
+state = _State()
+
+
+@app.callback()
+def _main(
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL or SQLite file path.", envvar=None)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML settings file.")] = None,
+) -> None:
+    if db and "://" not in db:
+        db = f"sqlite:///{Path(db).expanduser().resolve()}"
+    try:
+        state.settings = load_settings(config, database_url=db)
+    except BroadsheetError as e:
+        _fail(str(e))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _hub(settings: Settings | None = None) -> Hub:
+    try:
+        return make_hub(settings or state.settings)
+    except BroadsheetError as e:
+        _fail(str(e))
+        raise  # unreachable: _fail exits
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files: JSONL, HF daily JSON, arXiv Atom, OAI-PMH XML; plain, .gz or .tar.gz.", exists=True, dir_okay=False)],
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write every rejected record (JSON Lines) here.")] = None,
+) -> None:
+    """Load papers (and daily listings) from files. Re-running is safe: nothing is duplicated."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    hub = _hub()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[papers]} papers, {task.fields[rejected]} rejected"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        ) as progress:
+            tasks: dict[str, int] = {}
+
+            def show(p: IngestProgress) -> None:
+                if p.path not in tasks:
+                    tasks[p.path] = progress.add_task(Path(p.path).name, total=p.bytes_total, papers=0, rejected=0)
+                progress.update(tasks[p.path], completed=p.bytes_done, papers=p.papers_seen, rejected=p.rejected)
+
+            report = hub.ingest_paths(paths, on_progress=show)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+
+    for r in report.rejected[:REJECTS_SHOWN]:
+        err.print(f"rejected {r.source_ref}: {r.reason}", highlight=False, markup=False)
+    if len(report.rejected) > REJECTS_SHOWN:
+        err.print(f"... and {len(report.rejected) - REJECTS_SHOWN} more rejected records"
+                  + ("" if rejects else " (use --rejects FILE to keep them all)"))
+    if rejects:
+        with rejects.open("w", encoding="utf-8") as f:
+            for r in report.rejected:
+                f.write(json.dumps({"where": r.source_ref, "reason": r.reason}) + "\n")
+    out.print(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.listings_added} listings added, {len(report.rejected)} rejected",
+        highlight=False,
+    )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def info(as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
+    """Database location, schema version and counts."""
+    hub = _hub()
+    try:
+        stats = hub.stats()
+    finally:
+        hub.close()
+    data = asdict(stats)
+    data.pop("extra")
+    if as_json:
+        print(json.dumps(data))
+        return
+    for key, value in data.items():
+        out.print(f"{key:>15}: {value}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web site and API."""
+    _serve(_hub(), host, port)
+
+
+def _serve(hub: Hub, host: str, port: int) -> None:
+    import uvicorn
+
+    from .web import create_app
+
+    out.print(f"Broadsheet on http://{host}:{port}/  (Ctrl+C to stop)", highlight=False)
+    try:
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+    finally:
+        hub.close()
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo database and exit.")] = False,
+) -> None:
+    """Build a demo database from the built-in papers (no network) and serve it."""
+    from .demo import load_demo_papers
+
+    settings = state.settings
+    if not settings.database_url:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir("broadsheet")) / "demo.sqlite3"
+        settings = settings.replace(database_url=f"sqlite:///{path}")
+    hub = _hub(settings)
+    report = hub.add_papers(item for pair in load_demo_papers() for item in pair)
+    stats = hub.stats()
+    out.print(f"demo database {stats.database}: {stats.papers} papers, {stats.listings} listings "
+              f"({report.added} added now)", highlight=False)
+    if no_serve:
+        hub.close()
+        return
+    _serve(hub, host, port)
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # `broadsheet info | head`
+        sys.exit(1)

@@ -1,0 +1,115 @@
+"""Settings: every field has a default and a help line.
+
+Precedence: defaults < TOML file (``BROADSHEET_CONFIG`` or ``--config``) < ``BROADSHEET_*``
+environment variables < explicit overrides (CLI flags). A secret may also be given as a file:
+``BROADSHEET_SMTP_PASSWORD_FILE=/run/secrets/smtp``. Secrets are masked in ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .exceptions import InvalidInputError
+
+ENV_PREFIX = "BROADSHEET_"
+
+
+def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"help": help, "secret": secret}, repr=not secret)
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory (created on first use)."""
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('broadsheet')) / 'broadsheet.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can set. Field names are the TOML keys; env is BROADSHEET_<NAME>."""
+
+    database_url: str = _setting(
+        "", "SQLAlchemy URL of the database; empty means a SQLite file in the user's data directory."
+    )
+    base_url: str = _setting(
+        "http://127.0.0.1:8000", "Public URL of the site, used for absolute links (feeds, email)."
+    )
+    site_name: str = _setting("Broadsheet", "Name shown in page titles and emails.")
+    ingest_batch_size: int = _setting(
+        1000, "Papers written per transaction during ingest (larger is faster, longer locks)."
+    )
+    page_size: int = _setting(30, "Papers per page on the feed pages.")
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or default_database_url()
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(name: str, typ: Any, raw: Any) -> Any:
+    typ = typ if isinstance(typ, type) else {"int": int, "str": str, "bool": bool, "float": float}[typ]
+    if isinstance(raw, typ):
+        return raw
+    if not isinstance(raw, str):
+        raise InvalidInputError(f"setting {name}: expected {typ.__name__}, got {raw!r}")
+    try:
+        if typ is bool:
+            low = raw.strip().lower()
+            if low in {"1", "true", "yes", "on"}:
+                return True
+            if low in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        return typ(raw)
+    except ValueError:
+        raise InvalidInputError(f"setting {name}: {raw!r} is not a valid {typ.__name__}") from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, a TOML file, the environment and overrides (in that order)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    known = {f.name: f for f in fields(Settings)}
+
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise InvalidInputError(f"cannot read config file {path}: {e}") from None
+        for key, raw in data.items():
+            if key not in known:
+                raise InvalidInputError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, known[key].type, raw)
+
+    for name, f in known.items():
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in env:
+            values[name] = _coerce(name, f.type, env[env_name])
+        elif env_name + "_FILE" in env:
+            try:
+                text = Path(env[env_name + "_FILE"]).read_text(encoding="utf-8").strip()
+            except OSError as e:
+                raise InvalidInputError(f"{env_name}_FILE: {e}") from None
+            values[name] = _coerce(name, f.type, text)
+
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def describe_settings() -> list[tuple[str, str, Any, str]]:
+    """(name, environment variable, default, help) for every setting: for docs and `broadsheet config`."""
+    return [
+        (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(Settings)
+    ]

@@ -1,0 +1,48 @@
+"""Storage: SQL over SQLAlchemy Core, one store per domain, one dialect-aware engine.
+
+``open_storage(url)`` creates the engine and migrates the schema; the Hub is the only caller.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from .engine import create_db_engine, migrate, schema_version
+from .papers import PaperStore
+from .schema import comments, listings, papers, subscriptions, users, votes
+
+__all__ = ["Storage", "open_storage"]
+
+
+class Storage:
+    """All stores over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.papers = PaperStore(engine)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per domain table, for ``broadsheet info``."""
+        tables = {
+            "papers": papers,
+            "listings": listings,
+            "users": users,
+            "votes": votes,
+            "comments": comments,
+            "subscriptions": subscriptions,
+        }
+        with self.engine.connect() as conn:
+            return {name: conn.execute(select(func.count()).select_from(t)).scalar_one() for name, t in tables.items()}
+
+    def schema_version(self) -> str | None:
+        return schema_version(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_storage(url: str, *, migrate_schema: bool = True) -> Storage:
+    engine = create_db_engine(url)
+    if migrate_schema:
+        migrate(engine)
+    return Storage(engine)

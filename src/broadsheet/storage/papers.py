@@ -1,0 +1,316 @@
+"""SQL for papers and listings: batch upserts for ingest, and the reads the Hub needs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
+
+from ..text import content_hash, delatex, name_key
+from ..types import BatchPlan, Listing, Paper, PaperData
+from .engine import writer
+from .schema import (
+    FTS_TABLE,
+    comments,
+    listings,
+    paper_authors,
+    paper_categories,
+    papers,
+    users,
+    votes,
+)
+
+_CHUNK = 500  # ids per IN (...) clause: well under SQLite's variable limit
+
+_PAPER_FIELDS = (
+    "arxiv_id", "version", "title", "abstract", "primary_category", "published", "updated", "doi",
+    "journal_ref", "comments", "github_repo", "project_page", "source", "source_ref",
+)  # fmt: skip
+
+
+def _chunks(seq: Sequence[Any], n: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _row_values(p: PaperData) -> dict[str, Any]:
+    values = {name: getattr(p, name) for name in _PAPER_FIELDS}
+    values["external_upvotes"] = p.external_upvotes or 0
+    values["content_hash"] = content_hash(p.title, p.abstract, p.authors)
+    return values
+
+
+def _bulk_insert(
+    conn: Connection, table: Table | str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """executemany straight to the driver: bulk rows skip SQLAlchemy's per-row compilation, which
+    was a third of ingest time (docs/benchmarks.md). Column types still convert values."""
+    if not rows:
+        return
+    if isinstance(table, Table):
+        procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+        if any(procs):
+            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, r)) for r in rows]
+        table = table.name
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, rows)
+
+
+class PaperStore:
+    """Papers, their authors and categories, listings, and the full-text index."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        self._fts = engine.dialect.name == "sqlite"
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def load_for_merge(self, arxiv_ids: Iterable[str]) -> dict[str, PaperData]:
+        """The stored papers among ``arxiv_ids``, as PaperData, for ``ingest.merge``."""
+        ids = sorted(set(arxiv_ids))
+        if not ids:
+            return {}
+        with self._engine.connect() as conn:
+            rows = []
+            for chunk in _chunks(ids):
+                rows += conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).all()
+            authors, cats = self._children(conn, [r.id for r in rows])
+        return {
+            r.arxiv_id: PaperData(
+                arxiv_id=r.arxiv_id,
+                title=r.title,
+                abstract=r.abstract,
+                authors=authors.get(r.id, ()),
+                version=r.version,
+                categories=cats.get(r.id, ()),
+                primary_category=r.primary_category,
+                published=r.published,
+                updated=r.updated,
+                doi=r.doi,
+                journal_ref=r.journal_ref,
+                comments=r.comments,
+                github_repo=r.github_repo,
+                project_page=r.project_page,
+                external_upvotes=r.external_upvotes,
+                source=r.source,
+                source_ref=r.source_ref,
+            )
+            for r in rows
+        }
+
+    def apply(self, plan: BatchPlan, now: datetime) -> int:
+        """Write one batch's plan in one transaction; return the number of listings added."""
+        with self._writer.begin() as conn:
+            new_ids = self._insert_new(conn, plan.new, now)
+            self._replace_children(conn, plan.new, new_ids, fresh=True)
+            changed_ids = self._update_changed(conn, plan.changed, now)
+            self._replace_children(conn, plan.changed, changed_ids, fresh=False)
+            return self._add_listings(conn, plan, now)
+
+    def _insert_new(self, conn: Connection, new: Sequence[PaperData], now: datetime) -> dict[str, int]:
+        if not new:
+            return {}
+        rows = [{**_row_values(p), "first_seen": now, "last_changed": now} for p in new]
+        columns = list(rows[0])
+        _bulk_insert(conn, papers, columns, [tuple(r[c] for c in columns) for r in rows])
+        ids: dict[str, int] = {}
+        for chunk in _chunks([p.arxiv_id for p in new]):
+            ids.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all())
+        return ids
+
+    def _update_changed(self, conn: Connection, changed: Sequence[PaperData], now: datetime) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for p in changed:
+            pid = conn.execute(
+                update(papers)
+                .where(papers.c.arxiv_id == p.arxiv_id)
+                .values(**_row_values(p), last_changed=now)
+                .returning(papers.c.id)
+            ).scalar_one()
+            ids[p.arxiv_id] = pid
+        return ids
+
+    def _replace_children(
+        self, conn: Connection, written: Sequence[PaperData], ids: dict[str, int], *, fresh: bool
+    ) -> None:
+        """Authors, categories and the full-text row of each written paper, rewritten whole.
+
+        ``fresh`` papers were just inserted: they have nothing to delete.
+        """
+        if not written:
+            return
+        if not fresh:
+            pids = [ids[p.arxiv_id] for p in written]
+            for chunk in _chunks(pids):
+                conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
+                conn.execute(delete(paper_categories).where(paper_categories.c.paper_id.in_(chunk)))
+                if self._fts:
+                    conn.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({','.join(map(str, chunk))})"))
+        _bulk_insert(
+            conn,
+            paper_authors,
+            ("paper_id", "position", "name", "name_key"),
+            [(ids[p.arxiv_id], i, a, name_key(a)) for p in written for i, a in enumerate(p.authors)],
+        )
+        _bulk_insert(
+            conn,
+            paper_categories,
+            ("paper_id", "position", "category"),
+            [(ids[p.arxiv_id], i, c) for p in written for i, c in enumerate(p.categories)],
+        )
+        if self._fts:
+            _bulk_insert(
+                conn,
+                FTS_TABLE,
+                ("rowid", "title", "abstract", "authors"),
+                [
+                    (ids[p.arxiv_id], delatex(p.title), delatex(p.abstract), delatex(", ".join(p.authors)))
+                    for p in written
+                ],
+            )
+
+    def _add_listings(self, conn: Connection, plan: BatchPlan, now: datetime) -> int:
+        if not plan.listings:
+            return 0
+        wanted = sorted({item.arxiv_id for item in plan.listings})
+        pid_of: dict[str, int] = {}
+        for chunk in _chunks(wanted):
+            pid_of.update(
+                conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all()
+            )
+        added = 0
+        for item in plan.listings:
+            pid = pid_of[item.arxiv_id]
+            exists = conn.execute(
+                select(listings.c.id, listings.c.submitter_name).where(
+                    listings.c.paper_id == pid, listings.c.listed_on == item.listed_on
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    insert(listings).values(
+                        paper_id=pid,
+                        listed_on=item.listed_on,
+                        submitter_name=item.submitter,
+                        source=item.source,
+                        source_ref=item.source_ref,
+                        created_at=now,
+                    )
+                )
+                added += 1
+            elif item.submitter and exists.submitter_name != item.submitter:
+                conn.execute(
+                    update(listings).where(listings.c.id == exists.id).values(submitter_name=item.submitter)
+                )
+        return added
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _children(
+        self, conn: Connection, pids: Sequence[int]
+    ) -> tuple[dict[int, tuple[str, ...]], dict[int, tuple[str, ...]]]:
+        authors: dict[int, list[str]] = defaultdict(list)
+        cats: dict[int, list[str]] = defaultdict(list)
+        for chunk in _chunks(list(pids)):
+            for pid, name in conn.execute(
+                select(paper_authors.c.paper_id, paper_authors.c.name)
+                .where(paper_authors.c.paper_id.in_(chunk))
+                .order_by(paper_authors.c.paper_id, paper_authors.c.position)
+            ):
+                authors[pid].append(name)
+            for pid, cat in conn.execute(
+                select(paper_categories.c.paper_id, paper_categories.c.category)
+                .where(paper_categories.c.paper_id.in_(chunk))
+                .order_by(paper_categories.c.paper_id, paper_categories.c.position)
+            ):
+                cats[pid].append(cat)
+        return ({k: tuple(v) for k, v in authors.items()}, {k: tuple(v) for k, v in cats.items()})
+
+    def _papers(self, conn: Connection, rows: Sequence[Any]) -> list[Paper]:
+        """Paper objects for rows of ``papers`` (in the given order), with counts and children."""
+        pids = [r.id for r in rows]
+        authors, cats = self._children(conn, pids)
+        nvotes: dict[int, int] = {}
+        ncomments: dict[int, int] = {}
+        for chunk in _chunks(pids):
+            nvotes.update(
+                conn.execute(
+                    select(votes.c.paper_id, func.count()).where(votes.c.paper_id.in_(chunk)).group_by(votes.c.paper_id)
+                ).all()
+            )
+            ncomments.update(
+                conn.execute(
+                    select(comments.c.paper_id, func.count())
+                    .where(comments.c.paper_id.in_(chunk), comments.c.hidden.is_(False))
+                    .group_by(comments.c.paper_id)
+                ).all()
+            )
+        return [
+            Paper(
+                arxiv_id=r.arxiv_id,
+                title=r.title,
+                abstract=r.abstract,
+                authors=authors.get(r.id, ()),
+                version=r.version,
+                categories=cats.get(r.id, ()),
+                primary_category=r.primary_category,
+                published=r.published,
+                updated=r.updated,
+                doi=r.doi,
+                journal_ref=r.journal_ref,
+                comments=r.comments,
+                github_repo=r.github_repo,
+                project_page=r.project_page,
+                external_upvotes=r.external_upvotes,
+                upvotes=r.external_upvotes + nvotes.get(r.id, 0),
+                num_comments=ncomments.get(r.id, 0),
+                source=r.source,
+                source_ref=r.source_ref,
+                first_seen=r.first_seen,
+                last_changed=r.last_changed,
+                hidden=r.hidden,
+            )
+            for r in rows
+        ]
+
+    def get(self, arxiv_id: str) -> Paper | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(papers).where(papers.c.arxiv_id == arxiv_id)).first()
+            return self._papers(conn, [row])[0] if row else None
+
+    def newest(self, limit: int, offset: int = 0) -> list[Paper]:
+        """Visible papers, most recently published first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(papers)
+                .where(papers.c.hidden.is_(False))
+                .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return self._papers(conn, rows)
+
+    def listed_between(self, first: date, last: date) -> list[Listing]:
+        """Listings of visible papers with ``first <= listed_on <= last``, newest day first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(papers, listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"), users.c.name.label("user_name"))
+                .join(listings, listings.c.paper_id == papers.c.id)
+                .outerjoin(users, users.c.id == listings.c.submitted_by)
+                .where(listings.c.listed_on.between(first, last), papers.c.hidden.is_(False))
+                .order_by(listings.c.listed_on.desc(), papers.c.external_upvotes.desc(), papers.c.id)
+            ).all()
+            found = self._papers(conn, rows)
+        return [
+            Listing(paper=p, listed_on=r.listed_on, submitter=r.user_name or r.submitter_name, submitted_at=r.listed_at)
+            for p, r in zip(found, rows, strict=True)
+        ]
+
+    def latest_listing_day(self) -> date | None:
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.max(listings.c.listed_on))).scalar()

@@ -1,0 +1,197 @@
+"""The database schema as SQLAlchemy Core tables: what the storage code reads and writes.
+
+Migrations (``migrations/versions``) create these tables; a test checks that the migrated
+database matches this module, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# A paper, keyed by its arXiv id without version (or a local id, see broadsheet.ids).
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("arxiv_id", String(64), nullable=False, unique=True),
+    Column("version", Integer),  # latest version seen
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("primary_category", String(32)),
+    Column("published", Date),
+    Column("updated", Date),
+    Column("doi", Text),
+    Column("journal_ref", Text),
+    Column("comments", Text),
+    Column("github_repo", Text),
+    Column("project_page", Text),
+    Column("external_upvotes", Integer, nullable=False, server_default="0"),
+    Column("hidden", Boolean, nullable=False, server_default="0"),
+    # Provenance: which source last changed this paper, and where exactly.
+    Column("source", String(32), nullable=False),
+    Column("source_ref", Text, nullable=False),
+    # Hash of the searchable text (title, abstract, authors): embeddings made from other text are stale.
+    Column("content_hash", String(32), nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_changed", DateTime, nullable=False),
+    Index("ix_papers_published", "published"),
+)
+
+# Authors in order; name_key is the casefolded, accent-free name for /authors/{name}.
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),
+    Index("ix_paper_authors_name_key", "name_key"),
+)
+
+# Categories in order; position 0 is the primary category when the source says which it is.
+paper_categories = Table(
+    "paper_categories",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("category", String(32), nullable=False),
+    Index("ix_paper_categories_category", "category", "paper_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("email", String(320), unique=True),
+    Column("password_hash", Text),
+    Column("api_token_hash", String(128), unique=True),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# A paper on the daily feed of a date. Submitted by a local user, or by an external one (HF).
+listings = Table(
+    "listings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("listed_on", Date, nullable=False),
+    Column("submitted_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("submitter_name", String(128)),
+    Column("source", String(32), nullable=False),
+    Column("source_ref", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("paper_id", "listed_on", name="uq_listings_paper_day"),
+    Index("ix_listings_listed_on", "listed_on"),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_votes_paper_id", "paper_id"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),
+    Column("hidden", Boolean, nullable=False, server_default="0"),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_comments_paper_id", "paper_id"),
+)
+
+# An email subscription: how often, and what (trending top N and/or topics).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("frequency", String(16), nullable=False),  # daily | weekly
+    Column("trending_top", Integer, nullable=False, server_default="0"),  # 0: no trending section
+    Column("topics", Text, nullable=False, server_default="[]"),  # JSON list of saved queries
+    Column("confirmed_at", DateTime),  # double opt-in: nothing is sent before this is set
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("email", "frequency", name="uq_subscriptions_email_frequency"),
+)
+
+# The outbox of digests: one row per subscription and period, sent exactly once.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("period", String(32), nullable=False),  # e.g. "daily:2026-11-28", "weekly:2026-W48"
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime),
+    Column("last_error", Text),
+    Column("message_id", String(255)),
+    Column("message", LargeBinary),  # the rendered RFC 5322 message, so a retry sends the same bytes
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    UniqueConstraint("subscription_id", "period", name="uq_digests_subscription_period"),
+    Index("ix_digests_status", "status"),
+)
+
+# Which papers each digest carried: a paper is never sent twice to one subscription.
+digest_papers = Table(
+    "digest_papers",
+    metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# One vector per paper and model, computed from the text whose hash it records.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(128), primary_key=True),
+    Column("content_hash", String(32), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+# Where a resumable job (an OAI-PMH harvest, a sync) stopped: a JSON blob per key.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# Full-text index (SQLite FTS5) over normalised title, abstract and authors, rowid = papers.id.
+# It is a virtual table, created by the migrations with raw SQL, and not part of `metadata`.
+FTS_TABLE = "papers_fts"

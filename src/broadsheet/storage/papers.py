@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
 
 from ..text import content_hash, delatex, name_key
 from ..types import BatchPlan, Listing, Paper, PaperData

@@ -1,0 +1,119 @@
+"""`broadsheet ingest` input formats: every fixture family lands through the Hub."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from broadsheet.exceptions import SourceError
+from broadsheet.sources.files import read_path
+
+from helpers import sqlite_hub
+
+
+@pytest.fixture
+def hub(tmp_path: Path):
+    h = sqlite_hub(tmp_path)
+    yield h
+    h.close()
+
+
+def test_arxiv_api_atom(hub, fixtures_dir: Path) -> None:
+    folder = fixtures_dir / "arxiv-api" / "arxivpy_2026"
+    report = hub.ingest_paths([folder / "id_1605.08386_s0_m100_199195aa31ad.xml"])
+    assert report.added == 1 and not report.rejected
+    p = hub.get_paper("1605.08386")
+    assert p.version is not None and p.source == "arxiv-api"
+
+
+def test_arxiv_api_error_feed_is_reported_not_ingested(hub, fixtures_dir: Path) -> None:
+    report = hub.ingest_paths([fixtures_dir / "arxiv-api" / "arxivpy_2026" / "id_abc_s0_m100_b79c8dcf6bc3.xml"])
+    assert report.added == 0
+    (rejected,) = report.rejected
+    assert rejected.reason.startswith("arXiv API error") and "id_abc" in rejected.source_ref
+
+
+def test_oai_pmh_arxiv_format_gz_pages(hub, fixtures_dir: Path) -> None:
+    pages = sorted((fixtures_dir / "oai-pmh" / "arxiv_format_2018_pages").glob("*.xml.gz"))[:2]
+    report = hub.ingest_paths(pages)
+    assert report.added == 2000 and not report.rejected
+    assert hub.stats().papers == 2000
+
+
+def test_oai_pmh_oai_dc(hub, fixtures_dir: Path) -> None:
+    folder = fixtures_dir / "oai-pmh" / "oai_dc_2023"
+    report = hub.ingest_paths(sorted(folder.glob("*.xml")))
+    assert report.added > 0 and not report.rejected
+    p = hub.get_paper("2107.10460")
+    assert p.authors[0] == "Taichi Terashima" and p.primary_category == "cond-mat.supr-con"
+
+
+def test_hf_daily_day_and_malformed_day(hub, fixtures_dir: Path) -> None:
+    folder = fixtures_dir / "hf-daily-papers"
+    day = folder / "daily_papers_2026-08-21.json"
+    repr_day = folder / "malformed_python_repr_2024-12-11.json"
+    report = hub.ingest_paths([day, repr_day])
+    n_day = len(json.loads(day.read_text()))
+    n_repr = len(json.loads(repr_day.read_text()))
+    assert report.added == n_day + n_repr and report.listings_added == n_day + n_repr
+    assert not report.rejected
+    (first, *_) = json.loads(day.read_text())
+    listed = {listing.paper.arxiv_id for listing in hub.get_listings(__import__("datetime").date(2026, 8, 21))}
+    assert first["paper"]["id"] in listed
+
+
+def test_archive_with_a_broken_member(hub, fixtures_dir: Path, tmp_path: Path) -> None:
+    """A tar.gz of days where one member is garbage: it is reported, the others land."""
+    good = (fixtures_dir / "hf-daily-papers" / "daily_papers_2025-03-17.json").read_bytes()
+    archive = tmp_path / "days.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in [("days/2025-03-17.json", good), ("days/2025-03-18.json", b"<html>oops</html>")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    report = hub.ingest_paths([archive])
+    assert report.added == len(json.loads(good))
+    (rejected,) = report.rejected
+    assert rejected.source_ref == "days.tar.gz/days/2025-03-18.json"
+
+
+def test_jsonl_with_bad_lines(hub, tmp_path: Path) -> None:
+    rows = [
+        {"arxiv_id": "0704.0001", "title": "A", "abstract": "x", "authors": ["P Q"]},
+        "not json",
+        {"arxiv_id": "bogus!", "title": "B", "abstract": "y"},
+        {"arxiv_id": "0704.0002", "title": "", "abstract": "z"},
+        {"arxiv_id": "0704.0003", "title": "C", "abstract": "w", "published": "2007-04-02"},
+    ]
+    path = tmp_path / "papers.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        for r in rows:
+            f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
+    report = hub.ingest_paths([path])
+    assert report.added == 2
+    assert [r.source_ref for r in report.rejected] == ["papers.jsonl.gz:2", "papers.jsonl.gz:3", "papers.jsonl.gz:4"]
+    assert "not an arXiv id" in report.rejected[1].reason and "title" in report.rejected[2].reason
+
+
+def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(SourceError, match="unknown format"):
+        list(read_path(path))
+
+
+@pytest.mark.slow
+def test_hf_archive_whole(hub, shared_data: Path) -> None:
+    """580 days, 9,881 rows of 9,877 papers; the malformed days decode, nothing is fatal."""
+    archive = shared_data / "hf-daily-papers-2024-05_2026-08.tar.gz"
+    report = hub.ingest_paths([archive])
+    assert report.added == 9877 and report.listings_added == 9881 and not report.rejected
+    again = hub.ingest_paths([archive])
+    assert (again.added, again.listings_added) == (0, 0)
+    stats = hub.stats()
+    assert (stats.papers, stats.listings) == (9877, 9881)

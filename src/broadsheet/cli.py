@@ -174,6 +174,21 @@ def demo(
     _serve(hub, host, port)
 
 
+@app.command("settings")
+def settings_(markdown: Annotated[bool, typer.Option("--markdown", help="As the table in docs/settings.md.")] = False) -> None:
+    """Every setting: name, environment variable, default, help, and its current value."""
+    from .config import describe_settings
+
+    if markdown:
+        print("| setting | environment | default | meaning |\n|---|---|---|---|")
+        for name, env, default, help_text in describe_settings():
+            print(f"| `{name}` | `{env}` | `{default!r}` | {help_text} |")
+        return
+    for name, env, _default, help_text in describe_settings():
+        value = getattr(state.settings, name)
+        out.print(f"[bold]{name}[/bold] = {value!r}  ({env})\n    {help_text}", highlight=False)
+
+
 def main() -> None:
     try:
         app()

@@ -14,7 +14,6 @@ turns those strings back into codes.
 
 from __future__ import annotations
 
-from .sources._common import collapse_ws
 
 # Code -> name, as arXiv's category pages show them. Archive codes that also group subject classes
 # (``cs``, ``math``, ...) are included: their names prefix the oai_dc subjects, and a few old papers
@@ -251,7 +250,7 @@ def subject_to_category(subject: str) -> str | None:
 
     oai_dc subjects also carry MSC and ACM classes ("05C15", "I.2.6"); those map to None.
     """
-    return _SUBJECT_TO_CODE.get(collapse_ws(subject))
+    return _SUBJECT_TO_CODE.get(" ".join(subject.split()))
 
 
 def category_name(code: str) -> str:

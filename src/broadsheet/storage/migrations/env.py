@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from broadsheet.storage.schema import FTS_TABLE, metadata
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001 - Alembic's signature
-    """Hide the FTS5 virtual table and its shadow tables from autogenerate."""
-    return not (type_ == "table" and name and name.startswith(FTS_TABLE))
+from broadsheet.storage.migrations_filter import include_object
+from broadsheet.storage.schema import metadata
 
 
 connection = context.config.attributes["connection"]

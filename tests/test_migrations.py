@@ -1,0 +1,33 @@
+"""The migrations build exactly the schema that `storage/schema.py` describes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from broadsheet.storage import open_storage
+from broadsheet.storage.migrations_filter import include_object
+from broadsheet.storage.schema import metadata
+
+
+def test_migrated_database_matches_schema(tmp_path: Path) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    try:
+        with storage.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})
+            diff = compare_metadata(ctx, metadata)
+    finally:
+        storage.close()
+    assert diff == []
+
+
+def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    first = open_storage(url)
+    version = first.schema_version()
+    first.close()
+    second = open_storage(url)
+    assert second.schema_version() == version == "0001"
+    second.close()

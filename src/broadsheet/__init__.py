@@ -33,10 +33,10 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
-    from .config import Settings, load_settings
-    from .exceptions import BroadsheetError, InvalidInputError, NotFoundError, PaperNotFoundError
-    from .hub import Hub, make_hub
-    from .types import IngestReport, Listing, ListingData, Paper, PaperData, Stats
+    from .config import Settings, load_settings  # noqa: F401
+    from .exceptions import BroadsheetError, InvalidInputError, NotFoundError, PaperNotFoundError  # noqa: F401
+    from .hub import Hub, make_hub  # noqa: F401
+    from .types import IngestReport, Listing, ListingData, Paper, PaperData, Stats  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

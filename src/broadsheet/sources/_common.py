@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+
+from lxml import etree
+
+# No DTDs, no entity expansion, no network: a response is data, never instructions to the parser.
+XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_DOI_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 def collapse_ws(text: str | None) -> str:
@@ -24,3 +31,16 @@ def parse_day(text: str | None) -> date | None:
     if len(t) >= 10 and t[4] == "-" and t[7] == "-":
         return date.fromisoformat(t[:10])
     return datetime.fromisoformat(t.replace("Z", "+00:00")).date()
+
+
+def first_doi(text: str | None) -> str | None:
+    """The first DOI of arXiv's doi field, which may list several ("10.1/a, 10.1/b")."""
+    return next((doi for doi in _DOI_SEPARATORS.split(text or "") if doi), None)
+
+
+def int_or_none(text: str | None) -> int | None:
+    """An integer from element or attribute text, or None when absent or not a number."""
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None

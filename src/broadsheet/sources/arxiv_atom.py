@@ -20,7 +20,7 @@ from lxml import etree
 from ..exceptions import SourceError
 from ..ids import parse_arxiv_id
 from ..types import PaperData, Rejected, SourceItem
-from ._common import collapse_ws, or_none, parse_day
+from ._common import XML_PARSER, collapse_ws, first_doi, int_or_none, or_none, parse_day
 
 SOURCE = "arxiv-api"
 
@@ -33,9 +33,6 @@ _FEED_TAG = "{http://www.w3.org/2005/Atom}feed"
 _ERROR_ID = re.compile(r"^https?://(?:export\.)?arxiv\.org/api/errors", re.IGNORECASE)
 # Category terms that are arXiv codes; the API may also list MSC/ACM classes ("68T05", "I.2.6").
 _CATEGORY_CODE = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z-]+)?$")
-_DOI_SEPARATORS = re.compile(r"[\s,;]+")
-# No DTDs, no entity expansion, no network: a response is data, never instructions to the parser.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def parse_atom(data: bytes, name: str) -> Iterator[SourceItem]:
@@ -57,7 +54,7 @@ def feed_totals(data: bytes) -> tuple[int | None, int | None, int | None]:
     """
     feed = _read_feed(data)
     total, start, per_page = (
-        _int_or_none(feed.findtext(f"opensearch:{tag}", namespaces=_NS))
+        int_or_none(feed.findtext(f"opensearch:{tag}", namespaces=_NS))
         for tag in ("totalResults", "startIndex", "itemsPerPage")
     )
     return total, start, per_page
@@ -66,7 +63,7 @@ def feed_totals(data: bytes) -> tuple[int | None, int | None, int | None]:
 def _read_feed(data: bytes) -> etree._Element:
     """The ``<feed>`` root element; raises SourceError for anything else."""
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"arXiv API response is not XML: {exc}") from exc
     if root.tag != _FEED_TAG:
@@ -102,7 +99,7 @@ def _read_entry(entry: etree._Element, ref: str) -> SourceItem:
         primary_category=categories[0] if categories else None,
         published=published,
         updated=updated,
-        doi=_first_doi(entry.findtext("arxiv:doi", namespaces=_NS)),
+        doi=first_doi(entry.findtext("arxiv:doi", namespaces=_NS)),
         journal_ref=or_none(entry.findtext("arxiv:journal_ref", namespaces=_NS)),
         comments=or_none(entry.findtext("arxiv:comment", namespaces=_NS)),
         source=SOURCE,
@@ -125,15 +122,3 @@ def _categories(entry: etree._Element) -> tuple[str, ...]:
     codes = (t.strip() for t in terms)
     return tuple(dict.fromkeys(c for c in codes if _CATEGORY_CODE.match(c)))
 
-
-def _first_doi(text: str | None) -> str | None:
-    """The first DOI of arXiv's doi field, which may list several ("10.1/a 10.1/b")."""
-    return next((doi for doi in _DOI_SEPARATORS.split(text or "") if doi), None)
-
-
-def _int_or_none(text: str | None) -> int | None:
-    """An integer from element text, or None when absent or not a number."""
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None

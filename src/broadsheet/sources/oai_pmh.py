@@ -25,7 +25,7 @@ from ..exceptions import SourceError
 from ..ids import parse_arxiv_id
 from ..taxonomy import subject_to_category
 from ..types import PaperData, Rejected, SourceItem
-from ._common import collapse_ws, or_none, parse_day
+from ._common import XML_PARSER, collapse_ws, first_doi, int_or_none, or_none, parse_day
 
 SOURCE = "oai-pmh"
 
@@ -39,10 +39,7 @@ _DC_TAG = f"{{{_OAI_DC}}}dc"
 _COMMENT_PREFIX = "Comment:"
 _ABS_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/abs/", re.IGNORECASE)
 _DOI_PREFIX = re.compile(r"^doi:\s*", re.IGNORECASE)
-_DOI_SEPARATORS = re.compile(r"[\s,;]+")
 _HAS_WORD = re.compile(r"\w")
-# No DTDs, no entity expansion, no network: a response is data, never instructions to the parser.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def parse_oai_pmh(data: bytes, name: str) -> Iterator[SourceItem]:
@@ -71,15 +68,15 @@ def resumption_token(data: bytes) -> tuple[str | None, int | None, int | None]:
         return None, None, None
     return (
         or_none(element.text),
-        _int_or_none(element.get("completeListSize")),
-        _int_or_none(element.get("cursor")),
+        int_or_none(element.get("completeListSize")),
+        int_or_none(element.get("cursor")),
     )
 
 
 def _read_response(data: bytes) -> etree._Element:
     """The ``<OAI-PMH>`` root; raises SourceError for non-XML, non-OAI-PMH and OAI-PMH errors."""
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"OAI-PMH response is not XML: {exc}") from exc
     if root.tag != f"{{{_OAI}}}OAI-PMH":
@@ -132,7 +129,7 @@ def _read_arxiv(meta: etree._Element, ref: str) -> PaperData | Rejected:
         primary_category=categories[0] if categories else None,
         published=parse_day(fields.get("created")),
         updated=parse_day(fields.get("updated")),
-        doi=_first_doi(fields.get("doi")),
+        doi=first_doi(fields.get("doi")),
         journal_ref=or_none(fields.get("journal-ref")),
         comments=or_none(fields.get("comments")),
         source=SOURCE,
@@ -189,7 +186,7 @@ def _read_oai_dc(dc: etree._Element, ref: str) -> PaperData | Rejected:
         primary_category=categories[0] if categories else None,
         published=parse_day(dates[0]) if dates else None,
         updated=parse_day(dates[-1]) if len(dates) > 1 else None,
-        doi=_first_doi(_DOI_PREFIX.sub("", dois[0])) if dois else None,
+        doi=first_doi(_DOI_PREFIX.sub("", dois[0])) if dois else None,
         journal_ref=others[0] if others else None,
         comments=comments[0].removeprefix(_COMMENT_PREFIX).strip() if comments else None,
         source=SOURCE,
@@ -217,15 +214,3 @@ def _names(names: Iterable[str]) -> tuple[str, ...]:
     """Author names without the debris arXiv's author splitter leaves (":", ".", "")."""
     return tuple(n for n in names if _HAS_WORD.search(n))
 
-
-def _first_doi(text: str | None) -> str | None:
-    """The first DOI of arXiv's doi field, which may list several ("10.1/a, 10.1/b")."""
-    return next((doi for doi in _DOI_SEPARATORS.split(text or "") if doi), None)
-
-
-def _int_or_none(text: str | None) -> int | None:
-    """An integer from attribute text, or None when absent or not a number."""
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None

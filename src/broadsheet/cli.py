@@ -128,6 +128,88 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="One JSON object."
 
 
 @app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Query: words, "phrases", -exclusions, author:, cat:, since:, until:.')],
+    mode: Annotated[str, typer.Option(help="hybrid, lexical or semantic.")] = "hybrid",
+    limit: Annotated[int, typer.Option(help="How many results (1-100).")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one hit a line.")] = False,
+) -> None:
+    """Search papers, and say why each matched."""
+    hub = _hub()
+    try:
+        page = hub.search(query, mode=mode, limit=limit)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    if as_json:
+        for hit in page.hits:
+            print(json.dumps(_hit_json(hit)))
+        return
+    if not page.hits:
+        out.print("no papers match", highlight=False)
+    for n, hit in enumerate(page.hits, 1):
+        out.print(f"{n:>2}. [bold]{_marked(hit.title)}[/bold]  [dim]{hit.paper.arxiv_id}[/dim]", highlight=False)
+        out.print(f"    {_why(hit)}", style="dim", highlight=False, markup=False)
+        out.print(f"    {_marked(hit.snippet)}", highlight=False)
+
+
+def _marked(snippet) -> str:  # noqa: ANN001 - a Snippet
+    from rich.markup import escape
+
+    return "".join(f"[yellow]{escape(t)}[/yellow]" if hit else escape(t) for t, hit in snippet)
+
+
+def _why(hit) -> str:  # noqa: ANN001 - a SearchHit
+    parts = []
+    if hit.lexical_rank is not None:
+        parts.append(f"words: #{hit.lexical_rank} (BM25 {hit.lexical_score:.2f})")
+    if hit.semantic_rank is not None:
+        parts.append(f"meaning: #{hit.semantic_rank} (cosine {hit.semantic_score:.2f})")
+    if hit.matched_terms:
+        parts.append("matched " + ", ".join(hit.matched_terms))
+    return f"score {hit.score:.3f}, {round(100 * hit.lexical_share)}% from words · " + " · ".join(parts)
+
+
+def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
+    return {
+        "id": hit.paper.arxiv_id,
+        "title": hit.paper.title,
+        "score": hit.score,
+        "lexical_rank": hit.lexical_rank,
+        "lexical_score": hit.lexical_score,
+        "semantic_rank": hit.semantic_rank,
+        "semantic_score": hit.semantic_score,
+        "lexical_share": hit.lexical_share,
+        "matched_terms": list(hit.matched_terms),
+        "snippet": "".join(t for t, _ in hit.snippet),
+    }
+
+
+@app.command()
+def index() -> None:
+    """Compute missing or outdated embeddings for semantic search (resumable; only what changed)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .hub import IndexProgress
+
+    hub = _hub()
+    try:
+        with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
+            task = progress.add_task("embed", total=None)
+
+            def show(p: IndexProgress) -> None:
+                progress.update(task, completed=p.done, total=p.total)
+
+            done = hub.index_embeddings(on_progress=show)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(f"{done} papers embedded", highlight=False)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,

@@ -45,6 +45,12 @@ class Settings:
         1000, "Papers written per transaction during ingest (larger is faster, longer locks)."
     )
     page_size: int = _setting(30, "Papers per page on the feed pages.")
+    embedder: str = _setting(
+        "minilm-int8",
+        "Embedding model for semantic search: minilm-int8 (offline, shipped), "
+        "sentence-transformers:NAME, or none (lexical only).",
+    )
+    index_batch_size: int = _setting(64, "Papers embedded per transaction by `broadsheet index`.")
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -10,20 +10,47 @@ The Hub owns the clock (``now``), so tests can set the time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+import dataclasses
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
-from .exceptions import PaperNotFoundError
+from .exceptions import InvalidInputError, PaperNotFoundError
 from .ids import parse_paper_id
 from .ingest import ingest
 from .storage import Storage, open_storage
-from .types import BatchPlan, IngestReport, Listing, Paper, SourceItem, Stats
+from .types import (
+    BatchPlan,
+    IngestReport,
+    Listing,
+    Paper,
+    Query,
+    SearchFilters,
+    SearchHit,
+    SearchPage,
+    SourceItem,
+    Stats,
+)
+
+if TYPE_CHECKING:
+    from .search.embedders import Embedder
+    from .search.engine import SearchEngine
+    from .search.fusion import Fused
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    """Where a running `broadsheet index` is."""
+
+    done: int
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +71,9 @@ class Hub:
         self.settings = settings
         self._storage = storage
         self._now = now
+        self._engine: SearchEngine | None = None
+        self._embedder: Embedder | None = None
+        self._search_lock = threading.Lock()
 
     def close(self) -> None:
         self._storage.close()
@@ -107,6 +137,134 @@ class Hub:
     def latest_listing_day(self) -> date | None:
         return self._storage.papers.latest_listing_day()
 
+    # -- search -------------------------------------------------------------------------------
+
+    def _search_engine(self) -> SearchEngine:
+        """Built on first use: loading the embedding model takes a second."""
+        with self._search_lock:
+            if self._engine is None:
+                from .search.embedders import make_embedder
+                from .search.engine import SearchEngine
+                from .search.vectors import VectorIndex
+
+                self._embedder = make_embedder(self.settings.embedder)
+                vectors = (
+                    VectorIndex(self._storage.vectors, self._embedder.name, self._embedder.dim)
+                    if self._embedder
+                    else None
+                )
+                self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder)
+            return self._engine
+
+    def search(
+        self,
+        query: str,
+        *,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """Papers for a query (see ``broadsheet.search.query`` for the language), best first, each
+        with why it matched. Raises InvalidInputError for a malformed query, mode or cursor."""
+        from .search.query import parse_query
+
+        if not 1 <= limit <= 100:
+            raise InvalidInputError(f"limit must be between 1 and 100, not {limit}")
+        offset = _decode_cursor(cursor)
+        parsed = parse_query(query)
+        if filters:
+            parsed = dataclasses.replace(
+                parsed,
+                categories=parsed.categories + filters.categories,
+                authors=parsed.authors + filters.authors,
+                since=filters.since or parsed.since,
+                until=filters.until or parsed.until,
+            )
+        if parsed.is_empty:
+            raise InvalidInputError("empty query: type some words, or use filters such as cat:cs.LG")
+        engine = self._search_engine()
+        ranked = engine.rank(parsed, mode, offset + limit + 1)
+        page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
+        hits = self._hits(parsed, page)
+        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None)
+
+    def _hits(self, parsed: Query, page: Sequence[Fused]) -> list[SearchHit]:
+        from .search.explain import lead, matched_terms, segments
+
+        ids = [f.paper_id for f in page]
+        papers = self._storage.papers.by_ids(ids)
+        marks = self._storage.fulltext.highlights(parsed, ids)
+        hits = []
+        for f in page:
+            paper = papers.get(f.paper_id)
+            if paper is None or paper.hidden:
+                continue
+            if f.paper_id in marks:
+                title, snippet = (segments(m) for m in marks[f.paper_id])
+            else:
+                title, snippet = ((paper.title, False),), lead(paper.abstract)
+            hits.append(
+                SearchHit(
+                    paper=paper,
+                    score=f.score,
+                    title=title,
+                    snippet=snippet,
+                    matched_terms=matched_terms(title, snippet),
+                    lexical_rank=f.lexical_rank,
+                    lexical_score=f.bm25,
+                    semantic_rank=f.semantic_rank,
+                    semantic_score=f.cosine,
+                    lexical_share=f.lexical / f.score if f.score else float(f.lexical_rank is not None),
+                )
+            )
+        return hits
+
+    def similar(self, arxiv_id: str, limit: int = 10) -> list[SearchHit]:
+        """Papers like this one: nearest by meaning, or by shared words until it has a vector."""
+        from .search.explain import lead
+
+        paper = self.get_paper(arxiv_id)
+        pid = self._storage.papers.ids_of([paper.arxiv_id])[paper.arxiv_id]
+        ranked = self._search_engine().similar(pid, limit)
+        found = self._storage.papers.by_ids([p for p, _ in ranked])
+        return [
+            SearchHit(paper=found[p], score=s, title=((found[p].title, False),), snippet=lead(found[p].abstract), semantic_score=s)
+            for p, s in ranked
+            if p in found and not found[p].hidden
+        ]
+
+    def index_embeddings(
+        self,
+        *,
+        arxiv_ids: Sequence[str] | None = None,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+    ) -> int:
+        """Embed papers that have no vector, or whose text changed since; return how many.
+
+        Resumable: each batch is committed, and a re-run picks up what is still missing. With
+        ``arxiv_ids``, only those papers (a just-submitted paper is embedded at once this way).
+        """
+        engine = self._search_engine()
+        embedder = self._embedder
+        if embedder is None or not engine.semantic_available:
+            return 0
+        from .search.embedders import document_text
+
+        store = self._storage.vectors
+        among = list(self._storage.papers.ids_of(arxiv_ids).values()) if arxiv_ids is not None else None
+        if among == []:
+            return 0
+        total = store.count_stale(embedder.name) if among is None else len(among)
+        done, after = 0, 0
+        while batch := store.stale(embedder.name, self.settings.index_batch_size, after, among):
+            vectors = embedder.embed([document_text(b.title, b.abstract) for b in batch])
+            store.put(embedder.name, [(b.paper_id, b.content_hash, v) for b, v in zip(batch, vectors, strict=True)])
+            done, after = done + len(batch), batch[-1].paper_id
+            if on_progress:
+                on_progress(IndexProgress(done, max(total, done)))
+        return done
+
     # -- admin --------------------------------------------------------------------------------
 
     def stats(self) -> Stats:
@@ -116,6 +274,14 @@ class Hub:
             schema_version=self._storage.schema_version(),
             **counts,
         )
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isdigit() or int(cursor) > 10_000:
+        raise InvalidInputError(f"invalid cursor {cursor!r}")
+    return int(cursor)
 
 
 def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:

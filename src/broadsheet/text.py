@@ -78,3 +78,16 @@ def content_hash(title: str, abstract: str, authors: tuple[str, ...]) -> str:
     """Hash of a paper's searchable text: an embedding made from other text is stale."""
     text = "\x1f".join((title, abstract, "\x1e".join(authors)))
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+# English function words left out of full-text queries: they match nearly every abstract, add
+# nothing to BM25 ranking, and double query time (measured on SciFact: docs/benchmarks.md).
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves""".split()
+)

@@ -118,6 +118,81 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed search query (see ``broadsheet.search.query`` for the language).
+
+    ``text`` is what semantic search embeds: the words and phrases.
+    """
+
+    words: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()  # words or phrases
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    raw: str = field(default="", compare=False)
+
+    @property
+    def text(self) -> str:
+        return " ".join((*self.phrases, *self.words))
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.words or self.phrases)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.has_text or self.authors or self.categories or self.since or self.until)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Filters given beside the query text (the web form's fields); they add to the query's own."""
+
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+
+# A snippet of text as segments: (text, matched). Renderers escape each segment and mark the
+# matched ones, so no markup ever travels inside text.
+Snippet = tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result and why it matched.
+
+    ``lexical_rank``/``semantic_rank`` are 1-based ranks in each retriever's list (None when that
+    retriever did not return the paper); ``lexical_score`` is BM25 (higher is better),
+    ``semantic_score`` the cosine similarity; ``score`` the fused score that ordered the results,
+    with ``lexical_share`` the part of it that came from the lexical side (0..1).
+    """
+
+    paper: Paper
+    score: float
+    title: Snippet
+    snippet: Snippet
+    matched_terms: tuple[str, ...] = ()
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+    semantic_rank: int | None = None
+    semantic_score: float | None = None
+    lexical_share: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of search results; pass ``next_cursor`` back to get the next page."""
+
+    hits: tuple[SearchHit, ...]
+    mode: str
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BatchPlan:
     """What one ingest batch writes: decided by ``ingest.plan_batch``, written by storage."""
 

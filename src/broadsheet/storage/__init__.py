@@ -8,7 +8,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, func, select
 
 from .engine import create_db_engine, migrate, schema_version
+from .fulltext import FullTextIndex
 from .papers import PaperStore
+from .vectors import VectorStore
 from .schema import comments, listings, papers, subscriptions, users, votes
 
 __all__ = ["Storage", "open_storage"]
@@ -20,6 +22,8 @@ class Storage:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.papers = PaperStore(engine)
+        self.fulltext = FullTextIndex(engine)
+        self.vectors = VectorStore(engine)
 
     def counts(self) -> dict[str, int]:
         """Rows per domain table, for ``broadsheet info``."""

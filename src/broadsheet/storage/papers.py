@@ -283,6 +283,24 @@ class PaperStore:
             row = conn.execute(select(papers).where(papers.c.arxiv_id == arxiv_id)).first()
             return self._papers(conn, [row])[0] if row else None
 
+    def by_ids(self, pids: Sequence[int]) -> dict[int, Paper]:
+        """Papers by internal id (missing ids are left out)."""
+        if not pids:
+            return {}
+        with self._engine.connect() as conn:
+            rows = []
+            for chunk in _chunks(list(pids)):
+                rows += conn.execute(select(papers).where(papers.c.id.in_(chunk))).all()
+            return dict(zip((r.id for r in rows), self._papers(conn, rows), strict=True))
+
+    def ids_of(self, arxiv_ids: Sequence[str]) -> dict[str, int]:
+        """Internal ids of papers by arXiv id (unknown ids are left out)."""
+        out: dict[str, int] = {}
+        with self._engine.connect() as conn:
+            for chunk in _chunks(list(arxiv_ids)):
+                out.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all())
+        return out
+
     def newest(self, limit: int, offset: int = 0) -> list[Paper]:
         """Visible papers, most recently published first."""
         with self._engine.connect() as conn:

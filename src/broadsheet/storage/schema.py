@@ -173,14 +173,18 @@ digest_papers = Table(
     Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
 )
 
-# One vector per paper and model, computed from the text whose hash it records.
+# One vector per paper and model, computed from the text whose hash it records. A rewritten vector
+# gets a new id, so a server's in-memory index loads only rows with an id above the last it saw.
 embeddings = Table(
     "embeddings",
     metadata,
-    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
-    Column("model", String(128), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("model", String(128), nullable=False),
     Column("content_hash", String(32), nullable=False),
-    Column("vector", LargeBinary, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+    UniqueConstraint("paper_id", "model", name="uq_embeddings_paper_model"),
+    Index("ix_embeddings_model_id", "model", "id"),
 )
 
 # Where a resumable job (an OAI-PMH harvest, a sync) stopped: a JSON blob per key.

@@ -80,13 +80,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_comments_paper_id', ['paper_id'], unique=False)
 
     op.create_table('embeddings',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('paper_id', sa.Integer(), nullable=False),
     sa.Column('model', sa.String(length=128), nullable=False),
     sa.Column('content_hash', sa.String(length=32), nullable=False),
     sa.Column('vector', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['paper_id'], ['papers.id'], name=op.f('fk_embeddings_paper_id_papers'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('paper_id', 'model', name=op.f('pk_embeddings'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_embeddings')),
+    sa.UniqueConstraint('paper_id', 'model', name='uq_embeddings_paper_model')
     )
+    with op.batch_alter_table('embeddings', schema=None) as batch_op:
+        batch_op.create_index('ix_embeddings_model_id', ['model', 'id'], unique=False)
+
     op.create_table('listings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('paper_id', sa.Integer(), nullable=False),
@@ -210,6 +215,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_listings_listed_on')
 
     op.drop_table('listings')
+    with op.batch_alter_table('embeddings', schema=None) as batch_op:
+        batch_op.drop_index('ix_embeddings_model_id')
+
     op.drop_table('embeddings')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index('ix_comments_paper_id')

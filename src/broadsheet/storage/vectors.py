@@ -1,0 +1,100 @@
+"""Stored embeddings: which papers need one, writing them, and reading them back incrementally."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select
+
+from .engine import writer
+from .schema import embeddings, papers
+
+
+@dataclass(frozen=True, slots=True)
+class ToEmbed:
+    paper_id: int
+    content_hash: str
+    title: str
+    abstract: str
+
+
+class VectorStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    def _stale_where(self, model: str):  # noqa: ANN202 - a SQLAlchemy clause
+        e = embeddings.alias("e")
+        join = papers.outerjoin(e, and_(e.c.paper_id == papers.c.id, e.c.model == model))
+        return join, or_(e.c.id.is_(None), e.c.content_hash != papers.c.content_hash)
+
+    def count_stale(self, model: str) -> int:
+        """Papers with no vector from ``model``, or one made from text that has since changed."""
+        join, where = self._stale_where(model)
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(join).where(where)).scalar_one()
+
+    def stale(
+        self, model: str, limit: int, after_id: int = 0, among: Sequence[int] | None = None
+    ) -> list[ToEmbed]:
+        """The next ``limit`` papers that need a vector, by paper id (resumable by ``after_id``);
+        only those ``among`` the given ids if any are given."""
+        join, where = self._stale_where(model)
+        stmt = (
+            select(papers.c.id, papers.c.content_hash, papers.c.title, papers.c.abstract)
+            .select_from(join)
+            .where(where, papers.c.id > after_id)
+            .order_by(papers.c.id)
+            .limit(limit)
+        )
+        if among is not None:
+            stmt = stmt.where(papers.c.id.in_(list(among)))
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [ToEmbed(*r) for r in rows]
+
+    def put(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
+        """Store ``(paper_id, content_hash, vector)`` rows, replacing older vectors of those papers."""
+        if not items:
+            return
+        with self._writer.begin() as conn:
+            conn.execute(
+                delete(embeddings).where(
+                    embeddings.c.model == model, embeddings.c.paper_id.in_([pid for pid, _, _ in items])
+                )
+            )
+            conn.execute(
+                insert(embeddings),
+                [
+                    {"paper_id": pid, "model": model, "content_hash": h, "vector": np.asarray(v, "<f4").tobytes()}
+                    for pid, h, v in items
+                ],
+            )
+
+    def load_since(self, model: str, after_id: int, dim: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Vectors stored after ``after_id``: (last id seen, paper ids, matrix n×dim float32)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)
+                .where(embeddings.c.model == model, embeddings.c.id > after_id)
+                .order_by(embeddings.c.id)
+            ).all()
+        if not rows:
+            return after_id, np.empty(0, np.int64), np.empty((0, dim), np.float32)
+        pids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), dim)
+        return rows[-1][0], pids, matrix
+
+    def vector_of(self, model: str, paper_id: int, dim: int) -> np.ndarray | None:
+        with self._engine.connect() as conn:
+            blob = conn.execute(
+                select(embeddings.c.vector).where(embeddings.c.model == model, embeddings.c.paper_id == paper_id)
+            ).scalar()
+        return None if blob is None else np.frombuffer(blob, "<f4").reshape(dim)
+
+    def count(self, model: str) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).where(embeddings.c.model == model)).scalar_one()
+

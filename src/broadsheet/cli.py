@@ -209,6 +209,31 @@ def index() -> None:
     out.print(f"{done} papers embedded", highlight=False)
 
 
+@app.command("eval-beir")
+def eval_beir(
+    folder: Annotated[Path, typer.Argument(help="A BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.", exists=True, file_okay=False)],
+    split: Annotated[str, typer.Option(help="Which qrels file to use.")] = "test",
+    mode: Annotated[str, typer.Option(help="hybrid, lexical or semantic.")] = "hybrid",
+    keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the evaluation database in this folder and reuse it (re-runs skip loading and embedding).", file_okay=False)] = None,
+) -> None:
+    """Measure search quality on a BEIR collection; print one JSON object (ndcg@10, recall@100).
+
+    The collection is loaded into a throwaway database (never the configured one)."""
+    import tempfile
+
+    from .hub import evaluate_beir
+
+    with tempfile.TemporaryDirectory(prefix="broadsheet-eval-") as tmp:
+        where = keep or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        settings = state.settings.replace(database_url=f"sqlite:///{where.resolve()}/{folder.resolve().name}.sqlite3")
+        try:
+            result = evaluate_beir(settings, folder, split=split, mode=mode)
+        except BroadsheetError as e:
+            _fail(str(e))
+    print(json.dumps(result))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -256,12 +281,23 @@ def demo(
     _serve(hub, host, port)
 
 
+SETTINGS_DOC_HEADER = """# Settings
+
+Every setting has a default. A TOML file (`--config FILE` or `BROADSHEET_CONFIG`) overrides the
+defaults; `BROADSHEET_<NAME>` environment variables override the file; `BROADSHEET_<NAME>_FILE`
+reads the value from a file (for secrets). `broadsheet settings` shows the values in force.
+This file is the output of `broadsheet settings --markdown > docs/settings.md`; a test fails when
+it is out of date.
+"""
+
+
 @app.command("settings")
 def settings_(markdown: Annotated[bool, typer.Option("--markdown", help="As the table in docs/settings.md.")] = False) -> None:
     """Every setting: name, environment variable, default, help, and its current value."""
     from .config import describe_settings
 
     if markdown:
+        print(SETTINGS_DOC_HEADER)
         print("| setting | environment | default | meaning |\n|---|---|---|---|")
         for name, env, default, help_text in describe_settings():
             print(f"| `{name}` | `{env}` | `{default!r}` | {help_text} |")

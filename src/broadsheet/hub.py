@@ -297,3 +297,46 @@ def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
 def make_hub(settings: Settings, *, now: Callable[[], datetime] = _utcnow) -> Hub:
     """Open (and migrate) the configured database and return a Hub over it."""
     return Hub(settings, open_storage(settings.resolved_database_url()), now=now)
+
+
+def evaluate_beir(
+    settings: Settings, folder: Path, *, split: str = "test", mode: str = "hybrid"
+) -> dict[str, object]:
+    """Load a BEIR collection into the (throwaway) database of ``settings`` through the normal
+    ingest path, run every judged query through ``Hub.search``, and return nDCG@10 and recall@100."""
+    import time
+
+    from .search.evaluation import as_plain_query, ndcg_at, recall_at
+    from .sources.beir import read_corpus, read_qrels, read_queries
+
+    qrels = read_qrels(folder, split)
+    queries = {q: t for q, t in read_queries(folder).items() if q in qrels}
+    if not queries:
+        raise InvalidInputError(f"{folder}: no queries with judgements in qrels/{split}.tsv")
+    hub = make_hub(settings)
+    try:
+        ids: dict[str, str] = {}
+        hub.add_papers(read_corpus(folder, ids))
+        if mode != "lexical":
+            hub.index_embeddings()
+        ndcg = recall = 0.0
+        started = time.perf_counter()
+        for qid, text in queries.items():
+            plain = as_plain_query(text)
+            page = hub.search(plain, mode=mode, limit=100) if plain else None
+            ranking = [ids[h.paper.arxiv_id] for h in page.hits] if page else []
+            ndcg += ndcg_at(ranking, qrels[qid])
+            recall += recall_at(ranking, qrels[qid])
+        elapsed = time.perf_counter() - started
+    finally:
+        hub.close()
+    n = len(queries)
+    return {
+        "ndcg@10": round(ndcg / n, 4),
+        "recall@100": round(recall / n, 4),
+        "queries": n,
+        "mode": mode,
+        "split": split,
+        "documents": len(ids),
+        "ms_per_query": round(1000 * elapsed / n, 1),
+    }

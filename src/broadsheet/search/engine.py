@@ -10,26 +10,14 @@ both sides obey.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..exceptions import InvalidInputError
 from ..storage.fulltext import FullTextIndex
 from ..types import Query
 from .embedders import Embedder
-from .fusion import Fused, convex, only_lexical, only_semantic, rrf
+from .fusion import Candidates, Fused, FusionParams, fuse, only_lexical, only_semantic
 from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "semantic")
-
-
-@dataclass(frozen=True, slots=True)
-class FusionParams:
-    """How the two lists are combined. Defaults tuned on SciFact train (docs/benchmarks.md)."""
-
-    method: str = "convex"  # "convex" (min-max normalised scores) or "rrf"
-    alpha: float = 0.6  # convex: weight of the semantic side
-    depth: int = 100  # candidates taken from each side
-    rrf_k: float = 60.0
 
 
 class SearchEngine:
@@ -55,18 +43,27 @@ class SearchEngine:
             raise InvalidInputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         if not query.has_text or mode == "lexical" or not self.semantic_available:
             return only_lexical(self._fulltext.search(query, limit))
-        semantic = self._semantic(query, max(limit, self.params.depth))
         if mode == "semantic":
-            return only_semantic(semantic[:limit])
-        lexical = self._fulltext.search(query, max(limit, self.params.depth))
-        p = self.params
-        fused = rrf(lexical, semantic, k=p.rrf_k) if p.method == "rrf" else convex(lexical, semantic, alpha=p.alpha)
-        return fused[:limit]
+            vector = self._embed(query)
+            return only_semantic(self._vectors.search(vector, limit, allowed=self._fulltext.allowed_ids(query)))  # type: ignore[union-attr]
+        return fuse(self.candidates(query, max(limit, self.params.depth)), self.params)[:limit]
 
-    def _semantic(self, query: Query, depth: int) -> list[tuple[int, float]]:
-        assert self._embedder is not None and self._vectors is not None
-        vector = self._embedder.embed([query.text])[0]
-        return self._vectors.search(vector, depth, allowed=self._fulltext.allowed_ids(query))
+    def _embed(self, query: Query):  # noqa: ANN202 - a numpy vector
+        assert self._embedder is not None
+        return self._embedder.embed([query.text])[0]
+
+    def candidates(self, query: Query, depth: int) -> Candidates:
+        """Both sides' top ``depth``, each side's score completed for the union (for fusion)."""
+        assert self._vectors is not None
+        vector = self._embed(query)
+        lexical = self._fulltext.search(query, depth)
+        semantic = self._vectors.search(vector, depth, allowed=self._fulltext.allowed_ids(query))
+        union = list({pid for pid, _ in lexical} | {pid for pid, _ in semantic})
+        bm25 = dict(lexical)
+        bm25.update(self._fulltext.bm25_for(query, [p for p in union if p not in bm25]))
+        cosine = dict(semantic)
+        cosine.update(self._vectors.scores_for(vector, [p for p in union if p not in cosine]))
+        return Candidates(lexical, semantic, bm25, cosine)
 
     def similar(self, paper_id: int, limit: int) -> list[tuple[int, float]]:
         """Papers nearest to this one by meaning; by shared words when it has no vector yet."""

@@ -73,3 +73,69 @@ def convex(lexical: Ranked, semantic: Ranked, *, alpha: float) -> list[Fused]:
     """
     lex, sem = _minmax(lexical), _minmax(semantic)
     return _fuse(lexical, semantic, lambda r, s: (1 - alpha) * lex(r, s), lambda r, s: alpha * sem(r, s))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What both retrievers found for one query, with each side's score completed for the union
+    of their lists (a paper in one list is scored by the other side too, when it can be)."""
+
+    lexical: Ranked  # top-k by BM25
+    semantic: Ranked  # top-k by cosine
+    bm25: dict[int, float]  # every candidate that matches a query word
+    cosine: dict[int, float]  # every candidate that has a vector
+
+
+@dataclass(frozen=True, slots=True)
+class FusionParams:
+    """How the two lists are combined. Defaults tuned on SciFact train (docs/benchmarks.md)."""
+
+    method: str = "complete"  # "complete" (min-max normalised scores over the completed union),
+    # "convex" (the same over each side's own list) or "rrf"
+    alpha: float = 0.5  # complete/convex: weight of the semantic side
+    depth: int = 100  # candidates taken from each side
+    rrf_k: float = 60.0
+
+
+def fuse(c: Candidates, p: FusionParams) -> list[Fused]:
+    if p.method == "rrf":
+        return rrf(c.lexical, c.semantic, k=p.rrf_k)
+    if p.method == "convex":
+        return convex(c.lexical, c.semantic, alpha=p.alpha)
+    if p.method == "complete":
+        return complete(c, alpha=p.alpha)
+    raise ValueError(f"unknown fusion method {p.method!r}")
+
+
+def complete(c: Candidates, *, alpha: float) -> list[Fused]:
+    """Convex combination over the union of both lists, each side min-max normalised over it.
+
+    A paper that matches no query word has BM25 0. A paper with no vector yet (just ingested)
+    has no cosine: its semantic part is imputed from its lexical part, so it is neither pushed
+    down nor lifted by the missing evidence.
+    """
+    union = list(dict.fromkeys([pid for pid, _ in c.lexical] + [pid for pid, _ in c.semantic]))
+    if not union:
+        return []
+    lex_rank = {pid: i for i, (pid, _) in enumerate(c.lexical, 1)}
+    sem_rank = {pid: i for i, (pid, _) in enumerate(c.semantic, 1)}
+    bm = {pid: c.bm25.get(pid, 0.0) for pid in union}
+    cos = {pid: c.cosine[pid] for pid in union if pid in c.cosine}
+    lex_norm = _normalise(bm)
+    sem_norm = _normalise(cos)
+    fused = []
+    for pid in union:
+        lx = (1 - alpha) * lex_norm[pid]
+        sm = alpha * sem_norm.get(pid, lex_norm[pid])
+        fused.append(
+            Fused(pid, lx + sm, lx, sm, lex_rank.get(pid), sem_rank.get(pid), c.bm25.get(pid), c.cosine.get(pid))
+        )
+    fused.sort(key=lambda f: (-f.score, f.paper_id))
+    return fused
+
+
+def _normalise(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    return {pid: (s - lo) / (hi - lo) if hi > lo else 1.0 for pid, s in scores.items()}

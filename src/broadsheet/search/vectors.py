@@ -10,6 +10,7 @@ index``, the worker) become findable without a restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -74,6 +75,14 @@ class VectorIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def scores_for(self, vector: np.ndarray, paper_ids: Sequence[int]) -> dict[int, float]:
+        """Cosine of the given papers to ``vector`` (papers without a vector are left out)."""
+        rows = [(pid, r) for pid in paper_ids if (r := self._row_of.get(pid)) is not None]
+        if not rows:
+            return {}
+        sims = self._matrix[[r for _, r in rows]] @ vector.astype(np.float32)
+        return {pid: float(x) for (pid, _), x in zip(rows, sims, strict=True)}
 
     def vector_of(self, paper_id: int) -> np.ndarray | None:
         self.refresh()

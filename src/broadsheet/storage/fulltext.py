@@ -114,6 +114,19 @@ class FullTextIndex:
         with self._engine.connect() as conn:
             return [(int(pid), float(score)) for pid, score in conn.execute(text(sql), params)]
 
+    def bm25_for(self, query: Query, paper_ids: Sequence[int], weights: Sequence[float] = DEFAULT_WEIGHTS) -> dict[int, float]:
+        """BM25 of the given papers for the query's text (papers that match no word are left out)."""
+        expr = match_expression(query, with_exclusions=False)
+        if expr is None or not paper_ids:
+            return {}
+        w = ", ".join(f"{float(x)!r}" for x in weights)
+        sql = (
+            f"SELECT rowid, -bm25({FTS_TABLE}, {w}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr "
+            f"AND rowid IN ({','.join(str(int(i)) for i in paper_ids)})"
+        )
+        with self._engine.connect() as conn:
+            return {int(pid): float(s) for pid, s in conn.execute(text(sql), {"expr": expr})}
+
     def allowed_ids(self, query: Query) -> set[int] | None:
         """Ids that pass the query's filters, phrases, authors and exclusions (what semantic search
         must obey); None when nothing filters."""

@@ -1,0 +1,65 @@
+"""BEIR-layout collections (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``), for
+evaluating search. Documents become papers with local ids ``beir-N`` (N = line number), since
+BEIR document ids can be any string; ``read_corpus`` returns the mapping back.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..exceptions import SourceError
+from ..types import PaperData, Rejected, SourceItem
+from ._common import collapse_ws
+
+SOURCE = "beir"
+
+
+def read_corpus(folder: Path, ids: dict[str, str]) -> Iterator[SourceItem]:
+    """Papers from ``corpus.jsonl``; fills ``ids`` with local id → BEIR document id."""
+    path = folder / "corpus.jsonl"
+    try:
+        f = path.open(encoding="utf-8")
+    except OSError as e:
+        raise SourceError(f"{path}: {e}") from None
+    with f:
+        for n, line in enumerate(f, 1):
+            ref = f"{path.name}:{n}"
+            try:
+                row = json.loads(line)
+                doc_id, title, body = str(row["_id"]), collapse_ws(row.get("title")), collapse_ws(row.get("text"))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                yield Rejected(ref, f"not a BEIR corpus row: {e}")
+                continue
+            if not (title or body):
+                yield Rejected(ref, "empty document")
+                continue
+            local = f"beir-{n}"
+            ids[local] = doc_id
+            yield PaperData(arxiv_id=local, title=title or body[:80], abstract=body, source=SOURCE, source_ref=ref)
+
+
+def read_queries(folder: Path) -> dict[str, str]:
+    path = folder / "queries.jsonl"
+    try:
+        with path.open(encoding="utf-8") as f:
+            return {str(r["_id"]): r["text"] for r in map(json.loads, f) if r.get("text")}
+    except (OSError, ValueError, KeyError) as e:
+        raise SourceError(f"{path}: {e}") from None
+
+
+def read_qrels(folder: Path, split: str) -> dict[str, dict[str, int]]:
+    """query id → {document id: relevance}, from ``qrels/<split>.tsv`` (header line optional)."""
+    path = folder / "qrels" / f"{split}.tsv"
+    qrels: dict[str, dict[str, int]] = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.reader(f, delimiter="\t"):
+                if len(row) < 3 or not row[2].lstrip("-").isdigit():
+                    continue  # the header, or a blank line
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    except OSError as e:
+        raise SourceError(f"{path}: {e}") from None
+    return qrels

@@ -25,10 +25,10 @@ def counts(db: Path) -> dict[str, int]:
         con.close()
 
 
-def ingest(db: Path, path: Path) -> subprocess.Popen[bytes]:
+def ingest(db: Path, path: Path, stdout: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "broadsheet", "--db", str(db), "ingest", str(path)],
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         env={**os.environ, "BROADSHEET_DATABASE_URL": ""},
     )
@@ -58,9 +58,11 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path: Path, shared_data: Path) -> Non
     # whole batches only: every landed paper has its full-text row
     assert partial["papers"] == partial["papers_fts"]
 
-    rerun = ingest(crashed, corpus)
-    _, err = rerun.communicate(timeout=600)
+    rerun = ingest(crashed, corpus, stdout=subprocess.PIPE)
+    out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err.decode()
+    # what landed before the kill is found unchanged, the rest is added
+    assert f"{100_000 - partial['papers']} added, 0 updated, {partial['papers']} unchanged" in out.decode()
 
     first = ingest(clean, corpus)
     _, err = first.communicate(timeout=600)
@@ -68,6 +70,11 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path: Path, shared_data: Path) -> Non
 
     assert counts(crashed) == counts(clean)
     assert counts(clean)["papers"] == 100_000
+
+    again = ingest(clean, corpus, stdout=subprocess.PIPE)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err.decode()
+    assert "0 added, 0 updated, 100000 unchanged" in out.decode()
     con = sqlite3.connect(crashed)
     try:
         con.execute("INSERT INTO papers_fts(papers_fts) VALUES('integrity-check')")

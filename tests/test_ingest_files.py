@@ -62,6 +62,8 @@ def test_hf_daily_day_and_malformed_day(hub, fixtures_dir: Path) -> None:
     n_repr = len(json.loads(repr_day.read_text()))
     assert report.added == n_day + n_repr and report.listings_added == n_day + n_repr
     assert not report.rejected
+    (notice,) = report.notices
+    assert notice.source_ref == repr_day.name and "literal_eval" in notice.message
     (first, *_) = json.loads(day.read_text())
     listed = {listing.paper.arxiv_id for listing in hub.get_listings(__import__("datetime").date(2026, 8, 21))}
     assert first["paper"]["id"] in listed
@@ -113,6 +115,12 @@ def test_hf_archive_whole(hub, shared_data: Path) -> None:
     archive = shared_data / "hf-daily-papers-2024-05_2026-08.tar.gz"
     report = hub.ingest_paths([archive])
     assert report.added == 9877 and report.listings_added == 9881 and not report.rejected
+    # the malformed days are reported: 22 of repr() strings, one of them also wrapped in an object
+    reprs = [n for n in report.notices if "repr() strings" in n.message]
+    wrapped = [n for n in report.notices if "wrapping" in n.message]
+    assert len(reprs) == 22 and [n.source_ref for n in wrapped] == [
+        "hf-daily-papers-2024-05_2026-08.tar.gz/hf_daily_papers/2025-01-10.json"
+    ]
     again = hub.ingest_paths([archive])
     assert (again.added, again.listings_added) == (0, 0)
     stats = hub.stats()

@@ -11,7 +11,7 @@ import pytest
 
 from broadsheet.exceptions import SourceError
 from broadsheet.sources.hf_daily import day_from_name, parse_hf_daily
-from broadsheet.types import ListingData, PaperData, Rejected, SourceItem
+from broadsheet.types import ListingData, Notice, PaperData, Rejected, SourceItem
 
 ARCHIVE = "hf-daily-papers-2024-05_2026-08.tar.gz"
 REPR_FILE = "malformed_python_repr_2024-12-11.json"
@@ -39,6 +39,7 @@ def parse_file(path: Path, day: date | None = None) -> list[SourceItem]:
 def pairs(items: list[SourceItem]) -> list[tuple[PaperData, ListingData]]:
     """The (paper, listing) pairs of a parse that has no rejects, checking their order."""
     assert not [i for i in items if isinstance(i, Rejected)]
+    items = [i for i in items if not isinstance(i, Notice)]  # notices say what was malformed
     papers, listings = items[0::2], items[1::2]
     assert all(isinstance(p, PaperData) for p in papers)
     assert all(isinstance(x, ListingData) for x in listings)
@@ -171,7 +172,9 @@ def test_wrapped_object_document(hf_dir: Path) -> None:
     wrapper = {"status": "success", "date": "2025-12-12", "count": len(items), "data": items}
     wrapped = json.dumps(wrapper)
     bare = parse_file(hf_dir / "daily_papers_2025-12-12.json")
-    assert list(parse_hf_daily(wrapped.encode(), "daily_papers_2025-12-12.json")) == bare
+    notice, *rest = parse_hf_daily(wrapped.encode(), "daily_papers_2025-12-12.json")
+    assert rest == bare
+    assert isinstance(notice, Notice) and "wrapping" in notice.message
 
 
 def test_broken_items_are_rejected_and_the_rest_land(hf_dir: Path) -> None:
@@ -239,7 +242,7 @@ def test_whole_archive(shared_data: Path) -> None:
     The data README's 9,577 papers counts only the plain-JSON files: the 300 rows of the 22
     ``repr()`` files bring 300 more papers.
     """
-    counts = {"papers": 0, "listings": 0, "rejected": 0, "days": 0}
+    counts = {"papers": 0, "listings": 0, "rejected": 0, "notices": 0, "days": 0}
     ids: set[str] = set()
     with tarfile.open(shared_data / ARCHIVE) as archive:
         for member in archive:
@@ -255,7 +258,10 @@ def test_whole_archive(shared_data: Path) -> None:
                 elif isinstance(item, ListingData):
                     counts["listings"] += 1
                     assert item.listed_on == day
+                elif isinstance(item, Notice):
+                    counts["notices"] += 1
                 else:
                     counts["rejected"] += 1
-    assert counts == {"papers": 9881, "listings": 9881, "rejected": 0, "days": 580}
+    # 22 repr() days, one of which (2025-01-10) is also wrapped in an object: 23 notices
+    assert counts == {"papers": 9881, "listings": 9881, "rejected": 0, "notices": 23, "days": 580}
     assert len(ids) == 9877

@@ -92,6 +92,10 @@ def ingest(
     finally:
         hub.close()
 
+    for n in report.notices[:REJECTS_SHOWN]:
+        err.print(f"note {n.source_ref}: {n.message}", highlight=False, markup=False)
+    if len(report.notices) > REJECTS_SHOWN:
+        err.print(f"... and {len(report.notices) - REJECTS_SHOWN} more notes")
     for r in report.rejected[:REJECTS_SHOWN]:
         err.print(f"rejected {r.source_ref}: {r.reason}", highlight=False, markup=False)
     if len(report.rejected) > REJECTS_SHOWN:
@@ -103,7 +107,8 @@ def ingest(
                 f.write(json.dumps({"where": r.source_ref, "reason": r.reason}) + "\n")
     out.print(
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.listings_added} listings added, {len(report.rejected)} rejected",
+        f"{report.listings_added} listings added, {len(report.rejected)} rejected"
+        + (f", {len(report.notices)} malformed documents read anyway (see notes)" if report.notices else ""),
         highlight=False,
     )
     if report.rejected:

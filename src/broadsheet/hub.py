@@ -291,6 +291,7 @@ def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
         a.unchanged + b.unchanged,
         a.listings_added + b.listings_added,
         a.rejected + b.rejected,
+        a.notices + b.notices,
     )
 
 

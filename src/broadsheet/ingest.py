@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
-from .types import BatchPlan, IngestReport, ListingData, PaperData, Rejected, SourceItem
+from .types import BatchPlan, IngestReport, ListingData, Notice, PaperData, Rejected, SourceItem
 
 # Fields a later record may fill or overwrite; None/empty in the incoming record keeps the old value.
 _MERGED_FIELDS = (
@@ -68,6 +68,7 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
     changed: list[PaperData] = []
     listings: list[ListingData] = []
     rejected: list[Rejected] = []
+    notices: list[Notice] = []
     unchanged = 0
     current: dict[str, PaperData] = {}  # the newest state of each paper touched by this batch
     is_new: set[str] = set()
@@ -75,6 +76,8 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
     for item in items:
         if isinstance(item, Rejected):
             rejected.append(item)
+        elif isinstance(item, Notice):
+            notices.append(item)
         elif isinstance(item, PaperData):
             key = item.arxiv_id
             before = current.get(key, stored.get(key))
@@ -97,7 +100,7 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
                 )
     for key, paper in current.items():
         (new if key in is_new else changed).append(paper)
-    return BatchPlan(tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected))
+    return BatchPlan(tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected), tuple(notices))
 
 
 def batches(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:
@@ -174,12 +177,14 @@ def ingest(
     """Stream ``items`` into ``store`` batch by batch; return what happened."""
     added = updated = unchanged = listings = 0
     rejected: list[Rejected] = []
+    notices: list[Notice] = []
     for batch in prefetch(batches(items, batch_size)):
         ids = {i.arxiv_id for i in batch if isinstance(i, (PaperData, ListingData))}
         plan = plan_batch(store.load_for_merge(ids), batch)
         listings += store.apply(plan, now())
         added, updated, unchanged = added + len(plan.new), updated + len(plan.changed), unchanged + plan.unchanged
         rejected.extend(plan.rejected)
+        notices.extend(plan.notices)
         if on_batch:
             on_batch(plan)
-    return IngestReport(added, updated, unchanged, listings, tuple(rejected))
+    return IngestReport(added, updated, unchanged, listings, tuple(rejected), tuple(notices))

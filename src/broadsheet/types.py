@@ -55,8 +55,16 @@ class Rejected:
     reason: str
 
 
-# What a source yields, in order: papers, listings (which follow their paper), and rejects.
-SourceItem = PaperData | ListingData | Rejected
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Malformed input that was read anyway (e.g. Python repr() strings decoded): worth telling."""
+
+    source_ref: str
+    message: str
+
+
+# What a source yields, in order: papers, listings (which follow their paper), rejects, notices.
+SourceItem = PaperData | ListingData | Rejected | Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +209,7 @@ class BatchPlan:
     listings: tuple[ListingData, ...] = ()
     unchanged: int = 0
     rejected: tuple[Rejected, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +221,7 @@ class IngestReport:
     unchanged: int = 0
     listings_added: int = 0
     rejected: tuple[Rejected, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
     @property
     def seen(self) -> int:

@@ -38,7 +38,7 @@ from typing import Any
 
 from ..exceptions import InvalidInputError, SourceError
 from ..ids import parse_arxiv_id
-from ..types import ListingData, PaperData, Rejected, SourceItem
+from ..types import ListingData, Notice, PaperData, Rejected, SourceItem
 from ._common import or_none, parse_day
 
 SOURCE = "hf-daily"
@@ -70,7 +70,13 @@ def parse_hf_daily(data: bytes, name: str, day: date | None = None) -> Iterator[
     ``f"{name}:{position}"`` with 1-based positions in the array. Raises SourceError when the
     document is not JSON or not an array of items (bare or wrapped in ``{"data": [...]}``).
     """
-    for position, raw in enumerate(_items(data, name), start=1):
+    items, wrapped = _items(data, name)
+    if wrapped:
+        yield Notice(name, "a JSON object wrapping the day's array in 'data'; read its 'data'")
+    reprs = sum(isinstance(raw, str) for raw in items)
+    if reprs:
+        yield Notice(name, f"{reprs} items are Python repr() strings; decoded with ast.literal_eval")
+    for position, raw in enumerate(items, start=1):
         ref = f"{name}:{position}"
         try:
             paper, listing = _read_item(_decode_item(raw), ref, day)
@@ -81,16 +87,17 @@ def parse_hf_daily(data: bytes, name: str, day: date | None = None) -> Iterator[
         yield listing
 
 
-def _items(data: bytes, name: str) -> list[Any]:
-    """The document's list of raw items; SourceError when there is none to be had."""
+def _items(data: bytes, name: str) -> tuple[list[Any], bool]:
+    """The document's list of raw items, and whether it came wrapped in an object; SourceError
+    when there is none to be had."""
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(f"{name}: not JSON: {exc}") from exc
     if isinstance(doc, dict) and isinstance(doc.get("data"), list):
-        return doc["data"]  # the 2025-01-10 wrapper {status, date, count, data}
+        return doc["data"], True  # the 2025-01-10 wrapper {status, date, count, data}
     if isinstance(doc, list):
-        return doc
+        return doc, False
     raise SourceError(f"{name}: expected a JSON array of daily-paper items, got {type(doc).__name__}")
 
 

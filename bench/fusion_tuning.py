@@ -33,6 +33,7 @@ def grid() -> dict[str, list[FusionParams]]:
         "rrf": [FusionParams(method="rrf", rrf_k=k) for k in (10, 30, 60, 100)],
         "convex": [FusionParams(method="convex", alpha=a / 20) for a in range(6, 17)],
         "complete": [FusionParams(method="complete", alpha=a / 20) for a in range(6, 17)],
+        "cos+bm25": [FusionParams(method="cos+bm25", alpha=w / 10) for w in range(2, 9)],
     }
 
 
@@ -79,7 +80,7 @@ def main() -> None:
     for family, variants in grid().items():
         results = [(p, *score(qids, lambda c, p=p: fuse(c, p))) for p in variants]
         for p, nd, rc in results:
-            rows.append((f"{family} " + (f"k={p.rrf_k:g}" if family == "rrf" else f"alpha={p.alpha:g}"), nd, rc))
+            rows.append((f"{family} " + (f"k={p.rrf_k:g}" if family == "rrf" else f"weight={p.alpha:g}" if family == "cos+bm25" else f"alpha={p.alpha:g}"), nd, rc))
         # two-fold: pick the best on one half, report it on the other
         held = []
         for tune, test in (halves, halves[::-1]):

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from .search.fusion import Fused
 
 
+OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -115,6 +118,8 @@ class Hub:
 
                 report = self.add_papers(read_file(raw, path.name), on_batch=progress)
             total = _add_reports(total, report)
+        if total.added + total.updated >= OPTIMIZE_AFTER:
+            self._storage.papers.optimize_fulltext()
         return total
 
     # -- papers -------------------------------------------------------------------------------

@@ -90,9 +90,9 @@ class Candidates:
 class FusionParams:
     """How the two lists are combined. Defaults tuned on SciFact train (docs/benchmarks.md)."""
 
-    method: str = "complete"  # "complete" (min-max normalised scores over the completed union),
-    # "convex" (the same over each side's own list) or "rrf"
-    alpha: float = 0.5  # complete/convex: weight of the semantic side
+    method: str = "cos+bm25"  # "cos+bm25" (cosine + weight × BM25/best BM25), "complete"
+    # (min-max normalised over the completed union), "convex" (over each side's own list), "rrf"
+    alpha: float = 0.5  # cos+bm25: weight of BM25; complete/convex: weight of the semantic side
     depth: int = 100  # candidates taken from each side
     rrf_k: float = 60.0
 
@@ -104,6 +104,8 @@ def fuse(c: Candidates, p: FusionParams) -> list[Fused]:
         return convex(c.lexical, c.semantic, alpha=p.alpha)
     if p.method == "complete":
         return complete(c, alpha=p.alpha)
+    if p.method == "cos+bm25":
+        return cos_plus_bm25(c, weight=p.alpha)
     raise ValueError(f"unknown fusion method {p.method!r}")
 
 
@@ -139,3 +141,26 @@ def _normalise(scores: dict[int, float]) -> dict[int, float]:
         return {}
     lo, hi = min(scores.values()), max(scores.values())
     return {pid: (s - lo) / (hi - lo) if hi > lo else 1.0 for pid, s in scores.items()}
+
+
+def cos_plus_bm25(c: Candidates, *, weight: float) -> list[Fused]:
+    """Raw cosine plus ``weight`` × BM25 / the query's best BM25, over the completed union.
+
+    Unlike min-max, the cosine keeps its absolute scale: a query whose best match is only weakly
+    similar lets the words decide more. Papers without a vector get the cosine of the weakest
+    candidate that has one.
+    """
+    union = list(dict.fromkeys([pid for pid, _ in c.lexical] + [pid for pid, _ in c.semantic]))
+    if not union:
+        return []
+    top_bm = max((c.bm25.get(pid, 0.0) for pid in union), default=0.0) or 1.0
+    floor = min((c.cosine[pid] for pid in union if pid in c.cosine), default=0.0)
+    lex_rank = {pid: i for i, (pid, _) in enumerate(c.lexical, 1)}
+    sem_rank = {pid: i for i, (pid, _) in enumerate(c.semantic, 1)}
+    fused = []
+    for pid in union:
+        lx = weight * c.bm25.get(pid, 0.0) / top_bm
+        sm = c.cosine.get(pid, floor)
+        fused.append(Fused(pid, lx + sm, lx, sm, lex_rank.get(pid), sem_rank.get(pid), c.bm25.get(pid), c.cosine.get(pid)))
+    fused.sort(key=lambda f: (-f.score, f.paper_id))
+    return fused

@@ -1,0 +1,120 @@
+"""Search latency over the 100k corpus: Hub.search per mode beside raw FTS5, in one run.
+
+Queries: 200 "realistic" queries made at run time from the corpus itself (2-4 content words of the
+title of 200 papers drawn with a fixed seed), the kind of thing a person types into a search box.
+For each, in one process:
+- raw FTS5: the same OR-of-words MATCH, ``ORDER BY bm25 LIMIT 10``, straight through sqlite3;
+- ``Hub.search(q, mode=..., limit=10)`` for lexical, semantic and hybrid (query embedding included).
+Reports p50/p99 per mode and the ratio to raw FTS5, the query-embedding time alone, the share of
+papers that have a vector, and the process's peak RSS. Then the embedding build: the raw
+embedder's throughput on N abstracts beside ``Hub.index_embeddings`` on the same abstracts in a
+fresh database (target ≥ 0.9×).
+
+    broadsheet --db /work/bench-data/arxiv100k.sqlite3 ingest ../shared/data/arxiv-100k.jsonl.gz
+    broadsheet --db /work/bench-data/arxiv100k.sqlite3 index
+    python bench/search.py --db /work/bench-data/arxiv100k.sqlite3
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from broadsheet.config import load_settings
+from broadsheet.hub import make_hub
+from broadsheet.search.embedders import MiniLMOnnx, document_text
+from broadsheet.search.query import parse_query
+from broadsheet.storage.fulltext import DEFAULT_WEIGHTS, match_expression
+from broadsheet.text import STOPWORDS
+from broadsheet.types import PaperData
+
+
+def make_queries(con: sqlite3.Connection, n: int, seed: int = 42) -> list[str]:
+    titles = [t for (t,) in con.execute("SELECT title FROM papers_fts ORDER BY rowid")]
+    rng = random.Random(seed)
+    queries = []
+    while len(queries) < n:
+        words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", rng.choice(titles)) if w.lower() not in STOPWORDS]
+        if len(words) >= 2:
+            start = rng.randrange(0, max(1, len(words) - 1))
+            queries.append(" ".join(words[start : start + rng.randint(2, 4)]).lower())
+    return queries
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--embed-sample", type=int, default=256, help="abstracts for the embedding-build comparison")
+    args = ap.parse_args()
+
+    raw = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    queries = make_queries(raw, args.queries)
+    hub = make_hub(load_settings(database_url=f"sqlite:///{args.db.resolve()}"))
+    w = ", ".join(map(str, DEFAULT_WEIGHTS))
+    raw_sql = f"SELECT rowid, bm25(papers_fts, {w}) AS s FROM papers_fts WHERE papers_fts MATCH ? ORDER BY s LIMIT 10"
+
+    hub.search("warm up the index and the model")  # loads the vectors and the embedder
+    papers = hub.stats().papers
+    with hub._storage.engine.connect() as conn:  # noqa: SLF001 - a measuring tool
+        from sqlalchemy import text
+
+        vectors = conn.execute(text("SELECT count(*) FROM embeddings")).scalar_one()
+    times: dict[str, list[float]] = {"raw FTS5": [], "lexical": [], "semantic": [], "hybrid": [], "query embedding": []}
+    embedder = hub._embedder  # noqa: SLF001
+    for q in queries:  # modes interleaved per query, so drifts in machine load hit all alike
+        expr = match_expression(parse_query(q))
+        t = time.perf_counter()
+        raw.execute(raw_sql, (expr,)).fetchall()
+        times["raw FTS5"].append(time.perf_counter() - t)
+        for mode in ("lexical", "semantic", "hybrid"):
+            t = time.perf_counter()
+            hub.search(q, mode=mode, limit=10)
+            times[mode].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        embedder.embed([q])  # type: ignore[union-attr]
+        times["query embedding"].append(time.perf_counter() - t)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    base = statistics.median(times["raw FTS5"])
+    print(f"command: python bench/search.py --db {args.db} --queries {args.queries}")
+    print(f"papers: {papers}, with a vector: {vectors} ({100 * vectors / max(papers, 1):.0f} %), queries: {len(queries)}, e.g. {queries[:3]}")
+    print("| what | p50 ms | p99 ms | p50 ratio to raw FTS5 |\n|---|---|---|---|")
+    for name, ts in times.items():
+        print(f"| {name} | {1000 * statistics.median(ts):.1f} | {1000 * pct(ts, 99):.1f} | {statistics.median(ts) / base:.2f} |")
+    print(f"peak RSS of this process (index loaded): {rss:.0f} MB")
+    hub.close()
+
+    # Embedding build: the raw embedder on N abstracts vs Hub.index_embeddings on the same ones.
+    rows = raw.execute("SELECT title, abstract FROM papers_fts ORDER BY rowid LIMIT ?", (args.embed_sample,)).fetchall()
+    texts = [document_text(t, a) for t, a in rows]
+    model = MiniLMOnnx()
+    model.embed(texts[:16])
+    t = time.perf_counter()
+    model.embed(texts)
+    raw_rate = len(texts) / (time.perf_counter() - t)
+    with tempfile.TemporaryDirectory() as tmp:
+        h = make_hub(load_settings(env={}, database_url=f"sqlite:///{tmp}/e.sqlite3"))
+        h.add_papers(PaperData(arxiv_id=f"bench-{i}", title=t, abstract=a, source="bench", source_ref=str(i)) for i, (t, a) in enumerate(rows))
+        h.index_embeddings(arxiv_ids=["bench-0"])  # loads the model outside the timing
+        t = time.perf_counter()
+        done = h.index_embeddings()
+        hub_rate = done / (time.perf_counter() - t)
+        h.close()
+    print(f"embedding build: raw embedder {raw_rate:.1f} docs/s, Hub.index_embeddings {hub_rate:.1f} docs/s, ratio {hub_rate / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -195,20 +195,16 @@ class Hub:
         return SearchPage(tuple(hits), mode, str(offset + limit) if more else None)
 
     def _hits(self, parsed: Query, page: Sequence[Fused]) -> list[SearchHit]:
-        from .search.explain import lead, matched_terms, segments
+        from .search.explain import best_window, mark, matched_terms, query_stems
 
-        ids = [f.paper_id for f in page]
-        papers = self._storage.papers.by_ids(ids)
-        marks = self._storage.fulltext.highlights(parsed, ids)
+        stems = query_stems(parsed)
+        papers = self._storage.papers.by_ids([f.paper_id for f in page])
         hits = []
         for f in page:
             paper = papers.get(f.paper_id)
             if paper is None or paper.hidden:
                 continue
-            if f.paper_id in marks:
-                title, snippet = (segments(m) for m in marks[f.paper_id])
-            else:
-                title, snippet = ((paper.title, False),), lead(paper.abstract)
+            title, snippet = mark(paper.title, stems), best_window(paper.abstract, stems)
             hits.append(
                 SearchHit(
                     paper=paper,

@@ -18,6 +18,7 @@ from .fusion import Candidates, Fused, FusionParams, fuse, only_lexical, only_se
 from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "semantic")
+LEXICAL_POOL = 1000  # lexical results scored to complete the semantic candidates' BM25
 
 
 class SearchEngine:
@@ -53,14 +54,19 @@ class SearchEngine:
         return self._embedder.embed([query.text])[0]
 
     def candidates(self, query: Query, depth: int) -> Candidates:
-        """Both sides' top ``depth``, each side's score completed for the union (for fusion)."""
+        """Both sides' top ``depth``, each side's score completed for the union (for fusion).
+
+        BM25 of a semantic candidate comes from the lexical top ``LEXICAL_POOL`` (one FTS5 query;
+        a candidate below it scores 0, which at that depth is nearly so): asking FTS5 for the BM25
+        of given rowids re-runs the whole MATCH and cost 40-190 ms a query at 100k papers.
+        """
         assert self._vectors is not None
         vector = self._embed(query)
-        lexical = self._fulltext.search(query, depth)
+        pool = self._fulltext.search(query, max(depth, LEXICAL_POOL))
         semantic = self._vectors.search(vector, depth, allowed=self._fulltext.allowed_ids(query))
-        union = list({pid for pid, _ in lexical} | {pid for pid, _ in semantic})
-        bm25 = dict(lexical)
-        bm25.update(self._fulltext.bm25_for(query, [p for p in union if p not in bm25]))
+        lexical = pool[:depth]
+        union = {pid for pid, _ in lexical} | {pid for pid, _ in semantic}
+        bm25 = {pid: s for pid, s in pool if pid in union}
         cosine = dict(semantic)
         cosine.update(self._vectors.scores_for(vector, [p for p in union if p not in cosine]))
         return Candidates(lexical, semantic, bm25, cosine)

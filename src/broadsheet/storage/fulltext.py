@@ -1,4 +1,4 @@
-"""Full-text search on SQLite FTS5: BM25 over title, abstract and authors, filters, highlights.
+"""Full-text search on SQLite FTS5: BM25 over title, abstract and authors, with filters.
 
 The FTS5 query syntax is built here, from a parsed ``Query``, and nowhere else: PostgreSQL gets
 its twin (tsvector) in its own module.
@@ -19,7 +19,6 @@ from .schema import FTS_TABLE
 # BM25 weight per FTS column (title, abstract, authors), tuned on SciFact train (docs/benchmarks.md).
 DEFAULT_WEIGHTS = (3.0, 1.0, 1.0)
 _WORDS = re.compile(r"\w+")
-MARK_START, MARK_END = "\ue000", "\ue001"  # private-use characters: never in paper text
 
 
 def _quote(s: str) -> str:
@@ -154,17 +153,3 @@ class FullTextIndex:
             return []
         query = Query(words=tuple(_WORDS.findall(row[0])))
         return [(pid, s) for pid, s in self.search(query, limit + 1) if pid != paper_id][:limit]
-
-    def highlights(self, query: Query, paper_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """For each id that matches the query's text: (title, abstract snippet) with matches
-        wrapped in MARK_START/MARK_END."""
-        expr = match_expression(query, with_exclusions=False)
-        if expr is None or not paper_ids:
-            return {}
-        sql = (
-            f"SELECT rowid, highlight({FTS_TABLE}, 0, :a, :b), snippet({FTS_TABLE}, 1, :a, :b, '…', 40) "
-            f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr AND rowid IN ({','.join(str(int(i)) for i in paper_ids)})"
-        )
-        with self._engine.connect() as conn:
-            rows = conn.execute(text(sql), {"expr": expr, "a": MARK_START, "b": MARK_END})
-            return {int(pid): (title, snip) for pid, title, snip in rows}

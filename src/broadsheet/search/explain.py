@@ -33,39 +33,63 @@ def query_stems(query: Query) -> frozenset[str]:
     return frozenset(_stem(w) for w in words)
 
 
+class _Matcher:
+    """Tells whether a word's Porter stem is one of the query's. Porter stems keep at least the
+    first three letters of a word, so most words are ruled out by a set lookup, without the
+    (slow, pure-Python) stemmer."""
+
+    def __init__(self, stems: frozenset[str]) -> None:
+        self.stems = stems
+        self.heads = {s[:3] for s in stems}
+
+    def __call__(self, word: str) -> bool:
+        low = word.lower() if word.isascii() else fold(word)
+        return low[:3] in self.heads and _stem(low) in self.stems
+
+
 def mark(text: str, stems: frozenset[str]) -> Snippet:
     """``text`` (LaTeX removed) cut into segments, the words whose stem is in ``stems`` marked."""
     plain = delatex(text)
+    return _segments(plain, 0, len(plain), [m for m in _TOKEN.finditer(plain)], _Matcher(stems))
+
+
+def _segments(plain: str, start: int, end: int, tokens: list[re.Match[str]], matches: _Matcher) -> Snippet:
     out: list[tuple[str, bool]] = []
-    pos = 0
-    for m in _TOKEN.finditer(plain):
-        if _stem(m.group()) in stems:
-            if m.start() > pos:
-                out.append((plain[pos : m.start()], False))
-            out.append((m.group(), True))
-            pos = m.end()
-    if pos < len(plain):
-        out.append((plain[pos:], False))
+    pos = start
+    for m in tokens:
+        if m.start() < start or m.end() > end or not matches(m.group()):
+            continue
+        if m.start() > pos:
+            out.append((plain[pos : m.start()], False))
+        out.append((m.group(), True))
+        pos = m.end()
+    if pos < end:
+        out.append((plain[pos:end], False))
     return tuple(out)
 
 
 def best_window(text: str, stems: frozenset[str], words: int = SNIPPET_WORDS) -> Snippet:
     """The ``words``-word stretch of ``text`` with the most matched words, marked, with … where cut."""
     plain = delatex(text)
-    spans = [m.span() for m in re.finditer(r"\S+", plain)]
-    if not spans:
-        return ()
-    hits = [any(_stem(t) in stems for t in _TOKEN.findall(plain[a:b])) for a, b in spans]
-    best, best_start = -1, 0
-    for start in range(0, max(1, len(spans) - words + 1)):
-        count = sum(hits[start : start + words])
+    tokens = list(_TOKEN.finditer(plain))
+    if not tokens:
+        return ((plain, False),) if plain.strip() else ()
+    matches = _Matcher(stems)
+    prefix = [0]
+    for m in tokens:
+        prefix.append(prefix[-1] + matches(m.group()))
+    best, first = -1, 0
+    for start in range(0, max(1, len(tokens) - words + 1)):
+        count = prefix[min(len(tokens), start + words)] - prefix[start]
         if count > best:
-            best, best_start = count, start
-    end = min(len(spans), best_start + words)
-    body = mark(plain[spans[best_start][0] : spans[end - 1][1]], stems)
-    prefix = (("…", False),) if best_start > 0 else ()
-    suffix = (("…", False),) if end < len(spans) else ()
-    return prefix + body + suffix
+            best, first = count, start
+    last = min(len(tokens), first + words) - 1
+    cut_start = 0 if first == 0 else tokens[first].start()
+    cut_end = len(plain) if last == len(tokens) - 1 else tokens[last].end()
+    body = _segments(plain, cut_start, cut_end, tokens, matches)
+    before = (("…", False),) if cut_start > 0 else ()
+    after = (("…", False),) if cut_end < len(plain) else ()
+    return before + body + after
 
 
 def lead(text: str, words: int = LEAD_WORDS) -> Snippet:

@@ -60,6 +60,12 @@ def _bulk_insert(
     conn.exec_driver_sql(sql, rows)
 
 
+def _stored_fields(r: Any, authors: dict[int, tuple[str, ...]], cats: dict[int, tuple[str, ...]]) -> dict[str, Any]:
+    """The fields a stored row shares between ``PaperData`` and ``Paper``."""
+    fields = {name: getattr(r, name) for name in _PAPER_FIELDS}
+    return {**fields, "authors": authors.get(r.id, ()), "categories": cats.get(r.id, ()), "external_upvotes": r.external_upvotes}
+
+
 class PaperStore:
     """Papers, their authors and categories, listings, and the full-text index."""
 
@@ -80,28 +86,7 @@ class PaperStore:
             for chunk in _chunks(ids):
                 rows += conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).all()
             authors, cats = self._children(conn, [r.id for r in rows])
-        return {
-            r.arxiv_id: PaperData(
-                arxiv_id=r.arxiv_id,
-                title=r.title,
-                abstract=r.abstract,
-                authors=authors.get(r.id, ()),
-                version=r.version,
-                categories=cats.get(r.id, ()),
-                primary_category=r.primary_category,
-                published=r.published,
-                updated=r.updated,
-                doi=r.doi,
-                journal_ref=r.journal_ref,
-                comments=r.comments,
-                github_repo=r.github_repo,
-                project_page=r.project_page,
-                external_upvotes=r.external_upvotes,
-                source=r.source,
-                source_ref=r.source_ref,
-            )
-            for r in rows
-        }
+        return {r.arxiv_id: PaperData(**_stored_fields(r, authors, cats)) for r in rows}
 
     def apply(self, plan: BatchPlan, now: datetime) -> int:
         """Write one batch's plan in one transaction; return the number of listings added."""
@@ -258,25 +243,9 @@ class PaperStore:
             )
         return [
             Paper(
-                arxiv_id=r.arxiv_id,
-                title=r.title,
-                abstract=r.abstract,
-                authors=authors.get(r.id, ()),
-                version=r.version,
-                categories=cats.get(r.id, ()),
-                primary_category=r.primary_category,
-                published=r.published,
-                updated=r.updated,
-                doi=r.doi,
-                journal_ref=r.journal_ref,
-                comments=r.comments,
-                github_repo=r.github_repo,
-                project_page=r.project_page,
-                external_upvotes=r.external_upvotes,
+                **_stored_fields(r, authors, cats),
                 upvotes=r.external_upvotes + nvotes.get(r.id, 0),
                 num_comments=ncomments.get(r.id, 0),
-                source=r.source,
-                source_ref=r.source_ref,
                 first_seen=r.first_seen,
                 last_changed=r.last_changed,
                 hidden=r.hidden,

@@ -9,9 +9,9 @@ The Hub owns the clock (``now``), so tests can set the time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 import dataclasses
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -68,7 +68,7 @@ class IngestProgress:
 
 
 class Hub:
-    """The facade over storage, ingest and (later) search and digests."""
+    """The facade over storage, ingest and search (digests and the rest join it, issue by issue)."""
 
     def __init__(self, settings: Settings, storage: Storage, *, now: Callable[[], datetime] = _utcnow) -> None:
         self.settings = settings

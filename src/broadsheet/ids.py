@@ -39,11 +39,6 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     return m.group("id"), int(version) if version else None
 
 
-def normalize_arxiv_id(text: str) -> str:
-    """The id without version: ``'2104.12255v1'`` → ``'2104.12255'``."""
-    return parse_arxiv_id(text)[0]
-
-
 def is_arxiv_id(text: str) -> bool:
     try:
         parse_arxiv_id(text)

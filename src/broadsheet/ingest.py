@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
 import queue
 import threading
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")

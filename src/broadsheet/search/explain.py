@@ -101,7 +101,3 @@ def lead(text: str, words: int = LEAD_WORDS) -> Snippet:
 def matched_terms(*snippets: Snippet) -> tuple[str, ...]:
     """The distinct matched words, lowercased, in order of appearance."""
     return tuple(dict.fromkeys(t.lower() for snip in snippets for t, hit in snip if hit))
-
-
-def plain(snippet: Snippet) -> str:
-    return "".join(t for t, _ in snippet)

@@ -109,6 +109,22 @@ def fuse(c: Candidates, p: FusionParams) -> list[Fused]:
     raise ValueError(f"unknown fusion method {p.method!r}")
 
 
+def _over_union(c: Candidates, part: Callable[[list[int]], Callable[[int], tuple[float, float]]]) -> list[Fused]:
+    """Fuse over the union of both lists: ``part(union)`` gives each paper's (lexical, semantic) part."""
+    union = list(dict.fromkeys([pid for pid, _ in c.lexical] + [pid for pid, _ in c.semantic]))
+    if not union:
+        return []
+    parts = part(union)
+    lex_rank = {pid: i for i, (pid, _) in enumerate(c.lexical, 1)}
+    sem_rank = {pid: i for i, (pid, _) in enumerate(c.semantic, 1)}
+    fused = []
+    for pid in union:
+        lx, sm = parts(pid)
+        fused.append(Fused(pid, lx + sm, lx, sm, lex_rank.get(pid), sem_rank.get(pid), c.bm25.get(pid), c.cosine.get(pid)))
+    fused.sort(key=lambda f: (-f.score, f.paper_id))
+    return fused
+
+
 def complete(c: Candidates, *, alpha: float) -> list[Fused]:
     """Convex combination over the union of both lists, each side min-max normalised over it.
 
@@ -116,24 +132,13 @@ def complete(c: Candidates, *, alpha: float) -> list[Fused]:
     has no cosine: its semantic part is imputed from its lexical part, so it is neither pushed
     down nor lifted by the missing evidence.
     """
-    union = list(dict.fromkeys([pid for pid, _ in c.lexical] + [pid for pid, _ in c.semantic]))
-    if not union:
-        return []
-    lex_rank = {pid: i for i, (pid, _) in enumerate(c.lexical, 1)}
-    sem_rank = {pid: i for i, (pid, _) in enumerate(c.semantic, 1)}
-    bm = {pid: c.bm25.get(pid, 0.0) for pid in union}
-    cos = {pid: c.cosine[pid] for pid in union if pid in c.cosine}
-    lex_norm = _normalise(bm)
-    sem_norm = _normalise(cos)
-    fused = []
-    for pid in union:
-        lx = (1 - alpha) * lex_norm[pid]
-        sm = alpha * sem_norm.get(pid, lex_norm[pid])
-        fused.append(
-            Fused(pid, lx + sm, lx, sm, lex_rank.get(pid), sem_rank.get(pid), c.bm25.get(pid), c.cosine.get(pid))
-        )
-    fused.sort(key=lambda f: (-f.score, f.paper_id))
-    return fused
+
+    def part(union: list[int]) -> Callable[[int], tuple[float, float]]:
+        lex = _normalise({pid: c.bm25.get(pid, 0.0) for pid in union})
+        sem = _normalise({pid: c.cosine[pid] for pid in union if pid in c.cosine})
+        return lambda pid: ((1 - alpha) * lex[pid], alpha * sem.get(pid, lex[pid]))
+
+    return _over_union(c, part)
 
 
 def _normalise(scores: dict[int, float]) -> dict[int, float]:
@@ -150,17 +155,10 @@ def cos_plus_bm25(c: Candidates, *, weight: float) -> list[Fused]:
     similar lets the words decide more. Papers without a vector get the cosine of the weakest
     candidate that has one.
     """
-    union = list(dict.fromkeys([pid for pid, _ in c.lexical] + [pid for pid, _ in c.semantic]))
-    if not union:
-        return []
-    top_bm = max((c.bm25.get(pid, 0.0) for pid in union), default=0.0) or 1.0
-    floor = min((c.cosine[pid] for pid in union if pid in c.cosine), default=0.0)
-    lex_rank = {pid: i for i, (pid, _) in enumerate(c.lexical, 1)}
-    sem_rank = {pid: i for i, (pid, _) in enumerate(c.semantic, 1)}
-    fused = []
-    for pid in union:
-        lx = weight * c.bm25.get(pid, 0.0) / top_bm
-        sm = c.cosine.get(pid, floor)
-        fused.append(Fused(pid, lx + sm, lx, sm, lex_rank.get(pid), sem_rank.get(pid), c.bm25.get(pid), c.cosine.get(pid)))
-    fused.sort(key=lambda f: (-f.score, f.paper_id))
-    return fused
+
+    def part(union: list[int]) -> Callable[[int], tuple[float, float]]:
+        top_bm = max((c.bm25.get(pid, 0.0) for pid in union), default=0.0) or 1.0
+        floor = min((c.cosine[pid] for pid in union if pid in c.cosine), default=0.0)
+        return lambda pid: (weight * c.bm25.get(pid, 0.0) / top_bm, c.cosine.get(pid, floor))
+
+    return _over_union(c, part)

@@ -86,15 +86,3 @@ class VectorStore:
         pids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), dim)
         return rows[-1][0], pids, matrix
-
-    def vector_of(self, model: str, paper_id: int, dim: int) -> np.ndarray | None:
-        with self._engine.connect() as conn:
-            blob = conn.execute(
-                select(embeddings.c.vector).where(embeddings.c.model == model, embeddings.c.paper_id == paper_id)
-            ).scalar()
-        return None if blob is None else np.frombuffer(blob, "<f4").reshape(dim)
-
-    def count(self, model: str) -> int:
-        with self._engine.connect() as conn:
-            return conn.execute(select(func.count()).where(embeddings.c.model == model)).scalar_one()
-

@@ -58,6 +58,7 @@ papers = Table(
     Column("first_seen", DateTime, nullable=False),
     Column("last_changed", DateTime, nullable=False),
     Index("ix_papers_published", "published"),
+    Index("ix_papers_last_changed", "last_changed"),  # what changed since: search's in-memory index
 )
 
 # Authors in order; name_key is the casefolded, accent-free name for /authors/{name}.

@@ -25,11 +25,15 @@ CORPUS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=["fts5", "in-memory bm25"])
+def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Every search test runs twice: ranked by FTS5 (a one-shot command) and by the in-memory
+    BM25 index a server builds at start (``Hub.warm_up``); results must be the same."""
     h = sqlite_hub(tmp_path_factory.mktemp("search"))
     h.add_papers(CORPUS)
     assert h.index_embeddings() == len(CORPUS)
+    if request.param == "in-memory bm25":
+        h.warm_up(wait=True)
     yield h
     h.close()
 

@@ -254,6 +254,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
     from .web import create_app
 
     out.print(f"Broadsheet on http://{host}:{port}/  (Ctrl+C to stop)", highlight=False)
+    hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
     finally:

@@ -98,6 +98,8 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
                 rejected.append(
                     Rejected(item.source_ref, f"listing names unknown paper {item.arxiv_id}")
                 )
+        else:  # a programming error, not bad data: say so instead of dropping it
+            raise TypeError(f"not a source item: {item!r:.200}")
     for key, paper in current.items():
         (new if key in is_new else changed).append(paper)
     return BatchPlan(tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected), tuple(notices))

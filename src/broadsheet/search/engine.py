@@ -10,15 +10,21 @@ both sides obey.
 
 from __future__ import annotations
 
+import re
+
 from ..exceptions import InvalidInputError
-from ..storage.fulltext import FullTextIndex
+from ..storage.fulltext import FullTextIndex, query_terms
+from ..text import STOPWORDS, fold
 from ..types import Query
 from .embedders import Embedder
 from .fusion import Candidates, Fused, FusionParams, fuse, only_lexical, only_semantic
+from .lexical import LexicalIndex
 from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "semantic")
 LEXICAL_POOL = 1000  # lexical results scored to complete the semantic candidates' BM25
+_WORDS = re.compile(r"\w+")
+_LOOK_UP = object()
 
 
 class SearchEngine:
@@ -28,8 +34,10 @@ class SearchEngine:
         vectors: VectorIndex | None,
         embedder: Embedder | None,
         params: FusionParams = FusionParams(),
+        lexical: LexicalIndex | None = None,
     ) -> None:
         self._fulltext = fulltext
+        self._lexical = lexical
         self._vectors = vectors
         self._embedder = embedder
         self.params = params
@@ -38,16 +46,37 @@ class SearchEngine:
     def semantic_available(self) -> bool:
         return self._embedder is not None and self._vectors is not None
 
+    def warm_up(self, *, wait: bool = False) -> None:
+        """Load the model and the vectors; build the in-memory BM25 index (see ``Hub.warm_up``)."""
+        if self.semantic_available:
+            self._embedder.embed(["warm up"])  # type: ignore[union-attr]
+            self._vectors.refresh()  # type: ignore[union-attr]
+        if self._lexical is not None:
+            self._lexical.start(wait=wait)
+
     def rank(self, query: Query, mode: str, limit: int) -> list[Fused]:
         """The best ``limit`` papers for ``query`` in ``mode``, with each side's contribution."""
         if mode not in MODES:
             raise InvalidInputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         if not query.has_text or mode == "lexical" or not self.semantic_available:
-            return only_lexical(self._fulltext.search(query, limit))
+            return only_lexical(self.lexical(query, limit))
         if mode == "semantic":
             vector = self._embed(query)
             return only_semantic(self._vectors.search(vector, limit, allowed=self._fulltext.allowed_ids(query)))  # type: ignore[union-attr]
         return fuse(self.candidates(query, max(limit, self.params.depth)), self.params)[:limit]
+
+    def lexical(self, query: Query, limit: int, allowed: set[int] | None | object = _LOOK_UP) -> list[tuple[int, float]]:
+        """BM25 ranking: from the in-memory index once it is built, else from FTS5 (same scores).
+
+        ``allowed``: the ids that pass the query's filters, if the caller has looked them up already.
+        """
+        index = self._lexical
+        if index is None or not index.ready or not query.has_text:
+            return self._fulltext.search(query, limit)
+        if allowed is _LOOK_UP:
+            allowed = self._fulltext.allowed_ids(query)
+        phrase_words = [w for p in query.phrases for w in _WORDS.findall(fold(p)) if w not in STOPWORDS]
+        return index.search(query_terms(query) + phrase_words, limit, allowed)  # type: ignore[arg-type]
 
     def _embed(self, query: Query):  # noqa: ANN202 - a numpy vector
         assert self._embedder is not None
@@ -62,8 +91,9 @@ class SearchEngine:
         """
         assert self._vectors is not None
         vector = self._embed(query)
-        pool = self._fulltext.search(query, max(depth, LEXICAL_POOL))
-        semantic = self._vectors.search(vector, depth, allowed=self._fulltext.allowed_ids(query))
+        allowed = self._fulltext.allowed_ids(query)
+        pool = self.lexical(query, max(depth, LEXICAL_POOL), allowed)
+        semantic = self._vectors.search(vector, depth, allowed=allowed)
         lexical = pool[:depth]
         union = {pid for pid, _ in lexical} | {pid for pid, _ in semantic}
         bm25 = {pid: s for pid, s in pool if pid in union}

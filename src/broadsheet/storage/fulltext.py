@@ -7,14 +7,16 @@ its twin (tsvector) in its own module.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, column, func, select, table, text
 
 from ..text import STOPWORDS, fold
 from ..types import Query
-from .schema import FTS_TABLE
+from .schema import FTS_TABLE, papers
 
 # BM25 weight per FTS column (title, abstract, authors), tuned on SciFact train (docs/benchmarks.md).
 DEFAULT_WEIGHTS = (3.0, 1.0, 1.0)
@@ -72,11 +74,47 @@ def _filter_sql(query: Query, params: dict[str, Any], alias: str = "p") -> list[
     return where
 
 
+@dataclass(frozen=True, slots=True)
+class IndexedText:
+    """A paper's searchable text as the full-text index holds it (LaTeX removed)."""
+
+    paper_id: int
+    content_hash: str
+    title: str
+    abstract: str
+    authors: str
+    last_changed: datetime
+
+
 class FullTextIndex:
     """Reads of the FTS5 index (writes happen in ``PaperStore`` with the papers themselves)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def last_change(self) -> datetime | None:
+        """When a paper last changed (an index lookup): in-memory indexes poll it."""
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.max(papers.c.last_changed))).scalar_one_or_none()
+
+    def documents(self, changed_since: datetime | None = None, chunk: int = 5000) -> Iterator[IndexedText]:
+        """Every paper's indexed text in id order, or only those changed at or after a time.
+
+        Read in one snapshot (a single read transaction), in chunks so memory stays flat.
+        """
+        fts = table(FTS_TABLE, column("rowid"), column("title"), column("abstract"), column("authors"))
+        stmt = (
+            select(papers.c.id, papers.c.content_hash, fts.c.title, fts.c.abstract, fts.c.authors, papers.c.last_changed)
+            .join_from(papers, fts, fts.c.rowid == papers.c.id)
+            .order_by(papers.c.id)
+        )
+        if changed_since is not None:
+            stmt = stmt.where(papers.c.last_changed >= changed_since)
+        with self._engine.connect() as conn:
+            result = conn.execute(stmt)
+            while rows := result.fetchmany(chunk):
+                for r in rows:
+                    yield IndexedText(r[0], r[1], r[2] or "", r[3] or "", r[4] or "", r[5])
 
     def search(
         self, query: Query, limit: int, weights: Sequence[float] = DEFAULT_WEIGHTS

@@ -7,7 +7,8 @@ For each, in one process:
 - raw FTS5: the same OR-of-words MATCH, ``ORDER BY bm25 LIMIT 10``, straight through sqlite3;
 - ``Hub.search(q, mode=..., limit=10)`` for lexical, semantic and hybrid (query embedding included).
 Reports p50/p99 per mode and the ratio to raw FTS5, the query-embedding time alone, the share of
-papers that have a vector, and the process's peak RSS. Then the embedding build: the raw
+papers that have a vector, the process's peak RSS, the warm-up time of a server (BM25 index
+build, IVF training) and the recall of the IVF index against exact vector search. Then the embedding build: the raw
 embedder's throughput on N abstracts beside ``Hub.index_embeddings`` on the same abstracts in a
 fresh database (target ≥ 0.9×).
 
@@ -57,7 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--embed-sample", type=int, default=256, help="abstracts for the embedding-build comparison")
+    ap.add_argument("--embed-sample", type=int, default=256, help="abstracts for the embedding-build comparison (0: skip)")
     args = ap.parse_args()
 
     raw = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
@@ -66,7 +67,11 @@ def main() -> None:
     w = ", ".join(map(str, DEFAULT_WEIGHTS))
     raw_sql = f"SELECT rowid, bm25(papers_fts, {w}) AS s FROM papers_fts WHERE papers_fts MATCH ? ORDER BY s LIMIT 10"
 
-    hub.search("warm up the index and the model")  # loads the vectors and the embedder
+    started = time.perf_counter()
+    hub.warm_up(wait=True)  # what `broadsheet serve` does at start: model, vectors, BM25 index
+    engine = hub._search_engine()  # noqa: SLF001 - a measuring tool
+    ivf = engine._vectors.wait_for_ann()  # noqa: SLF001
+    warm = time.perf_counter() - started
     papers = hub.stats().papers
     with hub._storage.engine.connect() as conn:  # noqa: SLF001 - a measuring tool
         from sqlalchemy import text
@@ -87,15 +92,29 @@ def main() -> None:
         embedder.embed([q])  # type: ignore[union-attr]
         times["query embedding"].append(time.perf_counter() - t)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The IVF index against exact search, on the same queries: what the approximation loses.
+    rec10, rec100 = [], []
+    for q in queries:
+        v = embedder.embed([q])[0]  # type: ignore[union-attr]
+        exact = [p for p, _ in engine._vectors.exact_search(v, 100)]  # noqa: SLF001
+        approx = {p for p, _ in engine._vectors.search(v, 100)}  # noqa: SLF001
+        if exact:
+            rec10.append(len(set(exact[:10]) & approx) / len(exact[:10]))
+            rec100.append(len(set(exact) & approx) / len(exact))
 
     base = statistics.median(times["raw FTS5"])
-    print(f"command: python bench/search.py --db {args.db} --queries {args.queries}")
+    print(f"command: python bench/search.py --db {args.db} --queries {args.queries} --embed-sample {args.embed_sample}")
     print(f"papers: {papers}, with a vector: {vectors} ({100 * vectors / max(papers, 1):.0f} %), queries: {len(queries)}, e.g. {queries[:3]}")
     print("| what | p50 ms | p99 ms | p50 ratio to raw FTS5 |\n|---|---|---|---|")
     for name, ts in times.items():
         print(f"| {name} | {1000 * statistics.median(ts):.1f} | {1000 * pct(ts, 99):.1f} | {statistics.median(ts) / base:.2f} |")
     print(f"peak RSS of this process (index loaded): {rss:.0f} MB")
+    print(f"warm-up (model, vectors, BM25 build, IVF training): {warm:.1f} s; IVF serving: {ivf}")
+    if rec10:
+        print(f"semantic top-100 of the IVF vs exact search: recall of exact top-10 {statistics.mean(rec10):.3f}, of top-100 {statistics.mean(rec100):.3f}")
     hub.close()
+    if not args.embed_sample:
+        return
 
     # Embedding build: the raw embedder on N abstracts vs Hub.index_embeddings on the same ones.
     rows = raw.execute("SELECT title, abstract FROM papers_fts ORDER BY rowid LIMIT ?", (args.embed_sample,)).fetchall()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, select, text, update
 
 from ..text import content_hash, delatex, name_key
 from ..types import BatchPlan, Listing, Paper, PaperData
@@ -64,6 +64,15 @@ def _stored_fields(r: Any, authors: dict[int, tuple[str, ...]], cats: dict[int, 
     """The fields a stored row shares between ``PaperData`` and ``Paper``."""
     fields = {name: getattr(r, name) for name in _PAPER_FIELDS}
     return {**fields, "authors": authors.get(r.id, ()), "categories": cats.get(r.id, ()), "external_upvotes": r.external_upvotes}
+
+
+def _paper_rows() -> Select[Any]:
+    """``papers`` rows with their vote and (visible) comment counts."""
+    n_votes = select(func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery()
+    n_comments = (
+        select(func.count()).where(comments.c.paper_id == papers.c.id, comments.c.hidden.is_(False)).scalar_subquery()
+    )
+    return select(papers, n_votes.label("n_votes"), n_comments.label("n_comments"))
 
 
 class PaperStore:
@@ -223,29 +232,13 @@ class PaperStore:
         return ({k: tuple(v) for k, v in authors.items()}, {k: tuple(v) for k, v in cats.items()})
 
     def _papers(self, conn: Connection, rows: Sequence[Any]) -> list[Paper]:
-        """Paper objects for rows of ``papers`` (in the given order), with counts and children."""
-        pids = [r.id for r in rows]
-        authors, cats = self._children(conn, pids)
-        nvotes: dict[int, int] = {}
-        ncomments: dict[int, int] = {}
-        for chunk in _chunks(pids):
-            nvotes.update(
-                conn.execute(
-                    select(votes.c.paper_id, func.count()).where(votes.c.paper_id.in_(chunk)).group_by(votes.c.paper_id)
-                ).all()
-            )
-            ncomments.update(
-                conn.execute(
-                    select(comments.c.paper_id, func.count())
-                    .where(comments.c.paper_id.in_(chunk), comments.c.hidden.is_(False))
-                    .group_by(comments.c.paper_id)
-                ).all()
-            )
+        """Paper objects for rows of ``_paper_rows()`` (in the given order), with their children."""
+        authors, cats = self._children(conn, [r.id for r in rows])
         return [
             Paper(
                 **_stored_fields(r, authors, cats),
-                upvotes=r.external_upvotes + nvotes.get(r.id, 0),
-                num_comments=ncomments.get(r.id, 0),
+                upvotes=r.external_upvotes + r.n_votes,
+                num_comments=r.n_comments,
                 first_seen=r.first_seen,
                 last_changed=r.last_changed,
                 hidden=r.hidden,
@@ -255,7 +248,7 @@ class PaperStore:
 
     def get(self, arxiv_id: str) -> Paper | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(papers).where(papers.c.arxiv_id == arxiv_id)).first()
+            row = conn.execute(_paper_rows().where(papers.c.arxiv_id == arxiv_id)).first()
             return self._papers(conn, [row])[0] if row else None
 
     def by_ids(self, pids: Sequence[int]) -> dict[int, Paper]:
@@ -265,7 +258,7 @@ class PaperStore:
         with self._engine.connect() as conn:
             rows = []
             for chunk in _chunks(list(pids)):
-                rows += conn.execute(select(papers).where(papers.c.id.in_(chunk))).all()
+                rows += conn.execute(_paper_rows().where(papers.c.id.in_(chunk))).all()
             return dict(zip((r.id for r in rows), self._papers(conn, rows), strict=True))
 
     def ids_of(self, arxiv_ids: Sequence[str]) -> dict[str, int]:
@@ -280,7 +273,7 @@ class PaperStore:
         """Visible papers, most recently published first."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(papers)
+                _paper_rows()
                 .where(papers.c.hidden.is_(False))
                 .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
                 .limit(limit)
@@ -292,7 +285,8 @@ class PaperStore:
         """Listings of visible papers with ``first <= listed_on <= last``, newest day first."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(papers, listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"), users.c.name.label("user_name"))
+                _paper_rows()
+                .add_columns(listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"), users.c.name.label("user_name"))
                 .join(listings, listings.c.paper_id == papers.c.id)
                 .outerjoin(users, users.c.id == listings.c.submitted_by)
                 .where(listings.c.listed_on.between(first, last), papers.c.hidden.is_(False))

@@ -28,6 +28,7 @@ ANN_MIN = 50_000  # vectors: below this, exact search takes a few milliseconds
 # Share of the IVF clusters scanned per query. On arXiv abstracts (bench/search.py, 21.5k vectors)
 # 0.1 / 0.2 / 0.3 found 0.89 / 0.94 / 0.97 of the exact top-10 (0.84 / 0.92 / 0.96 of the top-100).
 NPROBE_SHARE = 0.3
+LOAD_CHUNK = 10_000
 
 
 class _IVF:
@@ -80,22 +81,42 @@ class VectorIndex:
 
     def refresh(self) -> int:
         """Load vectors stored since the last refresh; return how many arrived."""
+        arrived = 0
         with self._lock:
-            last, pids, vecs = self._store.load_since(self.model, self._last_id, self.dim)
-            if not len(pids):
-                return 0
-            for pid, vec in zip(pids.tolist(), vecs, strict=True):
-                row = self._row_of.get(pid)
-                if row is None:
-                    row = self._append_row()
-                    self._row_of[pid] = row
-                    self._ids[row] = pid
-                self._matrix[row] = vec
-            self._last_id = last
-            if self._ivf is not None:
-                self._ivf.upsert(vecs, pids)
-            self._maybe_train()
-            return len(pids)
+            while True:  # in chunks, so a cold start does not hold every blob twice
+                last, pids, vecs = self._store.load_since(self.model, self._last_id, self.dim, limit=LOAD_CHUNK)
+                if not len(pids):
+                    break
+                rows = np.array([self._row_of.get(p, -1) for p in pids.tolist()], np.int64)
+                new = np.flatnonzero(rows < 0)
+                if len(new):
+                    new_pids = list(dict.fromkeys(pids[new].tolist()))  # a paper twice in one chunk
+                    first = self._reserve(len(new_pids))
+                    for i, pid in enumerate(new_pids, first):
+                        self._row_of[pid] = i
+                    self._ids[first : first + len(new_pids)] = new_pids
+                    rows = np.array([self._row_of[p] for p in pids.tolist()], np.int64)
+                self._matrix[rows] = vecs  # later rows of the same paper win
+                self._last_id = last
+                if self._ivf is not None:
+                    self._ivf.upsert(vecs, pids)
+                arrived += len(pids)
+            if arrived:
+                self._maybe_train()
+        return arrived
+
+    def _reserve(self, n: int) -> int:
+        """Room for ``n`` more rows; returns the first. Grows by a quarter at least, in one copy."""
+        if self._used + n > len(self._ids):
+            size = max(self._used + n, len(self._ids) + len(self._ids) // 4, 1024)
+            ids = np.full(size, -1, np.int64)
+            ids[: self._used] = self._ids[: self._used]
+            matrix = np.zeros((size, self.dim), np.float32)
+            matrix[: self._used] = self._matrix[: self._used]
+            self._ids, self._matrix = ids, matrix
+        first = self._used
+        self._used += n
+        return first
 
     def _maybe_train(self) -> None:
         """Start (re)training the IVF index in the background when big enough, or twice as big."""
@@ -103,7 +124,9 @@ class VectorIndex:
         if self._training or n < ANN_MIN or (self._ivf is not None and n < 2 * self._ivf.trained_on):
             return
         self._training = True
-        vectors, ids, last = self._matrix[:n].copy(), self._ids[:n].copy(), self._last_id
+        # Views, not copies: a refresh meanwhile writes rows in place or moves to a bigger array;
+        # either way what changed since ``last`` is upserted again before the swap.
+        vectors, ids, last = self._matrix[:n], self._ids[:n], self._last_id
 
         def train() -> None:
             try:
@@ -126,14 +149,6 @@ class VectorIndex:
         while self._training and (deadline is None or time.monotonic() < deadline):
             time.sleep(0.05)
         return self._ivf is not None
-
-    def _append_row(self) -> int:
-        if self._used == len(self._ids):
-            grow = max(1024, len(self._ids) // 2)
-            self._ids = np.concatenate([self._ids, np.full(grow, -1, np.int64)])
-            self._matrix = np.concatenate([self._matrix, np.zeros((grow, self.dim), np.float32)])
-        self._used += 1
-        return self._used - 1
 
     def search(
         self, vector: np.ndarray, limit: int, allowed: set[int] | None = None, exclude: int | None = None

@@ -73,13 +73,17 @@ class VectorStore:
                 ],
             )
 
-    def load_since(self, model: str, after_id: int, dim: int) -> tuple[int, np.ndarray, np.ndarray]:
-        """Vectors stored after ``after_id``: (last id seen, paper ids, matrix n×dim float32)."""
+    def load_since(
+        self, model: str, after_id: int, dim: int, limit: int | None = None
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """Vectors stored after ``after_id``, at most ``limit`` of them: (last id seen, paper ids,
+        matrix n×dim float32)."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)
                 .where(embeddings.c.model == model, embeddings.c.id > after_id)
                 .order_by(embeddings.c.id)
+                .limit(limit)
             ).all()
         if not rows:
             return after_id, np.empty(0, np.int64), np.empty((0, dim), np.float32)

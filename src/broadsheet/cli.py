@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +16,11 @@ from rich.console import Console
 from .config import Settings, load_settings
 from .exceptions import BroadsheetError
 from .hub import Hub, IngestProgress, make_hub
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from .types import SyncProgress, SyncReport
 
 app = typer.Typer(
     help="Broadsheet: a self-hostable research-papers hub.",
@@ -285,6 +292,127 @@ def demo(
         hub.close()
         return
     _serve(hub, host, port)
+
+
+# -- live sources: broadsheet sync arxiv | oai | hf-daily (broadsheet.sync) ---------------------
+
+sync_app = typer.Typer(help="Fetch papers from live sources: arXiv API, arXiv OAI-PMH, Hugging Face daily papers.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
+
+_DAYS = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
+Since = Annotated[Optional[datetime], typer.Option("--since", **_DAYS, help="From this day on (inclusive, UTC).")]
+Until = Annotated[Optional[datetime], typer.Option("--until", **_DAYS, help="Up to this day (inclusive; default: today).")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Endpoint to use instead of the setting (a mirror, a test server).")]
+Delay = Annotated[Optional[float], typer.Option("--delay", help="Seconds between requests, instead of the setting.", min=0)]
+Embed = Annotated[Optional[bool], typer.Option("--embed/--no-embed", help="Embed what the sync added or changed (default: the sync_embed setting).")]
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _run_sync(label: str, call: Callable[..., SyncReport]) -> None:
+    """Run one sync with a progress bar, print its report; exit 1 when it stopped early."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not state.settings.contact_email:
+        err.print("note: set contact_email (BROADSHEET_CONTACT_EMAIL): arXiv asks harvesters for a contact address", highlight=False)
+    hub = _hub()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def show(p: SyncProgress) -> None:
+                if p.phase not in tasks:
+                    tasks[p.phase] = progress.add_task(f"{label} {p.phase}", total=p.expected, detail="")
+                detail = f"{p.pages} pages, {p.added} added, {p.updated} updated" if p.phase == "fetching" else ""
+                if p.note:
+                    detail = p.note[-100:]
+                progress.update(tasks[p.phase], completed=p.records, total=p.expected, detail=detail)
+
+            report = call(hub, show)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    for line in report.retried:
+        err.print(f"survived: {line}", style="dim", highlight=False, markup=False)
+    for n in report.notices[:REJECTS_SHOWN]:
+        err.print(f"note {n.source_ref}: {n.message}", highlight=False, markup=False)
+    for r in report.rejected[:REJECTS_SHOWN]:
+        err.print(f"rejected {r.source_ref}: {r.reason}", highlight=False, markup=False)
+    if len(report.rejected) > REJECTS_SHOWN:
+        err.print(f"... and {len(report.rejected) - REJECTS_SHOWN} more rejected records")
+    for problem in report.problems:
+        err.print(f"[red]stopped:[/red] {problem}", highlight=False)
+    out.print(
+        f"{label}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.listings_added} listings added, {len(report.rejected)} rejected; "
+        f"{report.pages} pages in {report.requests} requests, {report.embedded} embedded"
+        + (f"; resumed from token {report.resumed_from}" if report.resumed_from else "")
+        + ("" if report.complete else "; INCOMPLETE (run it again to go on)"),
+        highlight=False,
+    )
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@sync_app.command("arxiv")
+def sync_arxiv(
+    category: Annotated[list[str], typer.Option("--category", "-c", help="arXiv category (repeatable): cs.LG, hep-th, math.")] = [],  # noqa: B006 - Typer's way
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="arXiv API query, e.g. 'ti:diffusion AND au:ho'.")] = None,
+    since: Since = None,
+    until: Until = None,
+    max_results: Annotated[Optional[int], typer.Option("--max-results", help="Stop after this many results (at most 30,000).")] = None,
+    page_size: Annotated[Optional[int], typer.Option("--page-size", help="Results per request (at most 2,000).")] = None,
+    base_url: BaseUrl = None,
+    delay: Delay = None,
+    embed: Embed = None,
+) -> None:
+    """Papers from the arXiv export API: by category, query and last-update dates (--since/--until)."""
+    _run_sync("arxiv", lambda hub, show: hub.sync_arxiv(
+        category, query, _day(since), _day(until), base_url=base_url, delay=delay,
+        page_size=page_size, max_results=max_results, embed=embed, on_progress=show,
+    ))  # fmt: skip
+
+
+@sync_app.command("oai")
+def sync_oai(
+    set_spec: Annotated[Optional[str], typer.Option("--set", help="OAI-PMH set, e.g. cs, physics:hep-th (default: all).")] = None,
+    from_: Annotated[Optional[datetime], typer.Option("--from", **_DAYS, help="Records changed on or after this day (default: the day the last finished harvest began).")] = None,
+    until: Until = None,
+    fmt: Annotated[str, typer.Option("--format", help="Metadata format: arXiv or oai_dc.")] = "arXiv",
+    full: Annotated[bool, typer.Option("--full", help="Without --from, harvest everything, not only what changed since the last harvest.")] = False,
+    base_url: BaseUrl = None,
+    delay: Delay = None,
+    embed: Embed = None,
+) -> None:
+    """Harvest arXiv OAI-PMH, resumably: an interrupted harvest goes on where it stopped when re-run with the same options."""
+    _run_sync("oai", lambda hub, show: hub.sync_oai(
+        set_spec, _day(from_), _day(until), fmt, full=full, base_url=base_url, delay=delay, embed=embed, on_progress=show,
+    ))  # fmt: skip
+
+
+@sync_app.command("hf-daily")
+def sync_hf_daily(
+    day: Annotated[Optional[datetime], typer.Option("--date", **_DAYS, help="One day.")] = None,
+    since: Since = None,
+    until: Until = None,
+    base_url: BaseUrl = None,
+    delay: Delay = None,
+    embed: Embed = None,
+) -> None:
+    """Hugging Face daily papers: listings, upvotes, submitters, repos (default: the last hf_days days)."""
+    _run_sync("hf-daily", lambda hub, show: hub.sync_hf_daily(
+        _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, on_progress=show,
+    ))  # fmt: skip
 
 
 SETTINGS_DOC_HEADER = """# Settings

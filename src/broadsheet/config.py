@@ -53,6 +53,29 @@ class Settings:
     index_batch_size: int = _setting(
         256, "Papers embedded per transaction by `broadsheet index` (sorted by length within it)."
     )
+    # -- live sources (`broadsheet sync ...`; docs/dev.md "Live sources") --
+    contact_email: str = _setting(
+        "", "Contact address sent in the User-Agent of every sync request (arXiv asks for one)."
+    )
+    arxiv_api_url: str = _setting("https://export.arxiv.org/api/query", "arXiv export API endpoint (`sync arxiv`, submissions).")
+    arxiv_api_delay: float = _setting(3.0, "Seconds between two arXiv export API requests (arXiv's rule: at least 3).")
+    arxiv_page_size: int = _setting(1000, "Results asked for per arXiv API request (the API serves at most 2,000).")
+    arxiv_max_results: int = _setting(30000, "Results fetched per `sync arxiv` query at most (the API serves at most 30,000).")
+    oai_url: str = _setting("https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint (`sync oai`).")
+    oai_delay: float = _setting(3.0, "Seconds between two OAI-PMH requests.")
+    hf_api_url: str = _setting(
+        "https://huggingface.co/api/daily_papers", "Hugging Face daily papers API endpoint (`sync hf-daily`)."
+    )
+    hf_delay: float = _setting(1.0, "Seconds between two Hugging Face API requests.")
+    hf_days: int = _setting(3, "Days `sync hf-daily` fetches when given no date: today and the days before (upvotes keep changing).")
+    sync_retries: int = _setting(
+        5, "Retries of one sync request after a connection reset, a timeout, a truncated body or a 5xx, before the sync stops and reports."
+    )
+    sync_timeout: float = _setting(60.0, "Seconds a sync request may take to connect or between two reads.")
+    sync_max_wait: float = _setting(
+        600.0, "Longest Retry-After (seconds) a sync honours; a server asking for longer stops the sync (re-run later)."
+    )
+    sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()
@@ -65,6 +88,8 @@ def _coerce(name: str, typ: Any, raw: Any) -> Any:
     typ = typ if isinstance(typ, type) else {"int": int, "str": str, "bool": bool, "float": float}[typ]
     if isinstance(raw, typ):
         return raw
+    if typ is float and isinstance(raw, int) and not isinstance(raw, bool):  # TOML `delay = 3`
+        return float(raw)
     if not isinstance(raw, str):
         raise InvalidInputError(f"setting {name}: expected {typ.__name__}, got {raw!r}")
     try:

@@ -10,6 +10,7 @@
     ├── PermissionDeniedError
     ├── StorageError                            the database refused or is too new/old
     └── SourceError                             a remote source or file could not be read
+        └── OaiPmhError                         an OAI-PMH error response (``code``: badResumptionToken, ...)
 """
 
 from __future__ import annotations
@@ -57,3 +58,11 @@ class StorageError(BroadsheetError):
 
 class SourceError(BroadsheetError):
     """A source (file or remote service) could not be read at all."""
+
+
+class OaiPmhError(SourceError):
+    """An OAI-PMH server answered with an ``<error code="...">``; ``code`` says which."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"OAI-PMH error {code}: {message}")
+        self.code = code

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .exceptions import InvalidInputError, PaperNotFoundError
+from .exceptions import BroadsheetError, InvalidInputError, PaperNotFoundError
 from .ids import parse_paper_id
 from .ingest import ingest
 from .storage import Storage, open_storage
@@ -27,21 +27,26 @@ from .types import (
     IngestReport,
     Listing,
     Paper,
+    PaperData,
     Query,
     SearchFilters,
     SearchHit,
     SearchPage,
     SourceItem,
     Stats,
+    SyncProgress,
+    SyncReport,
 )
 
 if TYPE_CHECKING:
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
     from .search.fusion import Fused
+    from .sync.http import HttpEdge, Pacer
 
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
+SYNC_EMBED_CHUNK = 1000  # papers a sync embeds per index_embeddings call
 
 
 def _utcnow() -> datetime:
@@ -77,6 +82,7 @@ class Hub:
         self._engine: SearchEngine | None = None
         self._embedder: Embedder | None = None
         self._search_lock = threading.Lock()
+        self._pacers: dict[str, Pacer] = {}  # one per live source: spaces requests across calls and threads
 
     def close(self) -> None:
         self._storage.close()
@@ -273,6 +279,159 @@ class Hub:
             if on_progress:
                 on_progress(IndexProgress(done, max(total, done)))
         return done
+
+    # -- live sources (broadsheet.sync; docs/dev.md "Live sources") ----------------------------
+    # Each sync stores page by page through add_papers and returns a SyncReport; with ``embed``
+    # (default: the sync_embed setting) the papers it added or changed are embedded right after.
+    # A scheduler calls these methods as they are.
+
+    def sync_arxiv(
+        self,
+        categories: Sequence[str] = (),
+        query: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        *,
+        base_url: str | None = None,
+        delay: float | None = None,
+        page_size: int | None = None,
+        max_results: int | None = None,
+        embed: bool | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Papers from the arXiv export API: in any of ``categories``, matching ``query`` (arXiv's
+        query syntax), last updated from ``since`` to ``until``. Raises InvalidInputError for an
+        empty or malformed search; network trouble ends up in ``report.problems``."""
+        from .sync.arxiv import build_search, run_search
+
+        s = self.settings
+        search = build_search(
+            categories, query, since, until,
+            page_size=page_size or s.arxiv_page_size, max_results=max_results or s.arxiv_max_results,
+        )  # fmt: skip
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+            report = run_search(edge, base_url or s.arxiv_api_url, search, self._sync_sink, on_progress)
+        return self._after_sync(report, embed, on_progress)
+
+    def sync_oai(
+        self,
+        set_spec: str | None = None,
+        from_: date | None = None,
+        until: date | None = None,
+        metadata_prefix: str = "arXiv",
+        *,
+        full: bool = False,
+        base_url: str | None = None,
+        delay: float | None = None,
+        embed: bool | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Harvest arXiv OAI-PMH ``ListRecords`` (format ``arXiv`` or ``oai_dc``), resumably: a run
+        with the same arguments goes on from where an interrupted one stopped. Without ``from_``,
+        it starts at the day the last finished harvest of this set began (``full``: from the
+        beginning)."""
+        from .sync._run import ClockedState
+        from .sync.oai import Harvest, default_from, harvest
+
+        s = self.settings
+        state = ClockedState(self._storage.sync_state, self._now)
+        job = Harvest(base_url or s.oai_url, metadata_prefix, set_spec, from_, until)
+        if from_ is None and not full:
+            job = dataclasses.replace(job, from_=default_from(state.get(job.done_key)))
+        with self._sync_edge("oai-pmh", s.oai_delay if delay is None else delay) as edge:
+            report = harvest(edge, job, state, self._sync_sink, on_progress)
+        return self._after_sync(report, embed, on_progress)
+
+    def sync_hf_daily(
+        self,
+        day: date | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        *,
+        base_url: str | None = None,
+        delay: float | None = None,
+        embed: bool | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Hugging Face daily papers of ``day``, or ``since`` .. ``until`` (default today), or the
+        last ``hf_days`` days: papers with their listings, upvotes, submitters, repos, pages."""
+        from .sync.hf import days_to_fetch, sync_days
+
+        s = self.settings
+        days = days_to_fetch(day, since, until, today=self._now().date(), default_days=s.hf_days)
+        with self._sync_edge("hf-daily", s.hf_delay if delay is None else delay) as edge:
+            report = sync_days(edge, base_url or s.hf_api_url, days, self._sync_sink, on_progress)
+        return self._after_sync(report, embed, on_progress)
+
+    def fetch_arxiv_paper(
+        self,
+        arxiv_id: str,
+        *,
+        refresh: bool = False,
+        base_url: str | None = None,
+        delay: float | None = None,
+        embed: bool | None = None,
+    ) -> Paper:
+        """The paper with this arXiv id, fetched from the arXiv export API when it is not stored yet
+        (or always, with ``refresh``), then stored and embedded: what a submission of a missing
+        paper calls. One request, paced with every other arXiv API request of this Hub.
+
+        Raises InvalidArxivIdError for a malformed id, PaperNotFoundError when arXiv has no such
+        paper, SourceError when arXiv cannot be reached (after the usual retries)."""
+        from .ids import parse_arxiv_id
+        from .sync.arxiv import fetch_ids
+
+        key, _ = parse_arxiv_id(arxiv_id)
+        if not refresh and (stored := self._storage.papers.get(key)) is not None:
+            return stored
+        s = self.settings
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+            page = fetch_ids(edge, base_url or s.arxiv_api_url, [key])
+        found = [i for i in page.items if isinstance(i, PaperData) and i.arxiv_id == key]
+        if not found:
+            raise PaperNotFoundError(key)
+        _, changed = self._sync_sink(found[:1])
+        if changed and (s.sync_embed if embed is None else embed):
+            self.index_embeddings(arxiv_ids=[key])
+        return self.get_paper(key)
+
+    def _sync_edge(self, source: str, delay: float) -> HttpEdge:
+        from .sync._run import make_edge
+        from .sync.http import Pacer
+
+        pacer = self._pacers.setdefault(source, Pacer())
+        return make_edge(self.settings, delay, pacer)
+
+    def _sync_sink(self, items: Sequence[SourceItem]) -> tuple[IngestReport, list[str]]:
+        """Store one page; return the report and the arXiv ids it added or changed."""
+        changed: list[str] = []
+
+        def collect(plan: BatchPlan) -> None:
+            changed.extend(p.arxiv_id for p in (*plan.new, *plan.changed))
+
+        return self.add_papers(items, on_batch=collect), changed
+
+    def _after_sync(
+        self, report: SyncReport, embed: bool | None, on_progress: Callable[[SyncProgress], None] | None
+    ) -> SyncReport:
+        """Compact the full-text index after a large sync, and embed what it changed."""
+        if report.added + report.updated >= OPTIMIZE_AFTER:
+            self._storage.papers.optimize_fulltext()
+        if not report.changed_ids or not (self.settings.sync_embed if embed is None else embed):
+            return report
+        ids, done = report.changed_ids, 0
+
+        def show(p: IndexProgress) -> None:
+            if on_progress:
+                on_progress(SyncProgress(report.source, report.pages, done + p.done, len(ids), phase="embedding"))
+
+        try:
+            for start in range(0, len(ids), SYNC_EMBED_CHUNK):  # bounded IN (...) lists
+                done += self.index_embeddings(arxiv_ids=ids[start : start + SYNC_EMBED_CHUNK], on_progress=show)
+        except BroadsheetError as e:
+            problem = f"embedding stopped: {e} (`broadsheet index` finishes it)"
+            return dataclasses.replace(report, embedded=done, problems=(*report.problems, problem))
+        return dataclasses.replace(report, embedded=done)
 
     # -- admin --------------------------------------------------------------------------------
 

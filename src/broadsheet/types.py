@@ -241,3 +241,44 @@ class Stats:
     comments: int
     subscriptions: int
     extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """Where a running sync is: for progress bars. ``expected`` is the source's own count of what
+    the whole run will bring (arXiv's totalResults, OAI-PMH's completeListSize), None when unknown."""
+
+    source: str
+    pages: int
+    records: int
+    expected: int | None = None
+    added: int = 0
+    updated: int = 0
+    phase: str = "fetching"  # fetching | embedding
+    note: str = ""  # the last fault survived ("503, waited 2 s"), for the status line
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one sync run did (``Hub.sync_arxiv``, ``sync_oai``, ``sync_hf_daily``).
+
+    ``complete`` is False when the run stopped before the end (``problems`` says why); what it had
+    fetched until then is stored, and an OAI-PMH harvest resumes from there on the next run.
+    ``retried`` lists the faults the run survived (a 503, a reset, a truncated page).
+    """
+
+    source: str  # "arxiv-api", "oai-pmh", "hf-daily"
+    complete: bool
+    pages: int = 0
+    requests: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    listings_added: int = 0
+    rejected: tuple[Rejected, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    retried: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    changed_ids: tuple[str, ...] = ()  # arXiv ids added or changed: what needs (re-)embedding
+    embedded: int = 0
+    resumed_from: str | None = None  # OAI-PMH: the stored resumption token the run started from

@@ -23,6 +23,7 @@ from ..types import PaperData, Rejected, SourceItem
 from ._common import XML_PARSER, collapse_ws, first_doi, int_or_none, or_none, parse_day
 
 SOURCE = "arxiv-api"
+ERROR_PREFIX = "arXiv API error: "  # the reason of a Rejected made from an error feed's entry
 
 _NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -76,7 +77,7 @@ def _read_entry(entry: etree._Element, ref: str) -> SourceItem:
     raw_id = collapse_ws(entry.findtext("atom:id", namespaces=_NS))
     if _ERROR_ID.match(raw_id):
         message = or_none(entry.findtext("atom:summary", namespaces=_NS)) or raw_id
-        return Rejected(ref, f"arXiv API error: {message}")
+        return Rejected(ref, ERROR_PREFIX + message)
     if not raw_id:
         return Rejected(ref, "entry has no <id>")
     title = collapse_ws(entry.findtext("atom:title", namespaces=_NS))

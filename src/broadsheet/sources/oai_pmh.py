@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 
 from lxml import etree
 
-from ..exceptions import SourceError
+from ..exceptions import OaiPmhError, SourceError
 from ..ids import parse_arxiv_id
 from ..taxonomy import subject_to_category
 from ..types import PaperData, Rejected, SourceItem
@@ -84,7 +84,7 @@ def _read_response(data: bytes) -> etree._Element:
     for error in root.iterfind("oai:error", _NS):
         code = error.get("code", "")
         if code != "noRecordsMatch":  # an empty result, not a failure
-            raise SourceError(f"OAI-PMH error {code}: {collapse_ws(error.text)}")
+            raise OaiPmhError(code, collapse_ws(error.text))
     return root
 
 

@@ -12,6 +12,7 @@ from .fulltext import FullTextIndex
 from .papers import PaperStore
 from .vectors import VectorStore
 from .schema import comments, listings, papers, subscriptions, users, votes
+from .syncstate import SyncStateStore
 
 __all__ = ["Storage", "open_storage"]
 
@@ -24,6 +25,7 @@ class Storage:
         self.papers = PaperStore(engine)
         self.fulltext = FullTextIndex(engine)
         self.vectors = VectorStore(engine)
+        self.sync_state = SyncStateStore(engine)
 
     def counts(self) -> dict[str, int]:
         """Rows per domain table, for ``broadsheet info``."""

@@ -1,0 +1,204 @@
+"""The HTTP edge of every sync: pacing, User-Agent, bounded retries, ``Retry-After``.
+
+``HttpEdge.get(url, params, read)`` fetches and hands the body to ``read`` (a parser). It retries
+connection errors, timeouts, 429/5xx answers and bodies the parser finds cut short (not well-formed
+XML or JSON); it waits ``Retry-After`` when the server sends one (up to ``max_wait``), else
+``delay`` × 2^(n-1). Other answers (an arXiv error feed with status 400, an OAI-PMH error) are
+handed to ``read`` or raised as they are: retrying them would get the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Generic, Self, TypeVar
+
+import httpx
+from lxml import etree
+
+from ..config import Settings
+from ..exceptions import SourceError
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# What a parser's SourceError wraps when the body is cut short or garbled: worth another try.
+_UNREADABLE = (etree.XMLSyntaxError, json.JSONDecodeError, UnicodeDecodeError)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A ``Retry-After`` header as seconds from ``now``: delta-seconds or an HTTP date; None when
+    absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def retry_wait(attempt: int, *, retries: int, base: float, max_wait: float, retry_after: float | None = None) -> float | None:
+    """Seconds to wait before retry number ``attempt`` (1-based), or None to give up.
+
+    The server's ``Retry-After`` wins when it sent one, unless it is longer than ``max_wait``
+    (then we give up and report: a re-run later is better than a process asleep for hours).
+    """
+    if attempt > retries:
+        return None
+    if retry_after is not None:
+        return retry_after if retry_after <= max_wait else None
+    return min(max_wait, base * 2 ** (attempt - 1))
+
+
+def is_unreadable(exc: BaseException) -> bool:
+    """Whether a parser's error comes from a body that is not well-formed (cut short, garbled)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _UNREADABLE):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def user_agent(settings: Settings) -> str:
+    """``Broadsheet/VERSION (+SITE; mailto:CONTACT)``: arXiv asks harvesters to say who they are."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        own = version("broadsheet")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        own = "dev"
+    contact = f"; mailto:{settings.contact_email}" if settings.contact_email else ""
+    return f"Broadsheet/{own} (+{settings.base_url}{contact})"
+
+
+@dataclass(frozen=True, slots=True)
+class Politeness:
+    """How an edge treats one server."""
+
+    delay: float  # seconds from the start of one request to the start of the next, at least
+    retries: int
+    timeout: float
+    max_wait: float
+
+
+class Pacer:
+    """Spaces the requests to one server, across every edge (and thread) that shares it: the Hub
+    keeps one per source, so web submissions and a running sync together stay within arXiv's
+    one request per 3 seconds."""
+
+    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._next_at = float("-inf")
+        self._sleep, self._clock = sleep, clock
+
+    def wait_turn(self, delay: float) -> None:
+        """Block until this request may start; the next may start ``delay`` seconds after it."""
+        with self._lock:  # held while sleeping: callers queue in order
+            wait = self._next_at - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            self._next_at = self._clock() + delay
+
+    def defer(self, seconds: float) -> None:
+        """No request before ``seconds`` from now (a server's Retry-After, a back-off)."""
+        with self._lock:
+            self._next_at = max(self._next_at, self._clock() + seconds)
+
+
+class HttpEdge:
+    """One server's client for one run (not thread-safe; the Pacer it is given is)."""
+
+    def __init__(
+        self,
+        user_agent: str,
+        politeness: Politeness,
+        *,
+        pacer: Pacer | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.politeness = politeness
+        self._client = httpx.Client(
+            headers={"User-Agent": user_agent},
+            timeout=politeness.timeout,
+            follow_redirects=True,
+            transport=transport,
+        )
+        self.pacer = pacer or Pacer()
+        self.on_retry: Callable[[str], None] | None = None  # told each fault survived, as it happens
+        self.requests = 0
+        self.retried: list[str] = []  # one line per fault survived
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def get(self, url: str, params: Mapping[str, str], read: Callable[[bytes], T]) -> T:
+        """``read(body)`` of a GET, after bounded retries; raises SourceError when it gives up."""
+        p = self.politeness
+        what = f"{url}?{httpx.QueryParams(params)}" if params else url
+        attempt = 0
+        while True:
+            self.pacer.wait_turn(p.delay)
+            failure, retry_after = self._attempt(url, params, read)
+            if not isinstance(failure, str):
+                return failure.value
+            attempt += 1
+            wait = retry_wait(attempt, retries=p.retries, base=p.delay, max_wait=p.max_wait, retry_after=retry_after)
+            if wait is None:
+                why = (
+                    f"the server asks to wait {retry_after:.0f} s, more than sync_max_wait ({p.max_wait:.0f} s)"
+                    if retry_after is not None and retry_after > p.max_wait and attempt <= p.retries
+                    else f"gave up after {attempt - 1} retries"
+                )
+                raise SourceError(f"{what}: {failure}; {why}")
+            line = f"{what}: {failure}; retry {attempt} of {p.retries} after {wait:.1f} s"
+            self.retried.append(line)
+            if self.on_retry:
+                self.on_retry(line)
+            self.pacer.defer(wait)
+
+    def _attempt(self, url: str, params: Mapping[str, str], read: Callable[[bytes], T]) -> tuple[_Ok[T] | str, float | None]:
+        """One request: ``(_Ok(value), None)``, or ``(what went wrong, Retry-After)`` when worth a
+        retry; raises SourceError when it is not."""
+        try:
+            response = self._client.get(url, params=params)
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            raise SourceError(f"{url}: {exc}") from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            return f"{type(exc).__name__} ({exc})", None
+        finally:
+            self.requests += 1
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            header = response.headers.get("Retry-After")
+            return f"HTTP {status}", retry_after_seconds(header, datetime.now(UTC))
+        try:
+            return _Ok(read(response.content)), None
+        except SourceError as exc:
+            if status >= 400:
+                raise SourceError(f"HTTP {status} from {response.url}: {exc}") from exc
+            if is_unreadable(exc):
+                return f"unreadable body, {len(response.content)} bytes ({exc})", None
+            raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Ok(Generic[T]):
+    value: T

@@ -40,3 +40,13 @@ def fixtures_dir(shared_data: Path) -> Path:
 def seed_page() -> Path:
     """``../shared/seed/daily-papers-page.txt``: the page the user gave."""
     return _need(SHARED / "seed" / "daily-papers-page.txt")
+
+
+@pytest.fixture
+def replay(fixtures_dir: Path):
+    """A replay server of the recorded arXiv API, OAI-PMH and HF responses, with faults on demand
+    (``tests/replay.py``)."""
+    from replay import Replay
+
+    with Replay(fixtures_dir) as server:
+        yield server

@@ -359,6 +359,7 @@ def _run_sync(label: str, call: Callable[..., SyncReport]) -> None:
         + (f"; resumed from token {report.resumed_from}" if report.resumed_from else "")
         + ("" if report.complete else "; INCOMPLETE (run it again to go on)"),
         highlight=False,
+        soft_wrap=True,  # one line, for logs and scripts
     )
     if not report.complete:
         raise typer.Exit(1)

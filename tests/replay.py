@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
@@ -167,7 +168,7 @@ class Replay:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 try:
                     replay._handle(self)
                 except (ConnectionError, OSError):  # the client went away (a timeout, a kill)
@@ -190,7 +191,7 @@ class Replay:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> Replay:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

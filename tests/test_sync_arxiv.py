@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from helpers import sqlite_hub
+from replay import Fault
 from typer.testing import CliRunner
 
 from broadsheet.cli import app
-from broadsheet.exceptions import InvalidArxivIdError, InvalidInputError, PaperNotFoundError
+from broadsheet.exceptions import (
+    InvalidArxivIdError,
+    InvalidInputError,
+    PaperNotFoundError,
+)
 from broadsheet.sources.arxiv_atom import parse_atom
 from broadsheet.sync.arxiv import build_search, next_start
 from broadsheet.types import PaperData
-from helpers import sqlite_hub
-from replay import Fault
 
 API = "/api/query"
 
@@ -150,7 +155,7 @@ def test_fetched_paper_is_embedded(tmp_path: Path, replay) -> None:
 def test_paced_at_the_configured_delay(hub, replay) -> None:
     hub.sync_arxiv(query="testing", page_size=10, max_results=30, base_url=replay.url + API, delay=0.3)
     times = [e.at for e in replay.log]
-    assert len(times) == 3 and all(b - a >= 0.25 for a, b in zip(times, times[1:]))
+    assert len(times) == 3 and all(b - a >= 0.25 for a, b in pairwise(times))
 
 
 def test_cli_sync_arxiv(tmp_path: Path, replay) -> None:

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from helpers import Clock, sqlite_hub
+from replay import Fault
 from typer.testing import CliRunner
 
 from broadsheet.cli import app
@@ -14,8 +16,6 @@ from broadsheet.exceptions import InvalidInputError
 from broadsheet.sources.hf_daily import parse_hf_daily
 from broadsheet.sync.hf import days_to_fetch, more_pages
 from broadsheet.types import ListingData, PaperData
-from helpers import Clock, sqlite_hub
-from replay import Fault
 
 HF = "/api/daily_papers"
 DAYS = [date(2024, 5, 27), date(2024, 8, 2), date(2024, 12, 11), date(2025, 3, 17), date(2025, 12, 12), date(2026, 8, 21)]

@@ -7,12 +7,20 @@ from datetime import UTC, datetime
 
 import pytest
 from lxml import etree
+from replay import Fault
 
 from broadsheet.config import load_settings
 from broadsheet.exceptions import SourceError
 from broadsheet.sources.arxiv_atom import parse_atom
-from broadsheet.sync.http import HttpEdge, Pacer, Politeness, is_unreadable, retry_after_seconds, retry_wait, user_agent
-from replay import Fault
+from broadsheet.sync.http import (
+    HttpEdge,
+    Pacer,
+    Politeness,
+    is_unreadable,
+    retry_after_seconds,
+    retry_wait,
+    user_agent,
+)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ONE = {"id_list": "1605.08386", "start": "0", "max_results": "1"}

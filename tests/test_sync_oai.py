@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers import sqlite_hub
+from replay import Fault
 
 from broadsheet.exceptions import InvalidInputError
 from broadsheet.sync.oai import Harvest, default_from, next_step
-from helpers import sqlite_hub
-from replay import Fault
 
 OAI = "/oai"
 

@@ -186,3 +186,28 @@ def test_eval_beir_scifact_lexical_quality(shared_data: Path, tmp_path: Path) ->
     out = json.loads(result.stdout)
     assert out["queries"] == 809 and out["documents"] == 5183
     assert out["ndcg@10"] >= 0.70 and out["recall@100"] >= 0.92
+
+
+def test_long_abstract_tail_is_embedded_as_passages(tmp_path: Path) -> None:
+    """What the model cannot read in one go (past 256 word pieces) still counts, through passages."""
+    h = sqlite_hub(tmp_path)
+    try:
+        filler = " ".join(["We study spectral properties of random graph ensembles under degree constraints."] * 30)
+        tail = "Finally, we apply the method to predicting the folding stability of yeast proteins."
+        h.add_papers([paper("2401.00001", title="Spectra of random graphs", abstract=f"{filler} {tail}")])
+        assert h.index_embeddings() == 1
+        vectors = h._search_engine()._vectors  # noqa: SLF001 - looking inside the semantic score
+        pid = h._storage.papers.ids_of(["2401.00001"])["2401.00001"]  # noqa: SLF001
+        query = h._embedder.embed(["protein folding stability in yeast"])[0]  # noqa: SLF001
+        vectors.refresh()
+        whole = float(vectors._matrix[vectors._row_of[pid]] @ query)  # noqa: SLF001
+        blended = vectors.scores_for(query, [pid])[pid]
+        assert blended > whole + 0.05
+        assert h.index_embeddings() == 0  # passages are stored: nothing left to do
+        # new text: its passages replace the old ones (none now)
+        h.add_papers([paper("2401.00001", version=2, title="Spectra of random graphs", abstract="Short now.")])
+        assert h.index_embeddings() == 1
+        vectors.refresh()
+        assert vectors.scores_for(query, [pid])[pid] == pytest.approx(float(vectors._matrix[vectors._row_of[pid]] @ query), abs=1e-6)  # noqa: SLF001
+    finally:
+        h.close()

@@ -264,21 +264,37 @@ class Hub:
         embedder = self._embedder
         if embedder is None or not engine.semantic_available:
             return 0
-        from .search.embedders import document_text
+        import numpy as np
+
+        from .search.embedders import document_text, passages_key
 
         store = self._storage.vectors
         among = list(self._storage.papers.ids_of(arxiv_ids).values()) if arxiv_ids is not None else None
         if among == []:
             return 0
-        total = store.count_stale(embedder.name) if among is None else len(among)
-        done, after = 0, 0
-        while batch := store.stale(embedder.name, self.settings.index_batch_size, after, among):
-            vectors = embedder.embed([document_text(b.title, b.abstract) for b in batch])
-            store.put(embedder.name, [(b.paper_id, b.content_hash, v) for b, v in zip(batch, vectors, strict=True)])
-            done, after = done + len(batch), batch[-1].paper_id
-            if on_progress:
-                on_progress(IndexProgress(done, max(total, done)))
-        return done
+        kinds = (embedder.name, passages_key(embedder.name))  # whole papers, then their long tails
+        total = sum(store.count_stale(k) for k in kinds) if among is None else 2 * len(among)
+        embedded: set[int] = set()
+        steps = 0
+        for kind in kinds:
+            after = 0
+            while batch := store.stale(kind, self.settings.index_batch_size, after, among):
+                if kind == embedder.name:
+                    vectors = list(embedder.embed([document_text(b.title, b.abstract) for b in batch]))
+                else:  # k passages a paper (often none): embedded together, stored one row a paper
+                    texts = [embedder.tail_passages(b.title, b.abstract) for b in batch]
+                    flat = embedder.embed([t for ts in texts for t in ts]) if any(texts) else None
+                    ends = np.cumsum([len(ts) for ts in texts])
+                    vectors = [
+                        flat[end - len(ts) : end] if flat is not None else np.empty((0, embedder.dim), np.float32)
+                        for ts, end in zip(texts, ends, strict=True)
+                    ]
+                store.put(kind, [(b.paper_id, b.content_hash, v) for b, v in zip(batch, vectors, strict=True)])
+                embedded.update(b.paper_id for b in batch)
+                steps, after = steps + len(batch), batch[-1].paper_id
+                if on_progress:
+                    on_progress(IndexProgress(steps, max(total, steps)))
+        return len(embedded)
 
     # -- live sources (broadsheet.sync; docs/dev.md "Live sources") ----------------------------
     # Each sync stores page by page through add_papers and returns a SyncReport; with ``embed``

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..storage.vectors import VectorStore
+from .embedders import passages_key
 
 
 ANN_MIN = 50_000  # vectors: below this, exact search takes a few milliseconds
@@ -29,6 +30,7 @@ ANN_MIN = 50_000  # vectors: below this, exact search takes a few milliseconds
 # 0.1 / 0.2 / 0.3 found 0.89 / 0.94 / 0.97 of the exact top-10 (0.84 / 0.92 / 0.96 of the top-100).
 NPROBE_SHARE = 0.3
 LOAD_CHUNK = 10_000
+PASSAGE_WEIGHT = 0.5  # of max(whole, passages) against the whole paper's cosine
 
 
 class _IVF:
@@ -65,8 +67,13 @@ class _IVF:
 
 
 class VectorIndex:
+    """Semantic scores of papers for a query vector: ``0.5 · cos(whole paper) + 0.5 · max(cos(whole
+    paper), cos(each tail passage))`` (papers longer than the model reads have tail passages; the
+    blend is the best of several on SciFact train, docs/benchmarks.md)."""
+
     def __init__(self, store: VectorStore, model: str, dim: int) -> None:
         self._store, self.model, self.dim = store, model, dim
+        self._passages_model = passages_key(model)
         self._ivf: _IVF | None = None
         self._training = False
         self._lock = threading.Lock()
@@ -75,12 +82,19 @@ class VectorIndex:
         self._ids = np.empty(0, np.int64)
         self._matrix = np.empty((0, dim), np.float32)
         self._used = 0  # rows in use (the arrays grow with headroom)
+        # Tail passages: rows of _p_matrix, each owned by a row of _matrix (-1: replaced since).
+        self._p_last_id = 0
+        self._p_owner = np.empty(0, np.int64)
+        self._p_matrix = np.empty((0, dim), np.float32)
+        self._p_used = 0
+        self._p_slots: dict[int, tuple[int, int]] = {}  # paper id → (first passage row, count)
+        self._p_waiting: dict[int, np.ndarray] = {}  # passages whose paper's own vector is not here yet
 
     def __len__(self) -> int:
         return len(self._row_of)
 
     def refresh(self) -> int:
-        """Load vectors stored since the last refresh; return how many arrived."""
+        """Load vectors stored since the last refresh; return how many papers' vectors arrived."""
         arrived = 0
         with self._lock:
             while True:  # in chunks, so a cold start does not hold every blob twice
@@ -100,10 +114,45 @@ class VectorIndex:
                 self._last_id = last
                 if self._ivf is not None:
                     self._ivf.upsert(vecs, pids)
+                for pid in set(pids.tolist()) & self._p_waiting.keys():
+                    self._put_passages(pid, self._p_waiting.pop(pid))
                 arrived += len(pids)
+            while True:
+                last, pids, counts, vecs = self._store.load_groups_since(
+                    self._passages_model, self._p_last_id, self.dim, limit=LOAD_CHUNK
+                )
+                if not len(pids):
+                    break
+                ends = np.cumsum(counts)
+                for pid, end, k in zip(pids.tolist(), ends.tolist(), counts.tolist(), strict=True):
+                    self._put_passages(pid, vecs[end - k : end])
+                self._p_last_id = last
             if arrived:
                 self._maybe_train()
         return arrived
+
+    def _put_passages(self, pid: int, vecs: np.ndarray) -> None:
+        row = self._row_of.get(pid)
+        if row is None:
+            self._p_waiting[pid] = vecs
+            return
+        old = self._p_slots.pop(pid, None)
+        if old is not None:
+            self._p_owner[old[0] : old[0] + old[1]] = -1
+        if not len(vecs):
+            return
+        if self._p_used + len(vecs) > len(self._p_owner):
+            size = max(self._p_used + len(vecs), len(self._p_owner) + len(self._p_owner) // 4, 1024)
+            owner = np.full(size, -1, np.int64)
+            owner[: self._p_used] = self._p_owner[: self._p_used]
+            matrix = np.zeros((size, self.dim), np.float32)
+            matrix[: self._p_used] = self._p_matrix[: self._p_used]
+            self._p_owner, self._p_matrix = owner, matrix
+        first = self._p_used
+        self._p_matrix[first : first + len(vecs)] = vecs
+        self._p_owner[first : first + len(vecs)] = row
+        self._p_used += len(vecs)
+        self._p_slots[pid] = (first, len(vecs))
 
     def _reserve(self, n: int) -> int:
         """Room for ``n`` more rows; returns the first. Grows by a quarter at least, in one copy."""
@@ -132,7 +181,7 @@ class VectorIndex:
             try:
                 ivf = _IVF(vectors, ids)
                 with self._lock:  # take in what arrived while training, then swap
-                    since, pids, vecs = self._store.load_since(self.model, last, self.dim)
+                    _, pids, vecs = self._store.load_since(self.model, last, self.dim)
                     if len(pids):
                         ivf.upsert(vecs, pids)
                     self._ivf = ivf
@@ -153,16 +202,31 @@ class VectorIndex:
     def search(
         self, vector: np.ndarray, limit: int, allowed: set[int] | None = None, exclude: int | None = None
     ) -> list[tuple[int, float]]:
-        """``(paper_id, cosine)`` of the nearest papers, best first; only ``allowed`` ids if given."""
+        """``(paper_id, semantic score)`` of the nearest papers, best first; only ``allowed`` ids if given.
+
+        With an IVF index (unfiltered queries only), its nearest ``2 · limit`` papers by whole-paper
+        cosine are re-scored exactly with their passages.
+        """
         self.refresh()
-        n = self._used
-        if n == 0 or limit <= 0:
+        if self._used == 0 or limit <= 0:
             return []
         if self._ivf is not None and allowed is None:
             with self._lock:
-                found = self._ivf.search(vector.astype(np.float32), limit + (exclude is not None))
-            return [(pid, s) for pid, s in found if pid != exclude][:limit]
+                found = self._ivf.search(vector.astype(np.float32), 2 * limit + (exclude is not None))
+            scored = self.scores_for(vector, [pid for pid, _ in found if pid != exclude])
+            return sorted(scored.items(), key=lambda x: (-x[1], x[0]))[:limit]
         return self.exact_search(vector, limit, allowed, exclude)
+
+    def _blend(self, whole: np.ndarray, rows: np.ndarray, passages: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        """Blend whole-paper cosines (of ``rows``) with the passages' (owned by rows in ``owners``)."""
+        best = whole.copy()
+        if len(passages):
+            position = np.full(self._used, -1, np.int64)
+            position[rows] = np.arange(len(rows))
+            at = position[owners]
+            keep = at >= 0
+            np.maximum.at(best, at[keep], passages[keep])
+        return (1 - PASSAGE_WEIGHT) * whole + PASSAGE_WEIGHT * best
 
     def exact_search(
         self, vector: np.ndarray, limit: int, allowed: set[int] | None = None, exclude: int | None = None
@@ -171,7 +235,11 @@ class VectorIndex:
         n = self._used
         if n == 0 or limit <= 0:
             return []
-        scores = self._matrix[:n] @ vector.astype(np.float32)
+        v = vector.astype(np.float32)
+        whole = self._matrix[:n] @ v
+        owners = self._p_owner[: self._p_used]
+        alive = owners >= 0
+        scores = self._blend(whole, np.arange(n), self._p_matrix[: self._p_used][alive] @ v, owners[alive])
         ids = self._ids[:n]
         if allowed is not None or exclude is not None:
             mask = np.ones(n, bool)
@@ -182,16 +250,20 @@ class VectorIndex:
             scores = np.where(mask, scores, -np.inf)
         k = min(limit, n)
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.lexsort((ids[top], -scores[top]))]
         return [(int(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def scores_for(self, vector: np.ndarray, paper_ids: Sequence[int]) -> dict[int, float]:
-        """Cosine of the given papers to ``vector`` (papers without a vector are left out)."""
-        rows = [(pid, r) for pid in paper_ids if (r := self._row_of.get(pid)) is not None]
-        if not rows:
+        """Semantic scores of the given papers (papers without a vector are left out)."""
+        found = [(pid, r) for pid in paper_ids if (r := self._row_of.get(pid)) is not None]
+        if not found:
             return {}
-        sims = self._matrix[[r for _, r in rows]] @ vector.astype(np.float32)
-        return {pid: float(x) for (pid, _), x in zip(rows, sims, strict=True)}
+        v = vector.astype(np.float32)
+        rows = np.array([r for _, r in found], np.int64)
+        slots = [self._p_slots[pid] for pid, _ in found if pid in self._p_slots]
+        p_rows = np.concatenate([np.arange(a, a + k) for a, k in slots]) if slots else np.empty(0, np.int64)
+        scores = self._blend(self._matrix[rows] @ v, rows, self._p_matrix[p_rows] @ v, self._p_owner[p_rows])
+        return {pid: float(x) for (pid, _), x in zip(found, scores, strict=True)}
 
     def vector_of(self, paper_id: int) -> np.ndarray | None:
         self.refresh()

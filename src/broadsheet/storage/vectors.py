@@ -56,7 +56,8 @@ class VectorStore:
         return [ToEmbed(*r) for r in rows]
 
     def put(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
-        """Store ``(paper_id, content_hash, vector)`` rows, replacing older vectors of those papers."""
+        """Store ``(paper_id, content_hash, vector)`` rows, replacing older vectors of those papers.
+        A row may hold several vectors (a k×dim array: a paper's passages; k may be 0)."""
         if not items:
             return
         with self._writer.begin() as conn:
@@ -72,6 +73,25 @@ class VectorStore:
                     for pid, h, v in items
                 ],
             )
+
+    def load_groups_since(
+        self, model: str, after_id: int, dim: int, limit: int | None = None
+    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Like ``load_since`` for rows that hold several vectors each (passages, maybe none):
+        (last id seen, paper ids, vectors per paper, matrix of all their vectors)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)
+                .where(embeddings.c.model == model, embeddings.c.id > after_id)
+                .order_by(embeddings.c.id)
+                .limit(limit)
+            ).all()
+        if not rows:
+            return after_id, np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, dim), np.float32)
+        pids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        counts = np.fromiter((len(r[2]) // (4 * dim) for r in rows), np.int64, len(rows))
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(-1, dim)
+        return rows[-1][0], pids, counts, matrix
 
     def load_since(
         self, model: str, after_id: int, dim: int, limit: int | None = None

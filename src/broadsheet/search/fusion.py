@@ -92,7 +92,7 @@ class FusionParams:
 
     method: str = "cos+bm25"  # "cos+bm25" (cosine + weight × BM25/best BM25), "complete"
     # (min-max normalised over the completed union), "convex" (over each side's own list), "rrf"
-    alpha: float = 0.5  # cos+bm25: weight of BM25; complete/convex: weight of the semantic side
+    alpha: float = 0.4  # cos+bm25: weight of BM25; complete/convex: weight of the semantic side
     depth: int = 100  # candidates taken from each side
     rrf_k: float = 60.0
 

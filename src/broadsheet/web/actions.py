@@ -52,7 +52,10 @@ def comment(
     try:
         made = hub.add_comment(user, arxiv_id, body, parent_id=parent_id)
     except InvalidInputError as e:
-        ctx = paper_context(hub, user, arxiv_id) | {"comment_error": str(e), "comment_body": body, "reply_to": parent_id}
+        ctx = paper_context(hub, user, arxiv_id)
+        # the error shows beside the reply form it came from, else beside the main comment form
+        reply_to = parent_id if parent_id in {c.id for c in ctx["comments"]} else None
+        ctx |= {"comment_error": str(e), "comment_body": body, "reply_to": reply_to}
         return render(request, "paper.html", ctx, status=400)
     return _back(f"{paper_url(made.arxiv_id)}#c{made.id}")
 

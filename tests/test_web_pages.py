@@ -480,3 +480,53 @@ def test_listing_submitted_by_a_member_shows_their_name(member: Client, hub: Hub
     member.post("/submit", {"arxiv_id": "2611.07777"})
     page = member.get("/").text
     assert "submitted by <strong>ada</strong>" in page
+
+
+# -- caching ----------------------------------------------------------------------------------
+
+
+def test_anonymous_pages_are_cached_until_the_data_changes(anon: Client, member: Client, hub: Hub) -> None:
+    first = anon.http.get("/papers/2611.00001")
+    assert "csrf_token" not in first.text and "set-cookie" not in first.headers  # the same for everyone
+    app_cache = anon.http.app.user_middleware  # type: ignore[attr-defined]
+    assert any(m.cls.__name__ == "PageCache" for m in app_cache)
+    hub.get_paper = None  # type: ignore[assignment, method-assign]  # a cache hit does not reach the Hub
+    assert anon.http.get("/papers/2611.00001").text == first.text
+    del hub.get_paper  # back to the class's method
+    member.post("/papers/2611.00001/vote", {"on": "1"})  # a write through the Hub: stale at once
+    assert 'data-paper="2611.00001">1<' in anon.http.get("/papers/2611.00001").text
+    assert 'data-paper="2611.00001">0<' in first.text
+
+
+def test_member_pages_and_forms_are_not_cached(member: Client, anon: Client) -> None:
+    login = anon.http.get("/login")
+    assert "bs_csrf=" in login.headers["set-cookie"]  # a page with a form sets its cookie
+    page = member.get("/papers/2611.00001")
+    assert 'name="csrf_token"' in page.text and ">ada<" in page.text
+    assert ">ada<" not in anon.http.get("/papers/2611.00001").text
+
+
+def test_anonymous_forms_without_token_lead_to_login(anon: Client) -> None:
+    r = anon.post("/papers/2611.00001/vote", {"on": "1"}, csrf=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    assert anon.post("/login", {"login": "ada", "password": PASSWORD}, csrf=False).status_code == 403
+
+
+def test_ttl_cache_expires_and_evicts() -> None:
+    from broadsheet.web.cache import TtlCache
+
+    now = [0.0]
+    cache: TtlCache[str] = TtlCache(size=2, ttl=10, clock=lambda: now[0])
+    cache.put("a", 1, "A")
+    assert cache.get("a", 1) == "A" and cache.get("a", 2) is None  # another data version: stale
+    cache.put("a", 1, "A")
+    now[0] = 10.0
+    assert cache.get("a", 1) is None  # too old
+    cache.put("a", 1, "A")
+    cache.put("b", 1, "B")
+    cache.get("a", 1)
+    cache.put("c", 1, "C")  # evicts the least recently used: b
+    assert (cache.get("a", 1), cache.get("b", 1), cache.get("c", 1)) == ("A", None, "C")
+    off: TtlCache[str] = TtlCache(size=10, ttl=0)
+    off.put("a", 1, "A")
+    assert off.get("a", 1) is None

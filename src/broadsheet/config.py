@@ -94,6 +94,11 @@ class Settings:
     rate_comments: str = _setting("10/minute", "Comments allowed per user.")
     rate_submissions: str = _setting("20/hour", "Paper submissions allowed per user.")
     rate_logins: str = _setting("20/minute", "Log-in attempts allowed per client address.")
+    page_cache_seconds: float = _setting(
+        10.0,
+        "Seconds a page for visitors who are not logged in may be served from memory (0: never). "
+        "Votes, comments and submissions through the server show at once; other processes' ingests within this time.",
+    )
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -108,6 +108,8 @@ class Hub:
         self._storage = storage
         self._now = now
         self.fetch_paper = fetch_paper
+        # Bumped by every write through this Hub: caches of pages built from the data compare it.
+        self.data_version = 0
         self._engine: SearchEngine | None = None
         self._embedder: Embedder | None = None
         self._search_lock = threading.Lock()
@@ -120,13 +122,15 @@ class Hub:
 
     def add_papers(self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None) -> IngestReport:
         """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``."""
-        return ingest(
+        report = ingest(
             self._storage.papers,
             items,
             now=self._now,
             batch_size=self.settings.ingest_batch_size,
             on_batch=on_batch,
         )
+        self.data_version += 1
+        return report
 
     def ingest_paths(
         self,
@@ -613,6 +617,7 @@ class Hub:
         either changes nothing. Returns the paper with its new count."""
         paper, pid = self._paper_id(arxiv_id, user)
         self._storage.community.set_vote(user.id, pid, on, self._now())
+        self.data_version += 1
         return self.get_paper(paper.arxiv_id)
 
     def voted(self, user: User | None, arxiv_ids: Sequence[str]) -> set[str]:
@@ -638,6 +643,7 @@ class Hub:
             if parent.parent_id is not None:
                 raise InvalidInputError("replies are one level deep: reply to the comment above it")
         cid = self._storage.community.add_comment(pid, user.id, body, parent_id, self._now())
+        self.data_version += 1
         comment = self._storage.community.get_comment(cid)
         assert comment is not None
         return comment
@@ -669,6 +675,7 @@ class Hub:
             self.add_papers(items)
             paper, pid = self._paper_id(key, user)
         added = self._storage.community.add_listing(pid, today, user.id, user.name, self._now())
+        self.data_version += 1
         if added:
             self.index_embeddings(arxiv_ids=[paper.arxiv_id])
         return Submission(paper.arxiv_id, "listed" if added else "already_listed", today, self.get_paper(key))
@@ -685,12 +692,14 @@ class Hub:
         self._require_admin(actor)
         paper, pid = self._paper_id(arxiv_id, actor)
         self._storage.community.set_paper_hidden(pid, hidden)
+        self.data_version += 1
         return dataclasses.replace(paper, hidden=hidden)
 
     def set_comment_hidden(self, actor: User, comment_id: int, hidden: bool = True) -> Comment:
         self._require_admin(actor)
         if not self._storage.community.set_comment_hidden(comment_id, hidden):
             raise NotFoundError(f"no comment {comment_id}")
+        self.data_version += 1
         comment = self._storage.community.get_comment(comment_id)
         assert comment is not None
         return comment

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError, PermissionDeniedError
 from ..types import User
-from .deps import HubDep, Member, Viewer, client_key, safe_next
+from .deps import Actor, CsrfChecked, HubDep, Member, Viewer, client_key, safe_next
 from .render import render
 from .security import SESSION_COOKIE, renew_csrf, set_cookies
 
@@ -34,7 +34,7 @@ def signup_form(request: Request, hub: HubDep, viewer: Viewer, next: str = "/") 
     return render(request, "signup.html", {"error": None, "name": "", "email": "", "next": safe_next(next)})
 
 
-def signup(request: Request, hub: HubDep, name: Text = "", email: Text = "", password: Text = "", next: Text = "/") -> Response:
+def signup(request: Request, hub: HubDep, _: CsrfChecked, name: Text = "", email: Text = "", password: Text = "", next: Text = "/") -> Response:
     _signups_open(hub)
     request.app.state.limiter.hit("signups", client_key(request))
     try:
@@ -49,7 +49,7 @@ def login_form(request: Request, viewer: Viewer, next: str = "/") -> HTMLRespons
     return render(request, "login.html", {"error": None, "login": "", "next": safe_next(next)})
 
 
-def login(request: Request, hub: HubDep, login: Text = "", password: Text = "", next: Text = "/") -> Response:
+def login(request: Request, hub: HubDep, _: CsrfChecked, login: Text = "", password: Text = "", next: Text = "/") -> Response:
     request.app.state.limiter.hit("logins", client_key(request))
     try:
         _, token = hub.log_in(login, password)
@@ -58,7 +58,7 @@ def login(request: Request, hub: HubDep, login: Text = "", password: Text = "", 
     return _logged_in(request, token, next)
 
 
-def logout(request: Request, hub: HubDep) -> Response:
+def logout(request: Request, hub: HubDep, _: CsrfChecked) -> Response:
     if token := request.cookies.get(SESSION_COOKIE):
         hub.log_out(token)
     renew_csrf(request)
@@ -77,7 +77,7 @@ def settings_page(request: Request, hub: HubDep, user: Member) -> HTMLResponse:
     return _settings(request, hub, user)
 
 
-def settings_profile(request: Request, hub: HubDep, user: Member, email: Text = "") -> HTMLResponse:
+def settings_profile(request: Request, hub: HubDep, user: Actor, email: Text = "") -> HTMLResponse:
     try:
         user = hub.set_email(user, email)
     except (InvalidInputError, ConflictError) as e:
@@ -86,7 +86,7 @@ def settings_profile(request: Request, hub: HubDep, user: Member, email: Text = 
     return _settings(request, hub, user, message="Profile saved.", form="profile")
 
 
-def settings_password(request: Request, hub: HubDep, user: Member, current: Text = "", new: Text = "") -> HTMLResponse:
+def settings_password(request: Request, hub: HubDep, user: Actor, current: Text = "", new: Text = "") -> HTMLResponse:
     try:
         hub.change_password(user, current, new, keep_session=request.cookies.get(SESSION_COOKIE))
     except (InvalidInputError, AuthenticationError) as e:
@@ -94,7 +94,7 @@ def settings_password(request: Request, hub: HubDep, user: Member, current: Text
     return _settings(request, hub, user, message="Password changed; your other sessions were logged out.", form="password")
 
 
-def settings_token(request: Request, hub: HubDep, user: Member, action: Text = "new") -> HTMLResponse:
+def settings_token(request: Request, hub: HubDep, user: Actor, action: Text = "new") -> HTMLResponse:
     if action == "revoke":
         hub.revoke_api_token(user)
         return _settings(request, hub, user, message="API token revoked.", form="token")

@@ -12,7 +12,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..exceptions import InvalidInputError
-from .deps import HubDep, Member, Viewer, safe_next, wants_json
+from .deps import Actor, HubDep, Viewer, safe_next, wants_json
 from .pages import paper_context
 from .render import paper_url, render
 
@@ -29,7 +29,7 @@ def vote(
     request: Request,
     arxiv_id: str,
     hub: HubDep,
-    user: Member,
+    user: Actor,
     on: Annotated[str, Form()] = "1",
     next: Annotated[str, Form()] = "",
 ) -> Response:
@@ -44,7 +44,7 @@ def comment(
     request: Request,
     arxiv_id: str,
     hub: HubDep,
-    user: Member,
+    user: Actor,
     body: Annotated[str, Form()] = "",
     parent_id: Annotated[int | None, Form()] = None,
 ) -> Response:
@@ -52,7 +52,7 @@ def comment(
     try:
         made = hub.add_comment(user, arxiv_id, body, parent_id=parent_id)
     except InvalidInputError as e:
-        ctx = paper_context(hub, user, arxiv_id)
+        ctx = paper_context(request, hub, user, arxiv_id)
         # the error shows beside the reply form it came from, else beside the main comment form
         reply_to = parent_id if parent_id in {c.id for c in ctx["comments"]} else None
         ctx |= {"comment_error": str(e), "comment_body": body, "reply_to": reply_to}
@@ -64,7 +64,7 @@ def submit_form(request: Request, viewer: Viewer) -> HTMLResponse:
     return render(request, "submit.html", {"result": None, "error": None, "value": ""})
 
 
-def submit(request: Request, hub: HubDep, user: Member, arxiv_id: Annotated[str, Form()] = "") -> HTMLResponse:
+def submit(request: Request, hub: HubDep, user: Actor, arxiv_id: Annotated[str, Form()] = "") -> HTMLResponse:
     _limit(request, "submissions", user.id)
     try:
         result = hub.submit_paper(user, arxiv_id)
@@ -74,14 +74,14 @@ def submit(request: Request, hub: HubDep, user: Member, arxiv_id: Annotated[str,
 
 
 def hide_paper(
-    request: Request, arxiv_id: str, hub: HubDep, user: Member, hidden: Annotated[str, Form()] = "1"
+    request: Request, arxiv_id: str, hub: HubDep, user: Actor, hidden: Annotated[str, Form()] = "1"
 ) -> Response:
     paper = hub.set_paper_hidden(user, arxiv_id, hidden == "1")
     return _back(paper_url(paper.arxiv_id))
 
 
 def hide_comment(
-    request: Request, comment_id: int, hub: HubDep, user: Member, hidden: Annotated[str, Form()] = "1"
+    request: Request, comment_id: int, hub: HubDep, user: Actor, hidden: Annotated[str, Form()] = "1"
 ) -> Response:
     made = hub.set_comment_hidden(user, comment_id, hidden == "1")
     return _back(f"{paper_url(made.arxiv_id)}#c{made.id}")

@@ -2,7 +2,9 @@
 request, call the Hub and render a template (``pages``, ``actions``, ``accounts``).
 
 Pages work without JavaScript; ``static/app.js`` only upvotes without a reload. Every POST passes
-the CSRF check; errors become pages in the site's style (JSON for the upvote script).
+the CSRF check (``deps.Actor`` / ``deps.CsrfChecked``); errors become pages in the site's style
+(JSON for the upvote script). Pages for visitors who are not logged in are served from memory for
+a few seconds (``cache.PageCache``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ..exceptions import (
 )
 from ..hub import Hub
 from . import accounts, actions, pages
-from .deps import Csrf, LoginRequired, get_viewer, wants_json
+from .cache import PageCache, TtlCache
+from .deps import LoginRequired, get_viewer, wants_json
 from .render import env, render
 from .security import Csrf as CsrfSigner
 from .security import CsrfError, RateLimited, RateLimiter, load_secret, parse_rate
@@ -88,7 +91,9 @@ def create_app(hub: Hub) -> FastAPI:
         }
     )
     env.globals["static_version"] = _static_version()
+    app.state.similar_cache = TtlCache(size=2048, ttl=600)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for path, methods, endpoint in ROUTES:
         app.add_api_route(
@@ -97,7 +102,6 @@ def create_app(hub: Hub) -> FastAPI:
             methods=methods,
             response_class=HTMLResponse,
             include_in_schema=False,
-            dependencies=[Csrf] if methods == POST else [],
         )
     _install_error_pages(app)
     return app

@@ -47,6 +47,7 @@ def safe_next(url: str | None, default: str = "/") -> str:
 
 
 def get_user(request: Request, viewer: Annotated[User | None, Depends(get_viewer)]) -> User:
+    """The logged-in user; anyone else is sent to log in first."""
     if viewer is None:
         if request.method == "GET":
             back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -65,7 +66,14 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def get_acting_user(user: Annotated[User, Depends(get_user)], _: Annotated[None, Depends(check_csrf)]) -> User:
+    """The logged-in user posting a form that carries a valid CSRF token. The log-in check comes
+    first: an anonymous post does nothing but lead to the log-in page, so it needs no token."""
+    return user
+
+
 HubDep = Annotated[Hub, Depends(get_hub)]
 Viewer = Annotated[User | None, Depends(get_viewer)]
-Member = Annotated[User, Depends(get_user)]
-Csrf = Depends(check_csrf)
+Member = Annotated[User, Depends(get_user)]  # pages for members (GET)
+Actor = Annotated[User, Depends(get_acting_user)]  # forms members post
+CsrfChecked = Annotated[None, Depends(check_csrf)]  # forms anyone posts (sign up, log in, log out)

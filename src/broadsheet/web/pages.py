@@ -106,7 +106,7 @@ def category(request: Request, code: str, hub: HubDep, viewer: Viewer, page: Pag
     return _paper_list(request, hub, viewer, heading, "Papers in this category, newest first", papers, page)
 
 
-def paper_context(hub: Any, viewer: User | None, arxiv_id: str) -> dict[str, Any]:
+def paper_context(request: Request, hub: Any, viewer: User | None, arxiv_id: str) -> dict[str, Any]:
     """What the paper page shows; a hidden paper is not found, except by admins."""
     paper = hub.get_paper(arxiv_id)
     admin = bool(viewer and viewer.is_admin)
@@ -118,10 +118,14 @@ def paper_context(hub: Any, viewer: User | None, arxiv_id: str) -> dict[str, Any
         if c.parent_id is not None:
             replies[c.parent_id].append(c)
     top = [c for c in comments if c.parent_id is None and (not c.hidden or admin or replies.get(c.id))]
-    try:
-        similar = hub.similar(paper.arxiv_id, SIMILAR)
-    except BroadsheetError:
-        similar = []
+    cache = request.app.state.similar_cache  # similar papers take a full-text query when a paper has no vector yet
+    similar = cache.get(paper.arxiv_id, hub.data_version)
+    if similar is None:
+        try:
+            similar = hub.similar(paper.arxiv_id, SIMILAR)
+        except BroadsheetError:
+            similar = []
+        cache.put(paper.arxiv_id, hub.data_version, similar)
     return {
         "paper": paper,
         "voted": hub.voted(viewer, [paper.arxiv_id]),
@@ -132,7 +136,7 @@ def paper_context(hub: Any, viewer: User | None, arxiv_id: str) -> dict[str, Any
 
 
 def paper(request: Request, arxiv_id: str, hub: HubDep, viewer: Viewer) -> HTMLResponse:
-    return render(request, "paper.html", paper_context(hub, viewer, arxiv_id))
+    return render(request, "paper.html", paper_context(request, hub, viewer, arxiv_id))
 
 
 _CATS_RE = re.compile(r"[\s,]+")

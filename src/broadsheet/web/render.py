@@ -137,13 +137,29 @@ env.filters.update(
 env.globals.update(is_arxiv_id=is_arxiv_id, period_url=period_url, with_query=with_query, here=here, csrf_field=CSRF_FIELD)
 
 
+class _LazyCsrfToken:
+    """The CSRF token, made (and its cookie set) only if the page has a form that uses it: pages
+    without one stay the same for every visitor, and cacheable (``cache.PageCache``)."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = self._request.app.state.csrf.token_for(csrf_cookie(self._request))
+        return self._value
+
+    __html__ = __str__
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> HTMLResponse:
     """A page, with what every template needs: the site, the viewer and the CSRF token."""
     app = request.app.state
     ctx = {
         "site": app.hub.settings.site_name,
         "viewer": getattr(request.state, "viewer", None),
-        "csrf_token": app.csrf.token_for(csrf_cookie(request)),
+        "csrf_token": _LazyCsrfToken(request),
         "trending_formula": formula(app.hub.settings.trending_gravity),
         **(context or {}),
     }

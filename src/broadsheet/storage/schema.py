@@ -94,7 +94,7 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
-# A login: the cookie carries a random token, the database only its SHA-256 (migration 0002).
+# A login: the cookie carries a random token, the database only its SHA-256 (migration 0003).
 sessions = Table(
     "sessions",
     metadata,

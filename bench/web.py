@@ -45,7 +45,9 @@ from broadsheet.config import load_settings
 from broadsheet.hub import make_hub
 from broadsheet.web import create_app
 settings = load_settings(database_url=sys.argv[1], secret_key=sys.argv[2])
-uvicorn.run(create_app(make_hub(settings)), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
+hub = make_hub(settings)
+hub.warm_up(wait=True)  # as `broadsheet serve` does, but measured once the search indexes are built
+uvicorn.run(create_app(hub), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
 """
 
 
@@ -90,7 +92,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, f"sqlite:///{db}", SECRET, str(port)])
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # the in-memory BM25 index is built before it listens
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:

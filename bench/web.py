@@ -35,7 +35,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search import make_queries, pct  # noqa: E402 - bench/search.py's query maker
+from search import make_queries, pct
 
 SECRET = "bench-web-secret-key-not-for-production-use-0123456789"
 PASSWORD = "bench password"
@@ -72,7 +72,10 @@ def prepare(source: Path, listings: Path, work: Path) -> Path:
         if hub.stats().listings == 0:
             t = time.perf_counter()
             hub.ingest_paths([listings])
-            print(f"ingested {listings.name} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+            print(
+                f"ingested {listings.name} in {time.perf_counter() - t:.0f} s",
+                file=sys.stderr,
+            )
         try:
             hub.create_user("bench", PASSWORD)
         except ConflictError:
@@ -90,9 +93,13 @@ def free_port() -> int:
 
 def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, f"sqlite:///{db}", SECRET, str(port)])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, f"sqlite:///{db}", SECRET, str(port)]
+    )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600  # the in-memory BM25 index is built before it listens
+    deadline = (
+        time.monotonic() + 600
+    )  # the in-memory BM25 index is built before it listens
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -103,7 +110,13 @@ def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the server did not start")
 
 
-def run(base: str, urls: itertools.cycle, seconds: float, concurrency: int, cookies: dict[str, str]) -> list[float]:
+def run(
+    base: str,
+    urls: itertools.cycle,
+    seconds: float,
+    concurrency: int,
+    cookies: dict[str, str],
+) -> list[float]:
     """Latencies (s) of the requests completed by ``concurrency`` threads in ``seconds``."""
     lock = threading.Lock()
     latencies: list[float] = []
@@ -135,10 +148,29 @@ def run(base: str, urls: itertools.cycle, seconds: float, concurrency: int, cook
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", type=Path, default=Path("/work/bench-data/arxiv100k.sqlite3"), help="source database (read only)")
-    ap.add_argument("--listings", type=Path, default=REPO.parent / "shared/data/hf-daily-papers-2024-05_2026-08.tar.gz")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/broadsheet-bench-web"), help="folder for the working copy (kept and reused)")
-    ap.add_argument("--seconds", type=float, default=4.0, help="per route, per round, per visitor kind")
+    ap.add_argument(
+        "--db",
+        type=Path,
+        default=Path("/work/bench-data/arxiv100k.sqlite3"),
+        help="source database (read only)",
+    )
+    ap.add_argument(
+        "--listings",
+        type=Path,
+        default=REPO.parent / "shared/data/hf-daily-papers-2024-05_2026-08.tar.gz",
+    )
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/tmp/broadsheet-bench-web"),
+        help="folder for the working copy (kept and reused)",
+    )
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=4.0,
+        help="per route, per round, per visitor kind",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=4)
     args = ap.parse_args()
@@ -147,7 +179,9 @@ def main() -> None:
     raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     queries = make_queries(raw, 2000, seed=7)
     raw.close()
-    search_urls = itertools.cycle(f"/search?q={quote_plus(q)}" for q in queries)  # shared: never repeats within a run
+    search_urls = itertools.cycle(
+        f"/search?q={quote_plus(q)}" for q in queries
+    )  # shared: never repeats within a run
     routes = {
         "/healthz (trivial)": itertools.cycle(["/healthz"]),
         "/": itertools.cycle(["/"]),
@@ -158,11 +192,22 @@ def main() -> None:
     proc, base = start_server(db)
     try:
         login = httpx.Client(base_url=base)
-        token = login.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        login.post("/login", data={"csrf_token": token, "login": "bench", "password": PASSWORD})
+        token = (
+            login.get("/login")
+            .text.split('name="csrf_token" value="', 1)[1]
+            .split('"', 1)[0]
+        )
+        login.post(
+            "/login", data={"csrf_token": token, "login": "bench", "password": PASSWORD}
+        )
         member = {"bs_session": login.cookies["bs_session"]}
         visitors = {"anonymous": {}, "member": member}
-        for kind, cookies in visitors.items():  # warm up: the embedding model, the vector matrix, caches
+        for (
+            kind,
+            cookies,
+        ) in (
+            visitors.items()
+        ):  # warm up: the embedding model, the vector matrix, caches
             for url in ("/healthz", "/", "/papers/trending", "/search?q=warm+up"):
                 httpx.get(base + url, cookies=cookies, timeout=120)
         lat: dict[tuple[str, str], list[float]] = {}
@@ -172,21 +217,33 @@ def main() -> None:
                 for kind, cookies in visitors.items():
                     t = time.perf_counter()
                     got = run(base, urls, args.seconds, args.concurrency, cookies)
-                    spent[name, kind] = spent.get((name, kind), 0.0) + time.perf_counter() - t
+                    spent[name, kind] = (
+                        spent.get((name, kind), 0.0) + time.perf_counter() - t
+                    )
                     lat.setdefault((name, kind), []).extend(got)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
-    print(f"command: python bench/web.py --db {args.db} --seconds {args.seconds:g} --rounds {args.rounds} --concurrency {args.concurrency}")
-    print(f"cpus: {os.cpu_count()}, load average at the end: {os.getloadavg()[0]:.1f}; searches: {len(lat.get(('/search?q=... (distinct)', 'anonymous'), []))} + {len(lat.get(('/search?q=... (distinct)', 'member'), []))} distinct queries")
-    print("| route | visitor | requests/s | p50 ms | p99 ms | ratio to trivial |\n|---|---|---|---|---|---|")
+    print(
+        f"command: python bench/web.py --db {args.db} --seconds {args.seconds:g} --rounds {args.rounds} --concurrency {args.concurrency}"
+    )
+    print(
+        f"cpus: {os.cpu_count()}, load average at the end: {os.getloadavg()[0]:.1f}; searches: {len(lat.get(('/search?q=... (distinct)', 'anonymous'), []))} + {len(lat.get(('/search?q=... (distinct)', 'member'), []))} distinct queries"
+    )
+    print(
+        "| route | visitor | requests/s | p50 ms | p99 ms | ratio to trivial |\n|---|---|---|---|---|---|"
+    )
     for name in routes:
         for kind in visitors:
             ts = lat[name, kind]
             rps = len(ts) / spent[name, kind]
-            base_rps = len(lat["/healthz (trivial)", kind]) / spent["/healthz (trivial)", kind]
-            print(f"| `{name}` | {kind} | {rps:.0f} | {1000 * statistics.median(ts):.1f} | {1000 * pct(ts, 99):.1f} | {rps / base_rps:.2f} |")
+            base_rps = (
+                len(lat["/healthz (trivial)", kind]) / spent["/healthz (trivial)", kind]
+            )
+            print(
+                f"| `{name}` | {kind} | {rps:.0f} | {1000 * statistics.median(ts):.1f} | {1000 * pct(ts, 99):.1f} | {rps / base_rps:.2f} |"
+            )
 
 
 if __name__ == "__main__":

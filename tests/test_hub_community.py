@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import Clock, paper, sqlite_hub
+from web_helpers import DAYS, NOW, PASSWORD, site_hub
 
 from broadsheet import accounts
 from broadsheet.exceptions import (
@@ -19,9 +21,6 @@ from broadsheet.exceptions import (
 )
 from broadsheet.hub import Hub
 from broadsheet.types import ListingData, PaperData
-
-from helpers import Clock, paper, sqlite_hub
-from web_helpers import DAYS, NOW, PASSWORD, site_hub
 
 
 @pytest.fixture
@@ -36,10 +35,14 @@ def hub(tmp_path: Path, clock: Clock) -> Iterator[Hub]:
     h.close()
 
 
-def test_real_password_hashes_are_argon2id_with_the_library_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_password_hashes_are_argon2id_with_the_library_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr(accounts, "_hasher", lambda: PasswordHasher())  # undo conftest's cheap one
+    monkeypatch.setattr(
+        accounts, "_hasher", lambda: PasswordHasher()
+    )  # undo conftest's cheap one
     stored = accounts.hash_password("a long password")
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert accounts.verify_password(stored, "a long password") == (True, False)
@@ -83,7 +86,9 @@ def test_changing_the_password_ends_other_sessions(hub: Hub) -> None:
     with pytest.raises(AuthenticationError):
         hub.change_password(user, "wrong", "new password!")
     hub.change_password(user, PASSWORD, "new password!", keep_session=here)
-    assert hub.user_for_session(here) == user and hub.user_for_session(elsewhere) is None
+    assert (
+        hub.user_for_session(here) == user and hub.user_for_session(elsewhere) is None
+    )
     assert hub.log_in("ada", "new password!")[0] == user
 
 
@@ -92,7 +97,9 @@ def test_api_tokens(hub: Hub) -> None:
     assert not hub.has_api_token(user)
     first = hub.new_api_token(user)
     second = hub.new_api_token(user)
-    assert hub.user_for_api_token(first) is None and hub.user_for_api_token(second) == user
+    assert (
+        hub.user_for_api_token(first) is None and hub.user_for_api_token(second) == user
+    )
     hub.revoke_api_token(user)
     assert hub.user_for_api_token(second) is None and not hub.has_api_token(user)
 
@@ -157,8 +164,12 @@ def test_only_admins_moderate(hub: Hub) -> None:
         hub.set_comment_hidden(root, 12345)
 
     hub.set_paper_hidden(root, "2611.00001")
-    assert "2611.00001" not in [e.paper.arxiv_id for e in hub.get_feed(DAYS[0], DAYS[0]).entries]
-    assert "2611.00001" not in [p.arxiv_id for p in hub.get_papers_by_author("Ada Lovelace", limit=100)]
+    assert "2611.00001" not in [
+        e.paper.arxiv_id for e in hub.get_feed(DAYS[0], DAYS[0]).entries
+    ]
+    assert "2611.00001" not in [
+        p.arxiv_id for p in hub.get_papers_by_author("Ada Lovelace", limit=100)
+    ]
     with pytest.raises(PaperNotFoundError):
         hub.set_vote(ada, "2611.00001")  # members cannot reach a hidden paper
     hub.set_paper_hidden(root, "2611.00001", hidden=False)
@@ -170,9 +181,15 @@ def test_submissions(hub: Hub, clock: Clock) -> None:
     clock.now = NOW + timedelta(days=2)
     today = clock.now.date()
     done = hub.submit_paper(ada, "arXiv:2611.00005v1")
-    assert (done.status, done.arxiv_id, done.listed_on) == ("listed", "2611.00005", today)
+    assert (done.status, done.arxiv_id, done.listed_on) == (
+        "listed",
+        "2611.00005",
+        today,
+    )
     assert hub.submit_paper(ada, "2611.00005").status == "already_listed"
-    assert [(e.paper.arxiv_id, e.submitter) for e in hub.get_feed(today, today).entries] == [("2611.00005", "ada")]
+    assert [
+        (e.paper.arxiv_id, e.submitter) for e in hub.get_feed(today, today).entries
+    ] == [("2611.00005", "ada")]
     assert hub.latest_listing_day() == today
     assert hub.submit_paper(ada, "2612.00001").status == "not_found"
     with pytest.raises(InvalidInputError):
@@ -184,13 +201,21 @@ def test_submission_fetches_a_missing_paper_through_the_hook(tmp_path: Path) -> 
 
     def fetch(arxiv_id: str) -> list[PaperData]:
         asked.append(arxiv_id)
-        return [paper(arxiv_id, title="Fetched from a live source")] if arxiv_id == "2612.00001" else []
+        return (
+            [paper(arxiv_id, title="Fetched from a live source")]
+            if arxiv_id == "2612.00001"
+            else []
+        )
 
     hub = sqlite_hub(tmp_path, Clock(NOW), embedder="none")
     hub.fetch_paper = fetch
     user = hub.create_user("ada", PASSWORD)
     done = hub.submit_paper(user, "2612.00001")
-    assert done.status == "listed" and done.paper and done.paper.title == "Fetched from a live source"
+    assert (
+        done.status == "listed"
+        and done.paper
+        and done.paper.title == "Fetched from a live source"
+    )
     assert hub.submit_paper(user, "2612.00002").status == "not_found"
     assert asked == ["2612.00001", "2612.00002"]
     hub.close()
@@ -199,7 +224,15 @@ def test_submission_fetches_a_missing_paper_through_the_hook(tmp_path: Path) -> 
 def test_a_submitted_paper_is_embedded_at_once(tmp_path: Path) -> None:
     """With the shipped model: the paper is found by meaning right after submission."""
     hub = sqlite_hub(tmp_path, Clock(NOW))
-    hub.add_papers([paper("2611.00001", title="Protein structure prediction with deep learning", abstract="We fold proteins.")])
+    hub.add_papers(
+        [
+            paper(
+                "2611.00001",
+                title="Protein structure prediction with deep learning",
+                abstract="We fold proteins.",
+            )
+        ]
+    )
     user = hub.create_user("ada", PASSWORD)
     assert hub.submit_paper(user, "2611.00001").status == "listed"
     assert hub.index_embeddings() == 0  # nothing left to embed: the submission did it
@@ -208,22 +241,39 @@ def test_a_submitted_paper_is_embedded_at_once(tmp_path: Path) -> None:
 
 def test_feeds_period_navigation_and_trending_window(hub: Hub, clock: Clock) -> None:
     week = hub.get_feed(date(2026, 11, 23), date(2026, 11, 29), limit=100)
-    assert week.total == 10 and week.previous_day == date(2026, 11, 20) and week.next_day is None
-    page = hub.get_feed(date(2026, 11, 1), date(2026, 11, 30), sort="newest", limit=5, offset=5)
+    assert (
+        week.total == 10
+        and week.previous_day == date(2026, 11, 20)
+        and week.next_day is None
+    )
+    page = hub.get_feed(
+        date(2026, 11, 1), date(2026, 11, 30), sort="newest", limit=5, offset=5
+    )
     assert page.total == 16 and len(page.entries) == 5
     trending = hub.get_trending(limit=100)
-    assert {e.listed_on for e in trending.entries} == set(DAYS[:3])  # the 7 days up to the 28th
+    assert {e.listed_on for e in trending.entries} == set(
+        DAYS[:3]
+    )  # the 7 days up to the 28th
     assert trending.as_of == NOW
-    clock.now = NOW + timedelta(days=30)  # nothing listed since: scores as of the last listed day
+    clock.now = NOW + timedelta(
+        days=30
+    )  # nothing listed since: scores as of the last listed day
     assert hub.get_trending().as_of == NOW.replace(hour=0) + timedelta(days=1)
     with pytest.raises(InvalidInputError):
         hub.get_feed(DAYS[0], DAYS[0], sort="best")
 
 
 def test_author_and_category_listings(hub: Hub) -> None:
-    hub.add_papers([paper("2611.08888", authors=("Zoë Ünal",), categories=("math.AG",)), ListingData("2611.08888", DAYS[0])])
+    hub.add_papers(
+        [
+            paper("2611.08888", authors=("Zoë Ünal",), categories=("math.AG",)),
+            ListingData("2611.08888", DAYS[0]),
+        ]
+    )
     assert [p.arxiv_id for p in hub.get_papers_by_author("zoe unal")] == ["2611.08888"]
     assert [p.arxiv_id for p in hub.get_papers_in_category("math")] == ["2611.08888"]
     newest = hub.get_papers_in_category("cs.LG", limit=3)
-    assert [p.published for p in newest] == sorted((p.published for p in newest), reverse=True)  # type: ignore[type-var]
+    assert [p.published for p in newest] == sorted(
+        (p.published for p in newest), reverse=True
+    )  # type: ignore[type-var]
     assert len(hub.get_papers_in_category("cs.LG", limit=5, offset=15)) == 1

@@ -16,15 +16,30 @@ from broadsheet.search import explain, lexical
 
 def _words(n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
-    suffixes = ["", "s", "es", "ed", "ing", "ation", "ational", "ness", "fulness", "ly", "ies"]
+    suffixes = [
+        "",
+        "s",
+        "es",
+        "ed",
+        "ing",
+        "ation",
+        "ational",
+        "ness",
+        "fulness",
+        "ly",
+        "ies",
+    ]
     return [
-        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9))) + rng.choice(suffixes)
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9)))
+        + rng.choice(suffixes)
         for _ in range(n)
     ]
 
 
-@pytest.mark.parametrize("stem", [lexical._term, explain._stem.__wrapped__], ids=["lexical", "explain"])
-def test_stemming_is_thread_safe(stem) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "stem", [lexical._term, explain._stem.__wrapped__], ids=["lexical", "explain"]
+)
+def test_stemming_is_thread_safe(stem) -> None:
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible
     try:

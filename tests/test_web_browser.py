@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from web_helpers import PASSWORD, XSS_COMMENT, XSS_TITLE, site_hub
 
 from broadsheet.hub import Hub
 from broadsheet.web import create_app
-
-from web_helpers import PASSWORD, XSS_COMMENT, XSS_TITLE, site_hub
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -40,7 +39,9 @@ def _need_browser() -> None:
         try:
             import playwright.sync_api  # noqa: F401
         except ImportError:
-            missing = "the playwright package is not installed (pip install -e '.[test]')"
+            missing = (
+                "the playwright package is not installed (pip install -e '.[test]')"
+            )
     if missing:
         if os.environ.get("BROADSHEET_REQUIRE_SHARED") == "1":
             pytest.fail(missing + " and BROADSHEET_REQUIRE_SHARED=1")
@@ -51,7 +52,11 @@ class LiveServer:
     def __init__(self, hub: Hub) -> None:
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=0, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(hub), host="127.0.0.1", port=0, log_level="warning"
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20
@@ -84,7 +89,11 @@ def browser_context(site: tuple[Hub, str]) -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="broadsheet-chromium-")
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport={"width": 1280, "height": 900}
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
         )
         context.set_default_timeout(15_000)
         yield context
@@ -135,7 +144,9 @@ def test_sign_up_log_out_and_log_in(page: Any) -> None:
     assert page.inner_text("nav.account .who") == "grace"
 
 
-def test_upvote_without_reload_and_it_survives_a_reload(page: Any, site: tuple[Hub, str]) -> None:
+def test_upvote_without_reload_and_it_survives_a_reload(
+    page: Any, site: tuple[Hub, str]
+) -> None:
     hub, _ = site
     log_in(page)
     arxiv_id = "2611.00002"
@@ -144,16 +155,25 @@ def test_upvote_without_reload_and_it_survives_a_reload(page: Any, site: tuple[H
     count = page.locator(f'.count[data-paper="{arxiv_id}"]')
     assert count.inner_text() == str(before)
     count.click()
-    page.wait_for_function(f"document.querySelector('.count[data-paper=\"{arxiv_id}\"]').textContent === '{before + 1}'")
+    page.wait_for_function(
+        f"document.querySelector('.count[data-paper=\"{arxiv_id}\"]').textContent === '{before + 1}'"
+    )
     assert page.evaluate("window.__same_page") is True  # no navigation happened
     button = page.locator(f'[id="p-{arxiv_id}"] .vote button')
     assert button.get_attribute("aria-pressed") == "true"
     assert hub.get_paper(arxiv_id).upvotes == before + 1
     page.reload()
-    assert page.locator(f'.count[data-paper="{arxiv_id}"]').inner_text() == str(before + 1)
-    assert page.locator(f'[id="p-{arxiv_id}"] .vote button').get_attribute("aria-pressed") == "true"
+    assert page.locator(f'.count[data-paper="{arxiv_id}"]').inner_text() == str(
+        before + 1
+    )
+    assert (
+        page.locator(f'[id="p-{arxiv_id}"] .vote button').get_attribute("aria-pressed")
+        == "true"
+    )
     page.locator(f'.count[data-paper="{arxiv_id}"]').click()  # and back
-    page.wait_for_function(f"document.querySelector('.count[data-paper=\"{arxiv_id}\"]').textContent === '{before}'")
+    page.wait_for_function(
+        f"document.querySelector('.count[data-paper=\"{arxiv_id}\"]').textContent === '{before}'"
+    )
 
 
 def test_anonymous_upvote_leads_to_login(page: Any) -> None:
@@ -182,7 +202,10 @@ def test_search_from_the_header(page: Any) -> None:
     page.press(".quicksearch input", "Enter")
     page.wait_for_url(re.compile(r"/search\?q=graph\+networks"))
     assert page.locator("article.entry").count() == 5
-    assert page.locator("article.entry mark").first.inner_text().lower() in {"graph", "networks"}
+    assert page.locator("article.entry mark").first.inner_text().lower() in {
+        "graph",
+        "networks",
+    }
     page.click(".filters summary")
     page.fill("input[name=since]", "2026-11-20")
     page.click(".searchform button")
@@ -230,7 +253,10 @@ def test_script_in_titles_and_comments_stays_inert(page: Any) -> None:
 
 
 def test_screenshots_of_the_main_pages(page: Any, browser_context: Any) -> None:
-    folder = Path(os.environ.get("BROADSHEET_SCREENSHOTS") or tempfile.mkdtemp(prefix="broadsheet-screens-"))
+    folder = Path(
+        os.environ.get("BROADSHEET_SCREENSHOTS")
+        or tempfile.mkdtemp(prefix="broadsheet-screens-")
+    )
     folder.mkdir(parents=True, exist_ok=True)
     log_in(page, "root")
     shots = {
@@ -244,6 +270,8 @@ def test_screenshots_of_the_main_pages(page: Any, browser_context: Any) -> None:
             page.goto(page.base + url)
             page.screenshot(path=str(folder / f"{name}{suffix}.png"), full_page=True)
             # nothing wider than the screen: a phone never scrolls sideways
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{url} at {width}px"
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (
+                f"{url} at {width}px"
+            )
     print(f"screenshots in {folder}")
     assert len(list(folder.glob("*.png"))) == 2 * len(shots)

@@ -6,13 +6,15 @@ import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from helpers import Clock, paper, sqlite_hub
+
 from broadsheet.hub import Hub
 from broadsheet.types import ListingData
 
-from helpers import Clock, paper, sqlite_hub
-
 NOW = datetime(2026, 11, 28, 15, 0)  # a Saturday; ISO week 2026-W48
-DAYS = [date(2026, 11, 28) - timedelta(days=n) for n in (0, 1, 2, 8, 9)]  # W48 x3, W47 x2
+DAYS = [
+    date(2026, 11, 28) - timedelta(days=n) for n in (0, 1, 2, 8, 9)
+]  # W48 x3, W47 x2
 PASSWORD = "correct horse battery"
 XSS_TITLE = "<script>alert(1)</script> Evil title"
 XSS_COMMENT = "<img src=x onerror=alert(1)> look"
@@ -40,7 +42,9 @@ def site_hub(tmp_path: Path, clock: Clock | None = None, **settings: object) -> 
                 )
             )
             items.append(ListingData(aid, day, submitter="hf-user"))
-    items.append(paper("2611.09999", title=XSS_TITLE, abstract="An abstract with <b>tags</b>."))
+    items.append(
+        paper("2611.09999", title=XSS_TITLE, abstract="An abstract with <b>tags</b>.")
+    )
     items.append(ListingData("2611.09999", DAYS[0]))
     hub.add_papers(items)  # type: ignore[arg-type]
     hub.create_user("ada", PASSWORD, email="ada@example.org")

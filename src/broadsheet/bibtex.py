@@ -9,12 +9,16 @@ from .text import fold
 from .types import Paper
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
-_SKIP = frozenset({"a", "an", "the", "on", "of", "in", "for", "and", "to", "with", "towards", "via"})
+_SKIP = frozenset(
+    {"a", "an", "the", "on", "of", "in", "for", "and", "to", "with", "towards", "via"}
+)
 
 
 def cite_key(paper: Paper) -> str:
     """``lastname`` + year + first significant title word: ``vaswani2017attention``."""
-    surname = _WORD_RE.findall(fold(paper.authors[0]).split()[-1]) if paper.authors else []
+    surname = (
+        _WORD_RE.findall(fold(paper.authors[0]).split()[-1]) if paper.authors else []
+    )
     year = paper.published.year if paper.published else ""
     words = [w for w in _WORD_RE.findall(fold(paper.title)) if w not in _SKIP]
     key = "".join(surname[:1]) + str(year) + (words[0] if words else "")

@@ -1,7 +1,7 @@
 """Feed periods: a day, an ISO week or a month, parsed from and written to URLs (pure).
 
-    parse_period("week", "2024-W20")  ->  Period("week", date(2024, 5, 13), date(2024, 5, 19))
-    period_containing("month", date(2024, 5, 17)).slug  ->  "2024-05"
+parse_period("week", "2024-W20")  ->  Period("week", date(2024, 5, 13), date(2024, 5, 19))
+period_containing("month", date(2024, 5, 17)).slug  ->  "2024-05"
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def period_containing(kind: str, day: date) -> Period:
         first = day.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
         return Period("month", first, following - timedelta(days=1))
-    raise InvalidInputError(f"unknown period kind {kind!r}: use one of {', '.join(KINDS)}")
+    raise InvalidInputError(
+        f"unknown period kind {kind!r}: use one of {', '.join(KINDS)}"
+    )
 
 
 def parse_period(kind: str, slug: str) -> Period:
@@ -38,10 +40,14 @@ def parse_period(kind: str, slug: str) -> Period:
         if kind == "date" and _DAY_RE.match(slug):
             return period_containing("date", date.fromisoformat(slug))
         if kind == "week" and (m := _WEEK_RE.match(slug)):
-            return period_containing("week", date.fromisocalendar(int(m[1]), int(m[2]), 1))
+            return period_containing(
+                "week", date.fromisocalendar(int(m[1]), int(m[2]), 1)
+            )
         if kind == "month" and (m := _MONTH_RE.match(slug)):
             return period_containing("month", date(int(m[1]), int(m[2]), 1))
     except ValueError:
         pass
     examples = {"date": "2024-05-17", "week": "2024-W20", "month": "2024-05"}
-    raise InvalidInputError(f"not a {kind}: {slug!r} (for example {examples.get(kind, '2024-05-17')})")
+    raise InvalidInputError(
+        f"not a {kind}: {slug!r} (for example {examples.get(kind, '2024-05-17')})"
+    )

@@ -23,10 +23,14 @@ FORMULA = "(upvotes + 1) / (hours since listed + 2)^{gravity}"
 
 def age_hours(listed_on: date, as_of: datetime) -> float:
     """Hours from the start of ``listed_on`` (UTC) to ``as_of``; never negative."""
-    return max(0.0, (as_of - datetime.combine(listed_on, time())).total_seconds() / 3600)
+    return max(
+        0.0, (as_of - datetime.combine(listed_on, time())).total_seconds() / 3600
+    )
 
 
-def trending_score(upvotes: int, listed_on: date, as_of: datetime, gravity: float) -> float:
+def trending_score(
+    upvotes: int, listed_on: date, as_of: datetime, gravity: float
+) -> float:
     return (max(upvotes, 0) + 1) / (age_hours(listed_on, as_of) + 2) ** gravity
 
 
@@ -55,14 +59,23 @@ R = TypeVar("R", bound=Rankable)
 SORTS = ("trending", "newest")
 
 
-def rank(rows: Iterable[R], as_of: datetime, gravity: float, sort: str = "trending") -> list[tuple[R, float]]:
+def rank(
+    rows: Iterable[R], as_of: datetime, gravity: float, sort: str = "trending"
+) -> list[tuple[R, float]]:
     """``(row, score)`` pairs, best first: by trending score (ties: more votes, then lower id),
     or ``newest``: latest listing day, then latest publication."""
     scored = [(r, trending_score(r.upvotes, r.listed_on, as_of, gravity)) for r in rows]
     if sort == "trending":
         scored.sort(key=lambda rs: (-rs[1], -rs[0].upvotes, rs[0].paper_id))
     elif sort == "newest":
-        scored.sort(key=lambda rs: (rs[0].listed_on, rs[0].published or date.min, rs[0].paper_id), reverse=True)
+        scored.sort(
+            key=lambda rs: (
+                rs[0].listed_on,
+                rs[0].published or date.min,
+                rs[0].paper_id,
+            ),
+            reverse=True,
+        )
     else:
         raise InvalidInputError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     return scored

@@ -28,32 +28,52 @@ class BrowseStore:
 
     def listing_rows(self, first: date, last: date) -> list[ListingRow]:
         """One row per visible paper listed in ``[first, last]`` (its latest listing there)."""
-        nvotes = select(func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery()
+        nvotes = (
+            select(func.count())
+            .where(votes.c.paper_id == papers.c.id)
+            .scalar_subquery()
+        )
         q = (
             select(
                 listings.c.paper_id,
                 listings.c.listed_on,
                 (papers.c.external_upvotes + nvotes).label("upvotes"),
                 papers.c.published,
-                func.coalesce(users.c.name, listings.c.submitter_name).label("submitter"),
+                func.coalesce(users.c.name, listings.c.submitter_name).label(
+                    "submitter"
+                ),
             )
             .join(papers, papers.c.id == listings.c.paper_id)
             .outerjoin(users, users.c.id == listings.c.submitted_by)
-            .where(listings.c.listed_on.between(first, last), papers.c.hidden.is_(False))
+            .where(
+                listings.c.listed_on.between(first, last), papers.c.hidden.is_(False)
+            )
             .order_by(listings.c.listed_on.desc(), listings.c.id)
         )
         seen: dict[int, ListingRow] = {}
         with self._engine.connect() as conn:
             for r in conn.execute(q):
                 if r.paper_id not in seen:
-                    seen[r.paper_id] = ListingRow(r.paper_id, r.listed_on, r.upvotes, r.published, r.submitter)
+                    seen[r.paper_id] = ListingRow(
+                        r.paper_id, r.listed_on, r.upvotes, r.published, r.submitter
+                    )
         return list(seen.values())
 
-    def listed_days_around(self, first: date, last: date) -> tuple[date | None, date | None]:
+    def listed_days_around(
+        self, first: date, last: date
+    ) -> tuple[date | None, date | None]:
         """The last listed day before ``first`` and the first one after ``last``."""
         with self._engine.connect() as conn:
-            before = conn.execute(select(func.max(listings.c.listed_on)).where(listings.c.listed_on < first)).scalar()
-            after = conn.execute(select(func.min(listings.c.listed_on)).where(listings.c.listed_on > last)).scalar()
+            before = conn.execute(
+                select(func.max(listings.c.listed_on)).where(
+                    listings.c.listed_on < first
+                )
+            ).scalar()
+            after = conn.execute(
+                select(func.min(listings.c.listed_on)).where(
+                    listings.c.listed_on > last
+                )
+            ).scalar()
         return before, after
 
     def by_author(self, key: str, limit: int, offset: int) -> list[int]:
@@ -61,7 +81,11 @@ class BrowseStore:
         q = (
             select(papers.c.id)
             .where(
-                papers.c.id.in_(select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key)),
+                papers.c.id.in_(
+                    select(paper_authors.c.paper_id).where(
+                        paper_authors.c.name_key == key
+                    )
+                ),
                 papers.c.hidden.is_(False),
             )
             .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
@@ -79,7 +103,10 @@ class BrowseStore:
             cond = or_(cond, paper_categories.c.category.like(code + ".%"))
         q = (
             select(papers.c.id)
-            .where(papers.c.id.in_(select(paper_categories.c.paper_id).where(cond)), papers.c.hidden.is_(False))
+            .where(
+                papers.c.id.in_(select(paper_categories.c.paper_id).where(cond)),
+                papers.c.hidden.is_(False),
+            )
             .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
             .limit(limit)
             .offset(offset)

@@ -50,13 +50,30 @@ class CommunityStore:
         """Idempotent: voting twice leaves one vote, withdrawing a missing vote does nothing."""
         with self._writer.begin() as conn:
             if not on:
-                conn.execute(delete(votes).where(votes.c.user_id == user_id, votes.c.paper_id == paper_id))
+                conn.execute(
+                    delete(votes).where(
+                        votes.c.user_id == user_id, votes.c.paper_id == paper_id
+                    )
+                )
             elif conn.dialect.name == "sqlite":
                 conn.execute(
-                    sqlite_insert(votes).values(user_id=user_id, paper_id=paper_id, created_at=now).on_conflict_do_nothing()
+                    sqlite_insert(votes)
+                    .values(user_id=user_id, paper_id=paper_id, created_at=now)
+                    .on_conflict_do_nothing()
                 )
-            elif conn.execute(select(votes.c.user_id).where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)).first() is None:
-                conn.execute(insert(votes).values(user_id=user_id, paper_id=paper_id, created_at=now))
+            elif (
+                conn.execute(
+                    select(votes.c.user_id).where(
+                        votes.c.user_id == user_id, votes.c.paper_id == paper_id
+                    )
+                ).first()
+                is None
+            ):
+                conn.execute(
+                    insert(votes).values(
+                        user_id=user_id, paper_id=paper_id, created_at=now
+                    )
+                )
 
     def voted_among(self, user_id: int, paper_ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
@@ -64,30 +81,51 @@ class CommunityStore:
             for i in range(0, len(paper_ids), _CHUNK):
                 chunk = paper_ids[i : i + _CHUNK]
                 found.update(
-                    conn.execute(select(votes.c.paper_id).where(votes.c.user_id == user_id, votes.c.paper_id.in_(chunk))).scalars()
+                    conn.execute(
+                        select(votes.c.paper_id).where(
+                            votes.c.user_id == user_id, votes.c.paper_id.in_(chunk)
+                        )
+                    ).scalars()
                 )
         return found
 
     # -- comments -----------------------------------------------------------------------------
 
-    def add_comment(self, paper_id: int, user_id: int, body: str, parent_id: int | None, now: datetime) -> int:
+    def add_comment(
+        self,
+        paper_id: int,
+        user_id: int,
+        body: str,
+        parent_id: int | None,
+        now: datetime,
+    ) -> int:
         with self._writer.begin() as conn:
             return conn.execute(
                 insert(comments)
-                .values(paper_id=paper_id, user_id=user_id, parent_id=parent_id, body=body, created_at=now)
+                .values(
+                    paper_id=paper_id,
+                    user_id=user_id,
+                    parent_id=parent_id,
+                    body=body,
+                    created_at=now,
+                )
                 .returning(comments.c.id)
             ).scalar_one()
 
     def get_comment(self, comment_id: int) -> Comment | None:
         with self._engine.connect() as conn:
-            row = conn.execute(self._comments_query().where(comments.c.id == comment_id)).first()
+            row = conn.execute(
+                self._comments_query().where(comments.c.id == comment_id)
+            ).first()
         return _comment(row) if row else None
 
     def comments_of(self, paper_id: int) -> list[Comment]:
         """Every comment on a paper, hidden ones included, oldest first."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                self._comments_query().where(comments.c.paper_id == paper_id).order_by(comments.c.created_at, comments.c.id)
+                self._comments_query()
+                .where(comments.c.paper_id == paper_id)
+                .order_by(comments.c.created_at, comments.c.id)
             ).all()
         return [_comment(r) for r in rows]
 
@@ -101,19 +139,32 @@ class CommunityStore:
 
     def set_comment_hidden(self, comment_id: int, hidden: bool) -> bool:
         with self._writer.begin() as conn:
-            return conn.execute(update(comments).where(comments.c.id == comment_id).values(hidden=hidden)).rowcount > 0
+            return (
+                conn.execute(
+                    update(comments)
+                    .where(comments.c.id == comment_id)
+                    .values(hidden=hidden)
+                ).rowcount
+                > 0
+            )
 
     # -- papers and listings ------------------------------------------------------------------
 
     def set_paper_hidden(self, paper_id: int, hidden: bool) -> None:
         with self._writer.begin() as conn:
-            conn.execute(update(papers).where(papers.c.id == paper_id).values(hidden=hidden))
+            conn.execute(
+                update(papers).where(papers.c.id == paper_id).values(hidden=hidden)
+            )
 
-    def add_listing(self, paper_id: int, day: date, user_id: int, user_name: str, now: datetime) -> bool:
+    def add_listing(
+        self, paper_id: int, day: date, user_id: int, user_name: str, now: datetime
+    ) -> bool:
         """List a paper on ``day`` as submitted by a local user; False if it is already listed there."""
         with self._writer.begin() as conn:
             exists = conn.execute(
-                select(listings.c.id).where(listings.c.paper_id == paper_id, listings.c.listed_on == day)
+                select(listings.c.id).where(
+                    listings.c.paper_id == paper_id, listings.c.listed_on == day
+                )
             ).first()
             if exists:
                 return False

@@ -36,7 +36,9 @@ def vote(
     _limit(request, "votes", user.id)
     paper = hub.set_vote(user, arxiv_id, on == "1")
     if wants_json(request):
-        return JSONResponse({"arxiv_id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": on == "1"})
+        return JSONResponse(
+            {"arxiv_id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": on == "1"}
+        )
     return _back(safe_next(next, paper_url(paper.arxiv_id)))
 
 
@@ -64,24 +66,41 @@ def submit_form(request: Request, viewer: Viewer) -> HTMLResponse:
     return render(request, "submit.html", {"result": None, "error": None, "value": ""})
 
 
-def submit(request: Request, hub: HubDep, user: Actor, arxiv_id: Annotated[str, Form()] = "") -> HTMLResponse:
+def submit(
+    request: Request, hub: HubDep, user: Actor, arxiv_id: Annotated[str, Form()] = ""
+) -> HTMLResponse:
     _limit(request, "submissions", user.id)
     try:
         result = hub.submit_paper(user, arxiv_id)
     except InvalidInputError as e:
-        return render(request, "submit.html", {"result": None, "error": str(e), "value": arxiv_id}, status=400)
-    return render(request, "submit.html", {"result": result, "error": None, "value": ""})
+        return render(
+            request,
+            "submit.html",
+            {"result": None, "error": str(e), "value": arxiv_id},
+            status=400,
+        )
+    return render(
+        request, "submit.html", {"result": result, "error": None, "value": ""}
+    )
 
 
 def hide_paper(
-    request: Request, arxiv_id: str, hub: HubDep, user: Actor, hidden: Annotated[str, Form()] = "1"
+    request: Request,
+    arxiv_id: str,
+    hub: HubDep,
+    user: Actor,
+    hidden: Annotated[str, Form()] = "1",
 ) -> Response:
     paper = hub.set_paper_hidden(user, arxiv_id, hidden == "1")
     return _back(paper_url(paper.arxiv_id))
 
 
 def hide_comment(
-    request: Request, comment_id: int, hub: HubDep, user: Actor, hidden: Annotated[str, Form()] = "1"
+    request: Request,
+    comment_id: int,
+    hub: HubDep,
+    user: Actor,
+    hidden: Annotated[str, Form()] = "1",
 ) -> Response:
     made = hub.set_comment_hidden(user, comment_id, hidden == "1")
     return _back(f"{paper_url(made.arxiv_id)}#c{made.id}")

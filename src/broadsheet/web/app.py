@@ -16,7 +16,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -77,7 +83,9 @@ ROUTES: list[tuple[str, list[str], Any]] = [
 
 def create_app(hub: Hub) -> FastAPI:
     settings = hub.settings
-    app = FastAPI(title=settings.site_name, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title=settings.site_name, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.hub = hub
     app.state.csrf = CsrfSigner(load_secret(settings))
     app.state.secure_cookies = settings.base_url.startswith("https://")
@@ -92,8 +100,11 @@ def create_app(hub: Hub) -> FastAPI:
     )
     env.globals["static_version"] = _static_version()
     app.state.similar_cache = TtlCache(size=2048, ttl=600)
+    app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds)
+    app.add_middleware(
+        PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for path, methods, endpoint in ROUTES:
         app.add_api_route(
@@ -116,10 +127,20 @@ def _static_version() -> str:
 
 # -- errors ----------------------------------------------------------------------------------
 
-TITLES = {400: "Bad request", 401: "Not logged in", 403: "Not allowed", 404: "Page not found", 405: "Method not allowed", 429: "Slow down", 500: "Something went wrong"}
+TITLES = {
+    400: "Bad request",
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    429: "Slow down",
+    500: "Something went wrong",
+}
 
 
-def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
     if status != 500:
@@ -128,7 +149,12 @@ def error_page(request: Request, status: int, message: str, headers: dict[str, s
         except Exception:  # noqa: BLE001 - an error page must render even when the database does not
             request.state.viewer = None
     title = TITLES.get(status, "Error")
-    response = render(request, "error.html", {"status": status, "title": title, "message": message}, status=status)
+    response = render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message},
+        status=status,
+    )
     if headers:
         response.headers.update(headers)
     return response
@@ -136,12 +162,19 @@ def error_page(request: Request, status: int, message: str, headers: dict[str, s
 
 def _install_error_pages(app: FastAPI) -> None:
     def http_error(request: Request, exc: HTTPException) -> Response:
-        message = {404: "There is no page at this address.", 405: "This address does not accept that kind of request."}
-        return error_page(request, exc.status_code, message.get(exc.status_code, str(exc.detail)))
+        message = {
+            404: "There is no page at this address.",
+            405: "This address does not accept that kind of request.",
+        }
+        return error_page(
+            request, exc.status_code, message.get(exc.status_code, str(exc.detail))
+        )
 
     def bad_request(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
-        return error_page(request, 400, f"Some of this request's values are not valid ({problems}).")
+        return error_page(
+            request, 400, f"Some of this request's values are not valid ({problems})."
+        )
 
     def not_found(request: Request, exc: Exception) -> Response:
         return error_page(request, 404, str(exc).capitalize() + ".")
@@ -153,26 +186,44 @@ def _install_error_pages(app: FastAPI) -> None:
         return error_page(request, 403, str(exc).capitalize() + ".")
 
     def csrf(request: Request, exc: Exception) -> Response:
-        return error_page(request, 403, "This form has expired or came from another site. Go back, reload the page and try again.")
+        return error_page(
+            request,
+            403,
+            "This form has expired or came from another site. Go back, reload the page and try again.",
+        )
 
     def unauthenticated(request: Request, exc: Exception) -> Response:
         return error_page(request, 401, str(exc).capitalize() + ".")
 
     def login_required(request: Request, exc: LoginRequired) -> Response:
         if wants_json(request):
-            return JSONResponse({"error": "log in first", "login": "/login"}, status_code=401)
+            return JSONResponse(
+                {"error": "log in first", "login": "/login"}, status_code=401
+            )
         from urllib.parse import quote
 
-        return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+        return RedirectResponse(
+            f"/login?next={quote(exc.next_url, safe='/')}", status_code=303
+        )
 
     def rate_limited(request: Request, exc: RateLimited) -> Response:
-        wait = f"{exc.retry_after} seconds" if exc.retry_after < 120 else f"{exc.retry_after // 60} minutes"
+        wait = (
+            f"{exc.retry_after} seconds"
+            if exc.retry_after < 120
+            else f"{exc.retry_after // 60} minutes"
+        )
         message = f"You have made too many {exc.action} in a short time. Please wait {wait} and try again."
         return error_page(request, 429, message, {"Retry-After": str(exc.retry_after)})
 
     def crashed(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_page(request, 500, "The server hit an error it did not expect. It has been logged; please try again later.")
+        log.exception(
+            "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+        )
+        return error_page(
+            request,
+            500,
+            "The server hit an error it did not expect. It has been logged; please try again later.",
+        )
 
     handlers: list[tuple[Any, Any]] = [
         (HTTPException, http_error),

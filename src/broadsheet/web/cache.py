@@ -24,7 +24,9 @@ class TtlCache(Generic[V]):
     """At most ``size`` entries (least recently used go first), each valid for ``ttl`` seconds
     and while the data version it was made at is current. Thread-safe."""
 
-    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.size, self.ttl, self._clock = size, ttl, clock
         self._entries: OrderedDict[Hashable, tuple[float, int, V]] = OrderedDict()
         self._lock = threading.Lock()
@@ -51,6 +53,19 @@ class TtlCache(Generic[V]):
                 self._entries.popitem(last=False)
 
 
+def cached(
+    cache: TtlCache[V], key: Hashable, version: Callable[[], int], make: Callable[[], V]
+) -> V:
+    """``cache[key]``, made by ``make()`` when missing or stale. The data version is read before
+    making, so a write that lands meanwhile leaves the entry stale rather than wrong."""
+    at = version()
+    value = cache.get(key, at)
+    if value is None:
+        value = make()
+        cache.put(key, at, value)
+    return value
+
+
 CACHEABLE_PREFIXES = ("/papers/", "/authors/", "/categories/", "/search")
 Page = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -63,7 +78,9 @@ class PageCache:
     that set no cookie are kept.
     """
 
-    def __init__(self, app: ASGIApp, *, version: Callable[[], int], ttl: float, size: int = 500) -> None:
+    def __init__(
+        self, app: ASGIApp, *, version: Callable[[], int], ttl: float, size: int = 500
+    ) -> None:
         self.app = app
         self._version = version
         self.cache: TtlCache[Page] = TtlCache(size, ttl)
@@ -85,11 +102,15 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         key = (scope["path"], scope["query_string"])
-        version = self._version()  # read first: a write during rendering makes the entry stale
+        version = (
+            self._version()
+        )  # read first: a write during rendering makes the entry stale
         hit = self.cache.get(key, version)
         if hit is not None:
             status, headers, body = hit
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": status, "headers": headers}
+            )
             await send({"type": "http.response.body", "body": body})
             return
         start: dict[str, object] = {}

@@ -27,7 +27,9 @@ def get_hub(request: Request) -> Hub:
 def get_viewer(request: Request) -> User | None:
     if not hasattr(request.state, "viewer"):
         token = request.cookies.get(SESSION_COOKIE, "")
-        request.state.viewer = get_hub(request).user_for_session(token) if token else None
+        request.state.viewer = (
+            get_hub(request).user_for_session(token) if token else None
+        )
     return request.state.viewer
 
 
@@ -36,24 +38,40 @@ def check_csrf(
     csrf_token: Annotated[str, Form()] = "",
     x_csrf_token: Annotated[str, Header()] = "",
 ) -> None:
-    request.app.state.csrf.check(request.cookies.get(CSRF_COOKIE), csrf_token or x_csrf_token)
+    request.app.state.csrf.check(
+        request.cookies.get(CSRF_COOKIE), csrf_token or x_csrf_token
+    )
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
     """A local path to go back to; anything else (another site, ``//host``) becomes ``default``."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url and "\n" not in url:
+    if (
+        url
+        and url.startswith("/")
+        and not url.startswith("//")
+        and "\\" not in url
+        and "\n" not in url
+    ):
         return url
     return default
 
 
-def get_user(request: Request, viewer: Annotated[User | None, Depends(get_viewer)]) -> User:
+def get_user(
+    request: Request, viewer: Annotated[User | None, Depends(get_viewer)]
+) -> User:
     """The logged-in user; anyone else is sent to log in first."""
     if viewer is None:
         if request.method == "GET":
-            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            back = request.url.path + (
+                f"?{request.url.query}" if request.url.query else ""
+            )
         else:  # a form posted from a page: come back to that page
             referer = request.headers.get("referer", "")
-            back = referer.split(request.base_url.netloc, 1)[-1] if request.base_url.netloc in referer else "/"
+            back = (
+                referer.split(request.base_url.netloc, 1)[-1]
+                if request.base_url.netloc in referer
+                else "/"
+            )
         raise LoginRequired(safe_next(back))
     return viewer
 
@@ -66,7 +84,9 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_acting_user(user: Annotated[User, Depends(get_user)], _: Annotated[None, Depends(check_csrf)]) -> User:
+def get_acting_user(
+    user: Annotated[User, Depends(get_user)], _: Annotated[None, Depends(check_csrf)]
+) -> User:
     """The logged-in user posting a form that carries a valid CSRF token. The log-in check comes
     first: an anonymous post does nothing but lead to the log-in page, so it needs no token."""
     return user
@@ -76,4 +96,6 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 Viewer = Annotated[User | None, Depends(get_viewer)]
 Member = Annotated[User, Depends(get_user)]  # pages for members (GET)
 Actor = Annotated[User, Depends(get_acting_user)]  # forms members post
-CsrfChecked = Annotated[None, Depends(check_csrf)]  # forms anyone posts (sign up, log in, log out)
+CsrfChecked = Annotated[
+    None, Depends(check_csrf)
+]  # forms anyone posts (sign up, log in, log out)

@@ -77,7 +77,9 @@ def load_secret(settings: Settings) -> bytes:
 def _read_key(path: Path) -> bytes:
     key = path.read_bytes().strip()
     if len(key) < 32:
-        raise InvalidInputError(f"{path}: the secret key is too short (at least 32 characters)")
+        raise InvalidInputError(
+            f"{path}: the secret key is too short (at least 32 characters)"
+        )
     return key
 
 
@@ -86,11 +88,17 @@ class Csrf:
         self._secret = secret
 
     def token_for(self, cookie: str) -> str:
-        mac = hmac.new(self._secret, b"csrf:" + cookie.encode("utf-8"), hashlib.sha256).digest()
+        mac = hmac.new(
+            self._secret, b"csrf:" + cookie.encode("utf-8"), hashlib.sha256
+        ).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
     def check(self, cookie: str | None, token: str | None) -> None:
-        if not cookie or not token or not hmac.compare_digest(self.token_for(cookie), token):
+        if (
+            not cookie
+            or not token
+            or not hmac.compare_digest(self.token_for(cookie), token)
+        ):
             raise CsrfError("the form expired or came from another site")
 
 
@@ -109,15 +117,36 @@ def renew_csrf(request: Request) -> None:
     request.state.new_csrf = secrets.token_urlsafe(24)
 
 
-def set_cookies(request: Request, response: Response, *, secure: bool, session: str | None = None, session_days: int = 30) -> None:
+def set_cookies(
+    request: Request,
+    response: Response,
+    *,
+    secure: bool,
+    session: str | None = None,
+    session_days: int = 30,
+) -> None:
     """Write the cookies this request changed: a new CSRF cookie, a new or ended session."""
     if new := getattr(request.state, "new_csrf", None):
-        response.set_cookie(CSRF_COOKIE, new, max_age=400 * 86400, httponly=True, samesite="lax", secure=secure)
+        response.set_cookie(
+            CSRF_COOKIE,
+            new,
+            max_age=400 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
     if session == "":
-        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
+        response.delete_cookie(
+            SESSION_COOKIE, httponly=True, samesite="lax", secure=secure
+        )
     elif session is not None:
         response.set_cookie(
-            SESSION_COOKIE, session, max_age=session_days * 86400, httponly=True, samesite="lax", secure=secure
+            SESSION_COOKIE,
+            session,
+            max_age=session_days * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
         )
 
 
@@ -136,7 +165,9 @@ def parse_rate(text: str) -> Rate:
     """``"10/minute"`` → Rate(10, 60); ``"0/hour"`` forbids the action."""
     count, _, period = text.strip().partition("/")
     if not count.strip().isdigit() or period.strip() not in _PERIODS:
-        raise InvalidInputError(f"not a rate: {text!r} (for example 10/minute; periods: {', '.join(_PERIODS)})")
+        raise InvalidInputError(
+            f"not a rate: {text!r} (for example 10/minute; periods: {', '.join(_PERIODS)})"
+        )
     return Rate(int(count), _PERIODS[period.strip()])
 
 
@@ -145,7 +176,9 @@ class RateLimiter:
 
     MAX_KEYS = 50_000
 
-    def __init__(self, rates: dict[str, Rate], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rates: dict[str, Rate], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._rates = rates
         self._clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
@@ -160,7 +193,9 @@ class RateLimiter:
             while window and window[0] <= now - rate.seconds:
                 window.popleft()
             if len(window) >= rate.count:
-                retry = int(window[0] + rate.seconds - now) + 1 if window else rate.seconds
+                retry = (
+                    int(window[0] + rate.seconds - now) + 1 if window else rate.seconds
+                )
                 raise RateLimited(action, retry)
             window.append(now)
             if len(self._hits) > self.MAX_KEYS:

@@ -173,6 +173,12 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument(
+        "--hub-search",
+        type=int,
+        default=40,
+        help="then time this many Hub.search calls in-process (0: skip)",
+    )
     args = ap.parse_args()
 
     db = prepare(args.db, args.listings, args.work)
@@ -244,6 +250,29 @@ def main() -> None:
             print(
                 f"| `{name}` | {kind} | {rps:.0f} | {1000 * statistics.median(ts):.1f} | {1000 * pct(ts, 99):.1f} | {rps / base_rps:.2f} |"
             )
+    if args.hub_search:
+        hub_search_alone(db, queries[-args.hub_search :])
+
+
+def hub_search_alone(db: Path, queries: list[str]) -> None:
+    """What a search page costs before the web adds anything: Hub.search in this process, one
+    query at a time, on queries the HTTP run did not send (same limit as the page)."""
+    from broadsheet.config import load_settings
+    from broadsheet.hub import make_hub
+
+    hub = make_hub(load_settings(database_url=f"sqlite:///{db}", secret_key=SECRET))
+    hub.warm_up(wait=True)
+    hub.search("warm up", limit=20)
+    ts = []
+    for q in queries:
+        t = time.perf_counter()
+        hub.search(q, limit=20)
+        ts.append(time.perf_counter() - t)
+    hub.close()
+    print(
+        f"Hub.search alone (limit 20, one at a time, {len(ts)} queries): "
+        f"p50 {1000 * statistics.median(ts):.1f} ms, p99 {1000 * pct(ts, 99):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -695,3 +695,27 @@ def test_ttl_cache_expires_and_evicts() -> None:
     off: TtlCache[str] = TtlCache(size=10, ttl=0)
     off.put("a", 1, "A")
     assert off.get("a", 1) is None
+
+
+def test_every_post_form_on_every_page_carries_a_csrf_token(
+    anon: Client, member: Client, admin: Client
+) -> None:
+    member.post("/papers/2611.00001/comments", {"body": "a comment to reply to"})
+    pages = ["/", "/papers/trending", "/papers/week/2026-W48", "/papers/2611.00001", "/search?q=protein",
+             "/authors/Ada%20Lovelace", "/categories/cs.LG", "/submit", "/signup", "/login", "/settings"]  # fmt: skip
+    seen = 0
+    for client in (anon, member, admin):
+        for url in pages:
+            html = client.get(url).text
+            forms = re.findall(
+                r'<form[^>]*method="post"[^>]*>(.*?)</form>', html, flags=re.S
+            )
+            seen += len(forms)
+            for form in forms:
+                assert 'name="csrf_token" value="' in form, (url, form[:200])
+    assert seen > 50
+    anonymous_home = anon.get("/").text
+    assert (
+        'method="post"' not in anonymous_home
+        and 'href="/login?next=/"' in anonymous_home
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, Select, func, or_, select
 
 from .schema import listings, paper_authors, paper_categories, papers, users, votes
 
@@ -78,22 +79,8 @@ class BrowseStore:
 
     def by_author(self, key: str, limit: int, offset: int) -> list[int]:
         """Ids of visible papers with an author whose ``name_key`` is ``key``, newest first."""
-        q = (
-            select(papers.c.id)
-            .where(
-                papers.c.id.in_(
-                    select(paper_authors.c.paper_id).where(
-                        paper_authors.c.name_key == key
-                    )
-                ),
-                papers.c.hidden.is_(False),
-            )
-            .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        with self._engine.connect() as conn:
-            return list(conn.execute(q).scalars())
+        among = select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key)
+        return self._newest(among, limit, offset)
 
     def in_category(self, code: str, limit: int, offset: int) -> list[int]:
         """Ids of visible papers filed under ``code`` (an archive such as ``cs`` takes in its
@@ -101,12 +88,15 @@ class BrowseStore:
         cond = paper_categories.c.category == code
         if "." not in code:
             cond = or_(cond, paper_categories.c.category.like(code + ".%"))
+        return self._newest(
+            select(paper_categories.c.paper_id).where(cond), limit, offset
+        )
+
+    def _newest(self, among: Select[Any], limit: int, offset: int) -> list[int]:
+        """Ids of the visible papers among ``among`` (a query of paper ids), newest first."""
         q = (
             select(papers.c.id)
-            .where(
-                papers.c.id.in_(select(paper_categories.c.paper_id).where(cond)),
-                papers.c.hidden.is_(False),
-            )
+            .where(papers.c.id.in_(among), papers.c.hidden.is_(False))
             .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
             .limit(limit)
             .offset(offset)

@@ -18,9 +18,10 @@ from broadsheet.exceptions import (
     NotFoundError,
     PaperNotFoundError,
     PermissionDeniedError,
+    SourceError,
 )
 from broadsheet.hub import Hub
-from broadsheet.types import ListingData, PaperData
+from broadsheet.types import ListingData, Paper
 
 
 @pytest.fixture
@@ -197,17 +198,18 @@ def test_submissions(hub: Hub, clock: Clock) -> None:
 
 
 def test_submission_fetches_a_missing_paper_through_the_hook(tmp_path: Path) -> None:
+    hub = sqlite_hub(tmp_path, Clock(NOW), embedder="none")
     asked: list[str] = []
 
-    def fetch(arxiv_id: str) -> list[PaperData]:
+    def fetch(arxiv_id: str) -> Paper:
         asked.append(arxiv_id)
-        return (
-            [paper(arxiv_id, title="Fetched from a live source")]
-            if arxiv_id == "2612.00001"
-            else []
-        )
+        if arxiv_id == "2612.00002":
+            raise PaperNotFoundError(arxiv_id)
+        if arxiv_id == "2612.00003":
+            raise SourceError("export.arxiv.org: connection refused")
+        hub.add_papers([paper(arxiv_id, title="Fetched from a live source")])
+        return hub.get_paper(arxiv_id)
 
-    hub = sqlite_hub(tmp_path, Clock(NOW), embedder="none")
     hub.fetch_paper = fetch
     user = hub.create_user("ada", PASSWORD)
     done = hub.submit_paper(user, "2612.00001")
@@ -216,8 +218,12 @@ def test_submission_fetches_a_missing_paper_through_the_hook(tmp_path: Path) -> 
         and done.paper
         and done.paper.title == "Fetched from a live source"
     )
-    assert hub.submit_paper(user, "2612.00002").status == "not_found"
-    assert asked == ["2612.00001", "2612.00002"]
+    assert hub.submit_paper(user, "2612.00002").status == "not_on_arxiv"
+    assert hub.submit_paper(user, "2612.00003").status == "unreachable"
+    assert (
+        hub.submit_paper(user, "demo-99").status == "not_found"
+    )  # a local id is never fetched
+    assert asked == ["2612.00001", "2612.00002", "2612.00003"]
     hub.close()
 
 

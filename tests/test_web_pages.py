@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -454,7 +455,7 @@ def test_submit_lists_today_or_explains(member: Client, hub: Hub, clock: Clock) 
     missing = member.post("/submit", {"arxiv_id": "2612.00001"})
     assert (
         missing.status_code == 200
-        and "will be fetched from arXiv once live sources are connected" in missing.text
+        and "this server does not fetch papers from arXiv" in missing.text
     )
     bad = member.post("/submit", {"arxiv_id": "not an id"})
     assert bad.status_code == 400 and "not an arXiv id" in bad.text
@@ -708,7 +709,7 @@ def test_every_post_form_on_every_page_carries_a_csrf_token(
         for url in pages:
             html = client.get(url).text
             forms = re.findall(
-                r'<form[^>]*method="post"[^>]*>(.*?)</form>', html, flags=re.S
+                r'<form[^>]*method="post"[^>]*>(.*?)</form>', html, flags=re.DOTALL
             )
             seen += len(forms)
             for form in forms:
@@ -718,4 +719,20 @@ def test_every_post_form_on_every_page_carries_a_csrf_token(
     assert (
         'method="post"' not in anonymous_home
         and 'href="/login?next=/"' in anonymous_home
+    )
+
+
+def test_submitting_a_missing_paper_fetches_it_from_arxiv(
+    member: Client, hub: Hub, replay
+) -> None:
+    """As `broadsheet serve` wires it: Hub.fetch_arxiv_paper, here against the replayed arXiv API."""
+    hub.fetch_paper = partial(
+        hub.fetch_arxiv_paper, base_url=replay.url + "/api/query", delay=0, embed=False
+    )
+    page = member.post("/submit", {"arxiv_id": "arXiv:1605.08386v1"})
+    assert page.status_code == 200 and "to the list of Nov 28, 2026" in page.text
+    assert hub.get_paper("1605.08386").source == "arxiv-api"
+    assert (
+        "arXiv has no paper 0808.05394"
+        in member.post("/submit", {"arxiv_id": "0808.05394"}).text
     )

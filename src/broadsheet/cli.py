@@ -262,6 +262,8 @@ def _serve(hub: Hub, host: str, port: int) -> None:
 
     out.print(f"Broadsheet on http://{host}:{port}/  (Ctrl+C to stop)", highlight=False)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
+    if hub.settings.submit_fetch and hub.fetch_paper is None:
+        hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
     finally:

@@ -75,6 +75,9 @@ class Settings:
     sync_max_wait: float = _setting(
         600.0, "Longest Retry-After (seconds) a sync honours; a server asking for longer stops the sync (re-run later)."
     )
+    submit_fetch: bool = _setting(
+        True, "Fetch a submitted paper that is not in the database from the arXiv API (`broadsheet serve`; off for servers without network)."
+    )
     sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
     secret_key: str = _setting(
         "",

@@ -26,6 +26,7 @@ from .exceptions import (
     NotFoundError,
     PaperNotFoundError,
     PermissionDeniedError,
+    SourceError,
     UserNotFoundError,
 )
 from .ids import is_arxiv_id, parse_paper_id
@@ -64,10 +65,11 @@ OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text ind
 SYNC_EMBED_CHUNK = 1000  # papers a sync embeds per index_embeddings call
 MAX_COMMENT = 10_000  # characters of markdown in one comment
 
-# Fetches one paper by arXiv id from a live source: what `submit_paper` calls for a paper that is
-# not in the database. Returns source items (the paper first), or nothing when the source does not
-# know it. The live-sources issue supplies one (`Hub(..., fetch_paper=...)`); until then it is None.
-PaperFetcher = Callable[[str], Sequence[SourceItem]]
+# What `submit_paper` calls for a paper that is not in the database: fetch it from a live source,
+# store it and return it; raise PaperNotFoundError when the source has no such paper, SourceError
+# when it cannot be reached. `broadsheet serve` passes `Hub.fetch_arxiv_paper` (unless the
+# `submit_fetch` setting is off); without one a missing paper is reported as not found.
+PaperFetcher = Callable[[str], Paper]
 
 
 def _utcnow() -> datetime:
@@ -662,17 +664,22 @@ class Hub:
     def submit_paper(self, user: User, arxiv_id: str) -> Submission:
         """Put a paper on today's list, submitted by ``user``, and embed it for search at once.
 
-        A paper not in the database is fetched with ``fetch_paper`` when a live source provides
-        one; otherwise the result's status is ``not_found``."""
+        A paper not in the database is fetched with ``fetch_paper`` when there is one (status
+        ``not_on_arxiv`` when the source has no such paper, ``unreachable`` when it cannot be
+        reached); without one the status is ``not_found``."""
         key, _ = parse_paper_id(arxiv_id)
         today = self._now().date()
         try:
             paper, pid = self._paper_id(key, user)
         except PaperNotFoundError:
-            items = self.fetch_paper(key) if self.fetch_paper and is_arxiv_id(key) else ()
-            if not items:
+            if self.fetch_paper is None or not is_arxiv_id(key):
                 return Submission(key, "not_found", today)
-            self.add_papers(items)
+            try:
+                self.fetch_paper(key)
+            except PaperNotFoundError:
+                return Submission(key, "not_on_arxiv", today)
+            except SourceError:
+                return Submission(key, "unreachable", today)
             paper, pid = self._paper_id(key, user)
         added = self._storage.community.add_listing(pid, today, user.id, user.name, self._now())
         self.data_version += 1

@@ -175,9 +175,10 @@ class Feed:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """What ``Hub.submit_paper`` did. ``status``: ``listed`` (added to the day's list),
-    ``already_listed`` (it was on that day's list), or ``not_found`` (not in the database, and no
-    live source could fetch it)."""
+    """What ``Hub.submit_paper`` did. ``status``: ``listed`` (added to the day's list, fetched
+    first if it was missing), ``already_listed`` (it was on that day's list), ``not_found`` (not in
+    the database, and this server fetches nothing), ``not_on_arxiv`` (arXiv has no such paper) or
+    ``unreachable`` (arXiv could not be reached: try again later)."""
 
     arxiv_id: str
     status: str

@@ -7,6 +7,7 @@ folder is absent, and fails instead when ``BROADSHEET_REQUIRE_SHARED=1`` (as in 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,16 @@ def replay(fixtures_dir: Path):
 
     with Replay(fixtures_dir) as server:
         yield server
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its real cost takes 0.5-1 s a hash on two busy cores; every test but the one that
+    checks the real parameters (test_hub_community) hashes with the cheapest ones instead."""
+    from argon2 import PasswordHasher
+
+    from broadsheet import accounts
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield

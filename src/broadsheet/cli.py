@@ -262,6 +262,8 @@ def _serve(hub: Hub, host: str, port: int) -> None:
 
     out.print(f"Broadsheet on http://{host}:{port}/  (Ctrl+C to stop)", highlight=False)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
+    if hub.settings.submit_fetch and hub.fetch_paper is None:
+        hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
     finally:
@@ -414,6 +416,30 @@ def sync_hf_daily(
     _run_sync("hf-daily", lambda hub, show: hub.sync_hf_daily(
         _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, on_progress=show,
     ))  # fmt: skip
+
+
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="User name: 2-32 letters, digits, '-' or '_'.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when not given.")
+    ],
+    email: Annotated[Optional[str], typer.Option("--email", help="Email address.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="May hide papers and comments.")] = False,
+) -> None:
+    """Create an account (the way to make the first admin)."""
+    hub = _hub()
+    try:
+        user = hub.create_user(name, password, email=email, is_admin=admin)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(f"created {'admin' if user.is_admin else 'user'} {user.name}", highlight=False)
 
 
 SETTINGS_DOC_HEADER = """# Settings

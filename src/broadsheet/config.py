@@ -75,10 +75,46 @@ class Settings:
     sync_max_wait: float = _setting(
         600.0, "Longest Retry-After (seconds) a sync honours; a server asking for longer stops the sync (re-run later)."
     )
+    submit_fetch: bool = _setting(
+        True, "Fetch a submitted paper that is not in the database from the arXiv API (`broadsheet serve`; off for servers without network)."
+    )
     sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
+    secret_key: str = _setting(
+        "",
+        "Key that signs the site's CSRF tokens; empty means a random key generated on first run "
+        "into the data folder (file `secret_key`, mode 600). Set it (or BROADSHEET_SECRET_KEY_FILE) "
+        "when several servers share a database.",
+        secret=True,
+    )
+    session_days: int = _setting(30, "Days a login lasts (the session cookie and its database row).")
+    allow_signups: bool = _setting(True, "Whether anyone may create an account at /signup (else only `broadsheet user create`).")
+    trending_days: int = _setting(7, "Days of listings the trending page ranks (ending at the last listed day).")
+    trending_gravity: float = _setting(
+        1.5, "How fast papers sink on trending: score = (upvotes + 1) / (hours since listed + 2)^gravity."
+    )
+    rate_signups: str = _setting("5/hour", "Sign-ups allowed per client address (N/second, N/minute, N/hour or N/day).")
+    rate_votes: str = _setting("60/minute", "Votes (and vote withdrawals) allowed per user.")
+    rate_comments: str = _setting("10/minute", "Comments allowed per user.")
+    rate_submissions: str = _setting("20/hour", "Paper submissions allowed per user.")
+    rate_logins: str = _setting("20/minute", "Log-in attempts allowed per client address.")
+    page_cache_seconds: float = _setting(
+        10.0,
+        "Seconds a page for visitors who are not logged in may be served from memory (0: never). "
+        "Votes, comments and submissions through the server show at once; other processes' ingests within this time.",
+    )
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()
+
+    def data_dir(self) -> Path:
+        """The folder for files the site makes itself (the generated secret key): the SQLite
+        database's folder, else the user's data directory."""
+        url = self.resolved_database_url()
+        if url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:"):
+            return Path(url.removeprefix("sqlite:///")).expanduser().parent
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("broadsheet"))
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

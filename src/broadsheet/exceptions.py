@@ -8,6 +8,7 @@
     │   └── UserNotFoundError
     ├── ConflictError                           e.g. a user name that is taken
     ├── PermissionDeniedError
+    ├── AuthenticationError                     wrong user name or password, unknown session
     ├── StorageError                            the database refused or is too new/old
     └── SourceError                             a remote source or file could not be read
         └── OaiPmhError                         an OAI-PMH error response (``code``: badResumptionToken, ...)
@@ -50,6 +51,10 @@ class ConflictError(BroadsheetError):
 
 class PermissionDeniedError(BroadsheetError):
     """The acting user may not do this."""
+
+
+class AuthenticationError(BroadsheetError):
+    """The credentials do not match an account (the message never says which part was wrong)."""
 
 
 class StorageError(BroadsheetError):

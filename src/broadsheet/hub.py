@@ -13,17 +13,31 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .exceptions import BroadsheetError, InvalidInputError, PaperNotFoundError
-from .ids import parse_paper_id
+from . import accounts
+from .exceptions import (
+    AuthenticationError,
+    BroadsheetError,
+    InvalidInputError,
+    NotFoundError,
+    PaperNotFoundError,
+    PermissionDeniedError,
+    SourceError,
+    UserNotFoundError,
+)
+from .ids import is_arxiv_id, parse_paper_id
 from .ingest import ingest
 from .storage import Storage, open_storage
+from .trending import as_of_time, age_hours, rank
 from .types import (
     BatchPlan,
+    Comment,
+    Feed,
+    FeedEntry,
     IngestReport,
     Listing,
     Paper,
@@ -36,6 +50,8 @@ from .types import (
     Stats,
     SyncProgress,
     SyncReport,
+    Submission,
+    User,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +63,13 @@ if TYPE_CHECKING:
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
 SYNC_EMBED_CHUNK = 1000  # papers a sync embeds per index_embeddings call
+MAX_COMMENT = 10_000  # characters of markdown in one comment
+
+# What `submit_paper` calls for a paper that is not in the database: fetch it from a live source,
+# store it and return it; raise PaperNotFoundError when the source has no such paper, SourceError
+# when it cannot be reached. `broadsheet serve` passes `Hub.fetch_arxiv_paper` (unless the
+# `submit_fetch` setting is off); without one a missing paper is reported as not found.
+PaperFetcher = Callable[[str], Paper]
 
 
 def _utcnow() -> datetime:
@@ -75,10 +98,20 @@ class IngestProgress:
 class Hub:
     """The facade over storage, ingest and search (digests and the rest join it, issue by issue)."""
 
-    def __init__(self, settings: Settings, storage: Storage, *, now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        fetch_paper: PaperFetcher | None = None,
+    ) -> None:
         self.settings = settings
         self._storage = storage
         self._now = now
+        self.fetch_paper = fetch_paper
+        # Bumped by every write through this Hub: caches of pages built from the data compare it.
+        self.data_version = 0
         self._engine: SearchEngine | None = None
         self._embedder: Embedder | None = None
         self._search_lock = threading.Lock()
@@ -91,13 +124,15 @@ class Hub:
 
     def add_papers(self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None) -> IngestReport:
         """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``."""
-        return ingest(
+        report = ingest(
             self._storage.papers,
             items,
             now=self._now,
             batch_size=self.settings.ingest_batch_size,
             on_batch=on_batch,
         )
+        self.data_version += 1
+        return report
 
     def ingest_paths(
         self,
@@ -449,6 +484,233 @@ class Hub:
             return dataclasses.replace(report, embedded=done, problems=(*report.problems, problem))
         return dataclasses.replace(report, embedded=done)
 
+    # -- feeds --------------------------------------------------------------------------------
+
+    def get_feed(self, first: date, last: date, *, sort: str = "trending", limit: int = 30, offset: int = 0) -> Feed:
+        """One page of the papers listed from ``first`` to ``last``: by trending score as of the
+        end of ``last`` (or now, if earlier), or newest first. See ``broadsheet.trending``."""
+        feed = self._feed(first, last, as_of_time(self._now(), last), sort, limit, offset)
+        before, after = self._storage.browse.listed_days_around(first, last)
+        return dataclasses.replace(feed, previous_day=before, next_day=after)
+
+    def get_trending(self, *, limit: int = 30, offset: int = 0) -> Feed:
+        """The papers listed in the ``trending_days`` up to the last listed day, by trending score
+        as of now (or the end of that day, for a database that nothing has been listed in since)."""
+        last = self._storage.papers.latest_listing_day()
+        now = self._now()
+        if last is None:
+            return Feed((), 0, now.date(), now.date(), "trending", now)
+        first = last - timedelta(days=max(1, self.settings.trending_days) - 1)
+        return self._feed(first, last, as_of_time(now, last), "trending", limit, offset)
+
+    def _feed(self, first: date, last: date, as_of: datetime, sort: str, limit: int, offset: int) -> Feed:
+        ranked = rank(self._storage.browse.listing_rows(first, last), as_of, self.settings.trending_gravity, sort)
+        page = ranked[offset : offset + limit]
+        papers = self._storage.papers.by_ids([r.paper_id for r, _ in page])
+        entries = tuple(
+            FeedEntry(papers[r.paper_id], r.listed_on, r.submitter, score, age_hours(r.listed_on, as_of))
+            for r, score in page
+            if r.paper_id in papers
+        )
+        return Feed(entries, len(ranked), first, last, sort, as_of)
+
+    def get_papers_by_author(self, name: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
+        """Papers with an author of this name (any case or accents), newest first."""
+        from .text import name_key
+
+        return self._papers_in_order(self._storage.browse.by_author(name_key(name), limit, offset))
+
+    def get_papers_in_category(self, code: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
+        """Papers filed under an arXiv category (``cs.LG``) or a whole archive (``cs``), newest first."""
+        return self._papers_in_order(self._storage.browse.in_category(code.strip(), limit, offset))
+
+    def _papers_in_order(self, pids: Sequence[int]) -> list[Paper]:
+        found = self._storage.papers.by_ids(pids)
+        return [found[p] for p in pids if p in found]
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def create_user(self, name: str, password: str, *, email: str | None = None, is_admin: bool = False) -> User:
+        """A new account; InvalidInputError for a bad name, email or password, ConflictError when the
+        name or email is taken."""
+        name = accounts.check_name(name)
+        email = accounts.check_email(email) if email else None
+        password_hash = accounts.hash_password(accounts.check_password(password))
+        return self._storage.users.create(name, email, password_hash, is_admin=is_admin, now=self._now())
+
+    def get_user(self, name: str) -> User:
+        found = self._storage.users.by_name(name)
+        if found is None:
+            raise UserNotFoundError(name)
+        return found[0]
+
+    def set_admin(self, name: str, is_admin: bool) -> User:
+        user = self.get_user(name)
+        self._storage.users.set_admin(user.id, is_admin)
+        return dataclasses.replace(user, is_admin=is_admin)
+
+    def log_in(self, login: str, password: str) -> tuple[User, str]:
+        """Check a name (or email) and password; return the user and a new session token.
+        Raises AuthenticationError, whichever part was wrong."""
+        found = self._storage.users.by_login(login.strip()) if login.strip() else None
+        ok, rehash = accounts.verify_password(found[1] if found else None, password)
+        if not ok or found is None:
+            raise AuthenticationError("wrong user name or password")
+        user = found[0]
+        if rehash:
+            self._storage.users.set_password_hash(user.id, accounts.hash_password(password))
+        token = accounts.new_token()
+        now = self._now()
+        self._storage.users.add_session(
+            user.id, accounts.token_hash(token), now, now + timedelta(days=self.settings.session_days)
+        )
+        return user, token
+
+    def user_for_session(self, token: str) -> User | None:
+        """The user a session token belongs to, or None (unknown, expired or logged out)."""
+        if not token:
+            return None
+        return self._storage.users.user_for_session(accounts.token_hash(token), self._now())
+
+    def log_out(self, token: str) -> None:
+        self._storage.users.delete_session(accounts.token_hash(token))
+
+    def change_password(self, user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
+        """Set a new password after checking the current one; every other session is logged out."""
+        found = self._storage.users.by_name(user.name)
+        ok, _ = accounts.verify_password(found[1] if found else None, current)
+        if not ok:
+            raise AuthenticationError("the current password is wrong")
+        self._storage.users.set_password_hash(user.id, accounts.hash_password(accounts.check_password(new)))
+        self._storage.users.delete_sessions(user.id, keep=accounts.token_hash(keep_session) if keep_session else None)
+
+    def set_email(self, user: User, email: str) -> User:
+        email = accounts.check_email(email) if email.strip() else ""
+        self._storage.users.set_email(user.id, email or None)
+        return dataclasses.replace(user, email=email or None)
+
+    def new_api_token(self, user: User) -> str:
+        """A new API token for ``user`` (the previous one stops working). Only its hash is kept:
+        show it once."""
+        token = accounts.new_token()
+        self._storage.users.set_api_token_hash(user.id, accounts.token_hash(token))
+        return token
+
+    def revoke_api_token(self, user: User) -> None:
+        self._storage.users.set_api_token_hash(user.id, None)
+
+    def has_api_token(self, user: User) -> bool:
+        return self._storage.users.has_api_token(user.id)
+
+    def user_for_api_token(self, token: str) -> User | None:
+        return self._storage.users.by_api_token_hash(accounts.token_hash(token)) if token else None
+
+    # -- community ----------------------------------------------------------------------------
+
+    def _paper_id(self, arxiv_id: str, viewer: User | None) -> tuple[Paper, int]:
+        """The paper and its internal id; a hidden paper is not found except by an admin."""
+        paper = self.get_paper(arxiv_id)
+        if paper.hidden and not (viewer and viewer.is_admin):
+            raise PaperNotFoundError(paper.arxiv_id)
+        return paper, self._storage.papers.ids_of([paper.arxiv_id])[paper.arxiv_id]
+
+    def set_vote(self, user: User, arxiv_id: str, on: bool = True) -> Paper:
+        """Upvote a paper (``on``) or withdraw the vote; one vote per user and paper, so repeating
+        either changes nothing. Returns the paper with its new count."""
+        paper, pid = self._paper_id(arxiv_id, user)
+        self._storage.community.set_vote(user.id, pid, on, self._now())
+        self.data_version += 1
+        return self.get_paper(paper.arxiv_id)
+
+    def voted(self, user: User | None, arxiv_ids: Sequence[str]) -> set[str]:
+        """Which of these papers ``user`` has upvoted."""
+        if user is None or not arxiv_ids:
+            return set()
+        ids = self._storage.papers.ids_of(list(arxiv_ids))
+        mine = self._storage.community.voted_among(user.id, list(ids.values()))
+        return {a for a, pid in ids.items() if pid in mine}
+
+    def add_comment(self, user: User, arxiv_id: str, body: str, *, parent_id: int | None = None) -> Comment:
+        """Comment on a paper (markdown), or reply to a top-level comment of the same paper."""
+        body = body.strip()
+        if not body:
+            raise InvalidInputError("a comment cannot be empty")
+        if len(body) > MAX_COMMENT:
+            raise InvalidInputError(f"a comment has at most {MAX_COMMENT:,} characters")
+        paper, pid = self._paper_id(arxiv_id, user)
+        if parent_id is not None:
+            parent = self._storage.community.get_comment(parent_id)
+            if parent is None or parent.arxiv_id != paper.arxiv_id or parent.hidden:
+                raise InvalidInputError("you can only reply to a visible comment on the same paper")
+            if parent.parent_id is not None:
+                raise InvalidInputError("replies are one level deep: reply to the comment above it")
+        cid = self._storage.community.add_comment(pid, user.id, body, parent_id, self._now())
+        self.data_version += 1
+        comment = self._storage.community.get_comment(cid)
+        assert comment is not None
+        return comment
+
+    def get_comments(self, arxiv_id: str, *, include_hidden: bool = False) -> list[Comment]:
+        """A paper's comments, oldest first (replies point to their parent with ``parent_id``).
+        Without ``include_hidden``, a hidden comment keeps its place with no author or text, so
+        that the replies under it still make sense."""
+        paper = self.get_paper(arxiv_id)
+        pid = self._storage.papers.ids_of([paper.arxiv_id])[paper.arxiv_id]
+        found = self._storage.community.comments_of(pid)
+        if include_hidden:
+            return found
+        return [dataclasses.replace(c, author="", body="") if c.hidden else c for c in found]
+
+    def submit_paper(self, user: User, arxiv_id: str) -> Submission:
+        """Put a paper on today's list, submitted by ``user``, and embed it for search at once.
+
+        A paper not in the database is fetched with ``fetch_paper`` when there is one (status
+        ``not_on_arxiv`` when the source has no such paper, ``unreachable`` when it cannot be
+        reached); without one the status is ``not_found``."""
+        key, _ = parse_paper_id(arxiv_id)
+        today = self._now().date()
+        try:
+            paper, pid = self._paper_id(key, user)
+        except PaperNotFoundError:
+            if self.fetch_paper is None or not is_arxiv_id(key):
+                return Submission(key, "not_found", today)
+            try:
+                self.fetch_paper(key)
+            except PaperNotFoundError:
+                return Submission(key, "not_on_arxiv", today)
+            except SourceError:
+                return Submission(key, "unreachable", today)
+            paper, pid = self._paper_id(key, user)
+        added = self._storage.community.add_listing(pid, today, user.id, user.name, self._now())
+        self.data_version += 1
+        if added:
+            self.index_embeddings(arxiv_ids=[paper.arxiv_id])
+        return Submission(paper.arxiv_id, "listed" if added else "already_listed", today, self.get_paper(key))
+
+    # -- moderation ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_admin(actor: User) -> None:
+        if not actor.is_admin:
+            raise PermissionDeniedError("only admins can do this")
+
+    def set_paper_hidden(self, actor: User, arxiv_id: str, hidden: bool = True) -> Paper:
+        """Hide a paper from every list, search and page (admins still see it), or show it again."""
+        self._require_admin(actor)
+        paper, pid = self._paper_id(arxiv_id, actor)
+        self._storage.community.set_paper_hidden(pid, hidden)
+        self.data_version += 1
+        return dataclasses.replace(paper, hidden=hidden)
+
+    def set_comment_hidden(self, actor: User, comment_id: int, hidden: bool = True) -> Comment:
+        self._require_admin(actor)
+        if not self._storage.community.set_comment_hidden(comment_id, hidden):
+            raise NotFoundError(f"no comment {comment_id}")
+        self.data_version += 1
+        comment = self._storage.community.get_comment(comment_id)
+        assert comment is not None
+        return comment
+
     # -- admin --------------------------------------------------------------------------------
 
     def stats(self) -> Stats:
@@ -479,9 +741,11 @@ def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
     )
 
 
-def make_hub(settings: Settings, *, now: Callable[[], datetime] = _utcnow) -> Hub:
+def make_hub(
+    settings: Settings, *, now: Callable[[], datetime] = _utcnow, fetch_paper: PaperFetcher | None = None
+) -> Hub:
     """Open (and migrate) the configured database and return a Hub over it."""
-    return Hub(settings, open_storage(settings.resolved_database_url()), now=now)
+    return Hub(settings, open_storage(settings.resolved_database_url()), now=now, fetch_paper=fetch_paper)
 
 
 def evaluate_beir(

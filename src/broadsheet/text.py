@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 
 # LaTeX accent commands → Unicode combining marks.
@@ -91,3 +92,17 @@ STOPWORDS = frozenset(
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves""".split()
 )
+
+
+_LOCAL = threading.local()
+
+
+def porter_stem(word: str) -> str:
+    """The Porter stem of a word (snowballstemmer). Its stemmer objects keep state between calls,
+    so each thread gets its own: a server stems in many request threads at once."""
+    stemmer = getattr(_LOCAL, "porter", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _LOCAL.porter = snowballstemmer.stemmer("porter")
+    return stemmer.stemWord(word)

@@ -119,10 +119,71 @@ class Comment:
     id: int
     arxiv_id: str
     author: str
-    body: str
+    body: str  # markdown as the author wrote it; renderers sanitise
     created_at: datetime
-    parent_id: int | None = None
+    parent_id: int | None = None  # replies are one level deep: the parent is a top-level comment
     hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A span of days a feed page shows: a day, an ISO week or a month (see ``broadsheet.periods``)."""
+
+    kind: str  # "date" | "week" | "month"
+    first: date
+    last: date
+
+    @property
+    def slug(self) -> str:
+        """The period as its URL writes it: ``2024-05-17``, ``2024-W20`` or ``2024-05``."""
+        if self.kind == "week":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind == "month":
+            return f"{self.first:%Y-%m}"
+        return self.first.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """A paper on a feed page: where it was listed, by whom, and its trending score there."""
+
+    paper: Paper
+    listed_on: date
+    submitter: str | None
+    score: float  # trending score at the feed's ``as_of`` time (broadsheet.trending)
+    age_hours: float  # hours from the start of ``listed_on`` to ``as_of``
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One page of the listings between ``first`` and ``last``, sorted by ``sort``.
+
+    ``previous_day`` / ``next_day`` are the nearest days outside the span that have listings, for
+    previous/next navigation that never lands on an empty page.
+    """
+
+    entries: tuple[FeedEntry, ...]
+    total: int  # entries in the whole span, not only this page
+    first: date
+    last: date
+    sort: str  # "trending" | "newest"
+    as_of: datetime  # the time trending scores are computed at
+    previous_day: date | None = None
+    next_day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What ``Hub.submit_paper`` did. ``status``: ``listed`` (added to the day's list, fetched
+    first if it was missing), ``already_listed`` (it was on that day's list), ``not_found`` (not in
+    the database, and this server fetches nothing), ``not_on_arxiv`` (arXiv has no such paper) or
+    ``unreachable`` (arXiv could not be reached: try again later)."""
+
+    arxiv_id: str
+    status: str
+    listed_on: date
+    paper: Paper | None = None
 
 
 @dataclass(frozen=True, slots=True)

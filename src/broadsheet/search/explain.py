@@ -10,20 +10,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import snowballstemmer
-
-from ..text import STOPWORDS, delatex, fold
+from ..text import STOPWORDS, delatex, fold, porter_stem
 from ..types import Query, Snippet
 
 LEAD_WORDS = 40
 SNIPPET_WORDS = 40
 _TOKEN = re.compile(r"\w+")
-_STEMMER = snowballstemmer.stemmer("porter")
 
 
 @lru_cache(maxsize=1 << 15)
 def _stem(word: str) -> str:
-    return _STEMMER.stemWord(fold(word))
+    return porter_stem(fold(word))
 
 
 def query_stems(query: Query) -> frozenset[str]:

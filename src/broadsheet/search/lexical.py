@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-import snowballstemmer
 
 from ..storage.fulltext import DEFAULT_WEIGHTS, FullTextIndex, IndexedText
+from ..text import porter_stem
 
 K1, B = 1.2, 0.75
 REBUILD_SHARE = 0.2
@@ -45,7 +45,6 @@ SMALL = 10_000  # papers: below this a rebuild is quick enough to run in the sea
 # A writer that took its timestamp before another's may commit after it: look back this far.
 LOOKBACK = timedelta(seconds=30)
 _TOKEN = re.compile(r"[^\W_]+")
-_STEMMER = snowballstemmer.stemmer("porter")
 
 
 def _fold_word(word: str) -> str:
@@ -58,7 +57,7 @@ def _term(word: str) -> str:
     """A lowercased word's term: accents removed, Porter-stemmed from 3 to 64 characters (FTS5's
     porter tokenizer passes shorter and longer tokens through)."""
     word = _fold_word(word)
-    return _STEMMER.stemWord(word) if 3 <= len(word) <= 64 else word
+    return porter_stem(word) if 3 <= len(word) <= 64 else word
 
 
 def tokenize(text: str) -> list[str]:

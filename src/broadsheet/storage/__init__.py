@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from .browse import BrowseStore
+from .community import CommunityStore
 from .engine import create_db_engine, migrate, schema_version
 from .fulltext import FullTextIndex
 from .papers import PaperStore
+from .users import UserStore
 from .vectors import VectorStore
 from .schema import comments, listings, papers, subscriptions, users, votes
 from .syncstate import SyncStateStore
@@ -26,6 +29,9 @@ class Storage:
         self.fulltext = FullTextIndex(engine)
         self.vectors = VectorStore(engine)
         self.sync_state = SyncStateStore(engine)
+        self.users = UserStore(engine)
+        self.community = CommunityStore(engine)
+        self.browse = BrowseStore(engine)
 
     def counts(self) -> dict[str, int]:
         """Rows per domain table, for ``broadsheet info``."""

@@ -94,6 +94,18 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+# A login: the cookie carries a random token, the database only its SHA-256 (migration 0003).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
 # A paper on the daily feed of a date. Submitted by a local user, or by an external one (HF).
 listings = Table(
     "listings",

@@ -1,41 +1,277 @@
-"""Routes. Handlers parse the request, call the Hub, render a template.
+"""The web app: ``create_app(hub)``. The whole route table is ``ROUTES`` below; handlers parse the
+request, call the Hub and render a template (``pages``, ``actions``, ``accounts``).
 
-This is the minimal site of the core issue: the latest day's papers (or the newest papers when
-nothing is listed yet). The full site is built on top of this route table.
+Pages work without JavaScript; ``static/app.js`` only upvotes without a reload. Every POST passes
+the CSRF check (``deps.Actor`` / ``deps.CsrfChecked``); errors become pages in the site's style
+(JSON for the upvote script). Pages for visitors who are not logged in are served from memory for
+a few seconds (``cache.PageCache``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..exceptions import (
+    AuthenticationError,
+    InvalidArxivIdError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from ..hub import Hub
+from . import accounts, actions, pages
+from .cache import PageCache, TtlCache
+from .deps import LoginRequired, get_viewer, wants_json
+from .render import env, render
+from .security import Csrf as CsrfSigner
+from .security import CsrfError, RateLimited, RateLimiter, load_secret, parse_rate
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+log = logging.getLogger("broadsheet.web")
+STATIC = Path(__file__).with_name("static")
+
+
+def healthz() -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+GET, POST = ["GET"], ["POST"]
+ROUTES: list[tuple[str, list[str], Any]] = [
+    ("/", GET, pages.home),
+    ("/papers/trending", GET, pages.trending),
+    ("/papers/date/{slug}", GET, pages.period_page("date")),
+    ("/papers/week/{slug}", GET, pages.period_page("week")),
+    ("/papers/month/{slug}", GET, pages.period_page("month")),
+    ("/papers/{arxiv_id:path}/vote", POST, actions.vote),
+    ("/papers/{arxiv_id:path}/comments", POST, actions.comment),
+    ("/papers/{arxiv_id:path}/hide", POST, actions.hide_paper),
+    ("/papers/{arxiv_id:path}", GET, pages.paper),
+    ("/comments/{comment_id:int}/hide", POST, actions.hide_comment),
+    ("/authors/{name:path}", GET, pages.author),
+    ("/categories/{code}", GET, pages.category),
+    ("/search", GET, pages.search),
+    ("/submit", GET, actions.submit_form),
+    ("/submit", POST, actions.submit),
+    ("/signup", GET, accounts.signup_form),
+    ("/signup", POST, accounts.signup),
+    ("/login", GET, accounts.login_form),
+    ("/login", POST, accounts.login),
+    ("/logout", POST, accounts.logout),
+    ("/settings", GET, accounts.settings_page),
+    ("/settings/profile", POST, accounts.settings_profile),
+    ("/settings/password", POST, accounts.settings_password),
+    ("/settings/token", POST, accounts.settings_token),
+    ("/healthz", GET, healthz),
+]
 
 
 def create_app(hub: Hub) -> FastAPI:
-    app = FastAPI(title=hub.settings.site_name, docs_url=None, redoc_url=None)
+    settings = hub.settings
+    app = FastAPI(
+        title=settings.site_name, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.hub = hub
+    app.state.csrf = CsrfSigner(load_secret(settings))
+    app.state.secure_cookies = settings.base_url.startswith("https://")
+    app.state.limiter = RateLimiter(
+        {
+            "signups": parse_rate(settings.rate_signups),
+            "logins": parse_rate(settings.rate_logins),
+            "votes": parse_rate(settings.rate_votes),
+            "comments": parse_rate(settings.rate_comments),
+            "submissions": parse_rate(settings.rate_submissions),
+        }
+    )
+    env.globals["static_version"] = _static_version()
+    app.state.similar_cache = TtlCache(size=2048, ttl=600)
+    app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for path, methods, endpoint in ROUTES:
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=methods,
+            response_class=HTMLResponse,
+            include_in_schema=False,
+        )
+    _install_error_pages(app)
+    return app
 
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        day = hub.latest_listing_day()
-        if day is not None:
-            papers = [listing.paper for listing in hub.get_listings(day)]
-            heading = f"Daily papers, {day:%B} {day.day}, {day.year}"
-        else:
-            papers = hub.get_newest_papers(hub.settings.page_size)
-            heading = "Newest papers"
-        return TEMPLATES.TemplateResponse(
-            request, "home.html", {"site": hub.settings.site_name, "heading": heading, "papers": papers}
+
+def _static_version() -> str:
+    digest = hashlib.sha256()
+    for f in sorted(STATIC.iterdir()):
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+TITLES = {
+    400: "Bad request",
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    429: "Slow down",
+    500: "Something went wrong",
+}
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if status != 500:
+        try:
+            get_viewer(request)  # so the header shows who is logged in
+        except Exception:  # noqa: BLE001 - an error page must render even when the database does not
+            request.state.viewer = None
+    title = TITLES.get(status, "Error")
+    response = render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message},
+        status=status,
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    def http_error(request: Request, exc: HTTPException) -> Response:
+        message = {
+            404: "There is no page at this address.",
+            405: "This address does not accept that kind of request.",
+        }
+        return error_page(
+            request, exc.status_code, message.get(exc.status_code, str(exc.detail))
         )
 
-    @app.get("/healthz", response_class=PlainTextResponse)
-    def healthz() -> str:
-        return "ok"
+    def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        return error_page(
+            request, 400, f"Some of this request's values are not valid ({problems})."
+        )
 
-    return app
+    def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, str(exc).capitalize() + ".")
+
+    def invalid(request: Request, exc: Exception) -> Response:
+        return error_page(request, 400, str(exc).capitalize() + ".")
+
+    def denied(request: Request, exc: Exception) -> Response:
+        return error_page(request, 403, str(exc).capitalize() + ".")
+
+    def csrf(request: Request, exc: Exception) -> Response:
+        return error_page(
+            request,
+            403,
+            "This form has expired or came from another site. Go back, reload the page and try again.",
+        )
+
+    def unauthenticated(request: Request, exc: Exception) -> Response:
+        return error_page(request, 401, str(exc).capitalize() + ".")
+
+    def login_required(request: Request, exc: LoginRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse(
+                {"error": "log in first", "login": "/login"}, status_code=401
+            )
+        from urllib.parse import quote
+
+        return RedirectResponse(
+            f"/login?next={quote(exc.next_url, safe='/')}", status_code=303
+        )
+
+    def rate_limited(request: Request, exc: RateLimited) -> Response:
+        wait = (
+            f"{exc.retry_after} seconds"
+            if exc.retry_after < 120
+            else f"{exc.retry_after // 60} minutes"
+        )
+        message = f"You have made too many {exc.action} in a short time. Please wait {wait} and try again."
+        return error_page(request, 429, message, {"Retry-After": str(exc.retry_after)})
+
+    def crashed(request: Request, exc: Exception) -> Response:
+        log.exception(
+            "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+        )
+        return error_page(
+            request,
+            500,
+            "The server hit an error it did not expect. It has been logged; please try again later.",
+        )
+
+    handlers: list[tuple[Any, Any]] = [
+        (HTTPException, http_error),
+        (RequestValidationError, bad_request),
+        (InvalidArxivIdError, not_found),
+        (NotFoundError, not_found),
+        (InvalidInputError, invalid),
+        (PermissionDeniedError, denied),
+        (CsrfError, csrf),
+        (AuthenticationError, unauthenticated),
+        (LoginRequired, login_required),
+        (RateLimited, rate_limited),
+        (Exception, crashed),
+    ]
+    for exc_type, handler in handlers:
+        app.add_exception_handler(exc_type, handler)
+
+
+# -- headers ---------------------------------------------------------------------------------
+
+SECURITY_HEADERS = {
+    # Scripts and styles only from this site: an injected <script> or inline handler would not run.
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
+
+
+class SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every response (a plain ASGI middleware: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

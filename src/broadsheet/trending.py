@@ -1,0 +1,81 @@
+"""Trending: votes with time decay, as a pure function (the formula pages show in one line).
+
+    score = (upvotes + 1) / (hours since the start of the listing day + 2) ** gravity
+
+The Hacker News formula, with the listing day as the paper's birth: a paper listed today needs
+far fewer votes than one listed a week ago to rank above it. ``+ 1`` lets papers without votes
+still order by freshness; ``+ 2`` keeps the first hours from dividing by almost zero. The
+gravity (``trending_gravity``, 1.5 by default) sets how fast old papers sink. Scores are computed
+at an *as-of* time: now, or the end of the last listed day when the database has no listing
+since (a demo or an archive), so an old archive still has a meaningful trending page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Protocol, TypeVar
+
+from .exceptions import InvalidInputError
+
+FORMULA = "(upvotes + 1) / (hours since listed + 2)^{gravity}"
+
+
+def age_hours(listed_on: date, as_of: datetime) -> float:
+    """Hours from the start of ``listed_on`` (UTC) to ``as_of``; never negative."""
+    return max(
+        0.0, (as_of - datetime.combine(listed_on, time())).total_seconds() / 3600
+    )
+
+
+def trending_score(
+    upvotes: int, listed_on: date, as_of: datetime, gravity: float
+) -> float:
+    return (max(upvotes, 0) + 1) / (age_hours(listed_on, as_of) + 2) ** gravity
+
+
+def as_of_time(now: datetime, last_day: date | None) -> datetime:
+    """The time scores are computed at: ``now``, or the end of ``last_day`` if that is earlier."""
+    if last_day is None:
+        return now
+    return min(now, datetime.combine(last_day + timedelta(days=1), time()))
+
+
+def formula(gravity: float) -> str:
+    """The formula as one line of text, with the gravity in force."""
+    return FORMULA.format(gravity=f"{gravity:g}")
+
+
+class Rankable(Protocol):
+    """What ranking needs of a listing (``storage.browse.ListingRow`` is one)."""
+
+    paper_id: int
+    listed_on: date
+    upvotes: int
+    published: date | None
+
+
+R = TypeVar("R", bound=Rankable)
+SORTS = ("trending", "newest")
+
+
+def rank(
+    rows: Iterable[R], as_of: datetime, gravity: float, sort: str = "trending"
+) -> list[tuple[R, float]]:
+    """``(row, score)`` pairs, best first: by trending score (ties: more votes, then lower id),
+    or ``newest``: latest listing day, then latest publication."""
+    scored = [(r, trending_score(r.upvotes, r.listed_on, as_of, gravity)) for r in rows]
+    if sort == "trending":
+        scored.sort(key=lambda rs: (-rs[1], -rs[0].upvotes, rs[0].paper_id))
+    elif sort == "newest":
+        scored.sort(
+            key=lambda rs: (
+                rs[0].listed_on,
+                rs[0].published or date.min,
+                rs[0].paper_id,
+            ),
+            reverse=True,
+        )
+    else:
+        raise InvalidInputError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    return scored

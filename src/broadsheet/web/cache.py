@@ -1,0 +1,130 @@
+"""In-memory caches: anonymous visitors' pages, and similar papers.
+
+An entry is served while it is younger than its time-to-live *and* the Hub's ``data_version``
+is the one it was made at: a vote, comment or submission through this server shows at once; a
+change made by another process (an ingest) shows within the time-to-live.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .security import SESSION_COOKIE
+
+V = TypeVar("V")
+
+
+class TtlCache(Generic[V]):
+    """At most ``size`` entries (least recently used go first), each valid for ``ttl`` seconds
+    and while the data version it was made at is current. Thread-safe."""
+
+    def __init__(
+        self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.size, self.ttl, self._clock = size, ttl, clock
+        self._entries: OrderedDict[Hashable, tuple[float, int, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: int) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            made, made_version, value = entry
+            if made_version != version or self._clock() - made >= self.ttl:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, version: int, value: V) -> None:
+        if self.size <= 0 or self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (self._clock(), version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def cached(
+    cache: TtlCache[V], key: Hashable, version: Callable[[], int], make: Callable[[], V]
+) -> V:
+    """``cache[key]``, made by ``make()`` when missing or stale. The data version is read before
+    making, so a write that lands meanwhile leaves the entry stale rather than wrong."""
+    at = version()
+    value = cache.get(key, at)
+    if value is None:
+        value = make()
+        cache.put(key, at, value)
+    return value
+
+
+CACHEABLE_PREFIXES = ("/papers/", "/authors/", "/categories/", "/search")
+Page = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class PageCache:
+    """ASGI middleware: GET pages for visitors without a session, served from memory.
+
+    Such pages are the same for every anonymous visitor (they carry no CSRF token: nothing an
+    anonymous visitor can post from them is done without logging in first). Only 200 responses
+    that set no cookie are kept.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, version: Callable[[], int], ttl: float, size: int = 500
+    ) -> None:
+        self.app = app
+        self._version = version
+        self.cache: TtlCache[Page] = TtlCache(size, ttl)
+
+    @staticmethod
+    def _cacheable(scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path = scope["path"]
+        if path != "/" and not path.startswith(CACHEABLE_PREFIXES):
+            return False
+        for name, value in scope["headers"]:
+            if name == b"cookie" and SESSION_COOKIE.encode() + b"=" in value:
+                return False
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cache.ttl <= 0 or not self._cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope["query_string"])
+        version = (
+            self._version()
+        )  # read first: a write during rendering makes the entry stale
+        hit = self.cache.get(key, version)
+        if hit is not None:
+            status, headers, body = hit
+            await send(
+                {"type": "http.response.start", "status": status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        start: dict[str, object] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body") and start.get("status") == 200:
+                    headers = list(start.get("headers", []))  # type: ignore[call-overload]
+                    if not any(name.lower() == b"set-cookie" for name, _ in headers):
+                        self.cache.put(key, version, (200, headers, b"".join(chunks)))
+            await send(message)
+
+        await self.app(scope, receive, capture)

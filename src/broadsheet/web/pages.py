@@ -1,0 +1,301 @@
+"""Read-only pages: feeds, trending, a paper, an author, a category, search."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse
+
+from ..exceptions import (
+    BroadsheetError,
+    InvalidInputError,
+    NotFoundError,
+    PaperNotFoundError,
+)
+from ..periods import parse_period
+from ..trending import SORTS
+from ..types import Comment, Paper, Period, SearchFilters, User
+from .cache import cached
+from .deps import HubDep, Viewer
+from .render import render
+
+Page = Annotated[int, Query(ge=1, le=10_000)]
+Sort = Annotated[str, Query(pattern="^(trending|newest)$")]
+SIMILAR = 6
+SEARCH_PAGE = 20
+
+
+def _pages(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+def _shared(request: Request, key: Any, make: Any) -> Any:
+    """Data that is the same for every viewer (a feed page), kept for ``page_cache_seconds`` or
+    until the next write: members' pages are personal, but what they list is not."""
+    hub = request.app.state.hub
+    return cached(request.app.state.data_cache, key, lambda: hub.data_version, make)
+
+
+def _feed_page(
+    request: Request,
+    hub: Any,
+    viewer: User | None,
+    period: Period,
+    sort: str,
+    page: int,
+    *,
+    home: bool = False,
+) -> HTMLResponse:
+    size = hub.settings.page_size
+    feed = _shared(
+        request,
+        ("feed", period, sort, page, size),
+        lambda: hub.get_feed(
+            period.first, period.last, sort=sort, limit=size, offset=(page - 1) * size
+        ),
+    )
+    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    return render(
+        request,
+        "feed.html",
+        {
+            "period": period,
+            "feed": feed,
+            "voted": voted,
+            "page": page,
+            "pages": _pages(feed.total, size),
+            "sorts": SORTS,
+            "home": home,
+            "offset": (page - 1) * size,
+        },
+    )
+
+
+def home(
+    request: Request,
+    hub: HubDep,
+    viewer: Viewer,
+    sort: Sort = "trending",
+    page: Page = 1,
+) -> HTMLResponse:
+    """The latest listed day; before anything is listed, the newest papers."""
+    day = _shared(request, "latest day", hub.latest_listing_day)
+    if day is None:
+        size = hub.settings.page_size
+        papers = hub.get_newest_papers(size + 1, (page - 1) * size)
+        return _paper_list(request, hub, viewer, "Newest papers", None, papers, page)
+    return _feed_page(
+        request, hub, viewer, Period("date", day, day), sort, page, home=True
+    )
+
+
+def period_page(kind: str) -> Any:
+    def handler(
+        request: Request,
+        slug: str,
+        hub: HubDep,
+        viewer: Viewer,
+        sort: Sort = "trending",
+        page: Page = 1,
+    ) -> HTMLResponse:
+        return _feed_page(request, hub, viewer, parse_period(kind, slug), sort, page)
+
+    handler.__name__ = f"{kind}_page"
+    return handler
+
+
+def trending(
+    request: Request, hub: HubDep, viewer: Viewer, page: Page = 1
+) -> HTMLResponse:
+    size = hub.settings.page_size
+    feed = _shared(
+        request,
+        ("trending", page, size),
+        lambda: hub.get_trending(limit=size, offset=(page - 1) * size),
+    )
+    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    return render(
+        request,
+        "trending.html",
+        {
+            "feed": feed,
+            "voted": voted,
+            "page": page,
+            "pages": _pages(feed.total, size),
+            "days": hub.settings.trending_days,
+            "offset": (page - 1) * size,
+        },
+    )
+
+
+def _paper_list(
+    request: Request,
+    hub: Any,
+    viewer: User | None,
+    heading: str,
+    subheading: str | None,
+    papers: list[Paper],
+    page: int,
+) -> HTMLResponse:
+    size = hub.settings.page_size
+    more = len(papers) > size
+    papers = papers[:size]
+    voted = hub.voted(viewer, [p.arxiv_id for p in papers])
+    return render(
+        request,
+        "papers.html",
+        {
+            "heading": heading,
+            "subheading": subheading,
+            "papers": papers,
+            "voted": voted,
+            "page": page,
+            "more": more,
+        },
+    )
+
+
+def author(
+    request: Request, name: str, hub: HubDep, viewer: Viewer, page: Page = 1
+) -> HTMLResponse:
+    size = hub.settings.page_size
+    papers = hub.get_papers_by_author(name, limit=size + 1, offset=(page - 1) * size)
+    if not papers and page == 1:
+        raise NotFoundError(f"no papers by {name!r}")
+    shown = next(
+        (a for p in papers[:1] for a in p.authors if _same_name(a, name)), name
+    )
+    return _paper_list(
+        request, hub, viewer, shown, "Papers by this author, newest first", papers, page
+    )
+
+
+def _same_name(a: str, b: str) -> bool:
+    from ..text import name_key
+
+    return name_key(a) == name_key(b)
+
+
+def category(
+    request: Request, code: str, hub: HubDep, viewer: Viewer, page: Page = 1
+) -> HTMLResponse:
+    from ..taxonomy import category_name
+
+    size = hub.settings.page_size
+    papers = hub.get_papers_in_category(code, limit=size + 1, offset=(page - 1) * size)
+    name = category_name(code)
+    if not papers and page == 1 and name == code:
+        raise NotFoundError(f"no papers in category {code!r}")
+    heading = f"{name} ({code})" if name != code else code
+    return _paper_list(
+        request,
+        hub,
+        viewer,
+        heading,
+        "Papers in this category, newest first",
+        papers,
+        page,
+    )
+
+
+def paper_context(
+    request: Request, hub: Any, viewer: User | None, arxiv_id: str
+) -> dict[str, Any]:
+    """What the paper page shows; a hidden paper is not found, except by admins."""
+    paper = hub.get_paper(arxiv_id)
+    admin = bool(viewer and viewer.is_admin)
+    if paper.hidden and not admin:
+        raise PaperNotFoundError(paper.arxiv_id)
+    comments = hub.get_comments(paper.arxiv_id, include_hidden=admin)
+    replies: dict[int, list[Comment]] = defaultdict(list)
+    for c in comments:
+        if c.parent_id is not None:
+            replies[c.parent_id].append(c)
+    top = [
+        c
+        for c in comments
+        if c.parent_id is None and (not c.hidden or admin or replies.get(c.id))
+    ]
+
+    def similar_papers() -> list[
+        Any
+    ]:  # a full-text query when the paper has no vector yet
+        try:
+            return hub.similar(paper.arxiv_id, SIMILAR)
+        except BroadsheetError:
+            return []
+
+    similar = cached(
+        request.app.state.similar_cache,
+        paper.arxiv_id,
+        lambda: hub.data_version,
+        similar_papers,
+    )
+    return {
+        "paper": paper,
+        "voted": hub.voted(viewer, [paper.arxiv_id]),
+        "comments": top,
+        "replies": replies,
+        "similar": similar,
+    }
+
+
+def paper(request: Request, arxiv_id: str, hub: HubDep, viewer: Viewer) -> HTMLResponse:
+    return render(request, "paper.html", paper_context(request, hub, viewer, arxiv_id))
+
+
+_CATS_RE = re.compile(r"[\s,]+")
+
+
+def search(
+    request: Request,
+    hub: HubDep,
+    viewer: Viewer,
+    q: str = "",
+    since: str = "",
+    until: str = "",
+    cat: str = "",
+    mode: Annotated[str, Query(pattern="^(hybrid|lexical|semantic)$")] = "hybrid",
+    cursor: str = "",
+) -> HTMLResponse:
+    ctx: dict[str, Any] = {
+        "q": q,
+        "since": since,
+        "until": until,
+        "cat": cat,
+        "mode": mode,
+        "results": None,
+        "error": None,
+    }
+    try:
+        filters = SearchFilters(
+            categories=tuple(c for c in _CATS_RE.split(cat) if c),
+            since=_day(since, "from"),
+            until=_day(until, "until"),
+        )
+        if q.strip() or filters != SearchFilters():
+            result = hub.search(
+                q, filters=filters, mode=mode, limit=SEARCH_PAGE, cursor=cursor or None
+            )
+            ctx["results"] = result
+            ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
+            ctx["offset"] = int(cursor or 0)
+    except InvalidInputError as e:
+        ctx["error"] = str(e)
+        return render(request, "search.html", ctx, status=400)
+    return render(request, "search.html", ctx)
+
+
+def _day(value: str, what: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"the {what} date must look like 2024-05-17, not {value!r}"
+        ) from None

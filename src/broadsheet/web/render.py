@@ -1,0 +1,209 @@
+"""Templates and what they need: the Jinja2 environment, filters, and ``render``.
+
+Jinja2 autoescapes every ``{{ value }}``; the only markup that reaches a page unescaped is
+comment markdown, rendered with HTML switched off and then sanitised again by an allow-list.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from ..bibtex import to_bibtex
+from ..ids import is_arxiv_id
+from ..periods import period_containing
+from ..taxonomy import category_name
+from ..trending import formula
+from ..types import Period
+from .security import CSRF_FIELD, csrf_cookie, set_cookies
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+COMMENT_TAGS = {
+    "p",
+    "br",
+    "em",
+    "strong",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "hr",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    # "commonmark" with raw HTML off: `<img onerror=...>` stays text. Headings are shifted down
+    # by the allow-list below (h1/h2 are not allowed, so they lose their tag, not their text).
+    return MarkdownIt(
+        "commonmark", {"html": False, "linkify": False, "typographer": False}
+    ).enable("strikethrough")
+
+
+@lru_cache(maxsize=4096)
+def render_markdown(text: str) -> Markup:
+    """A comment's markdown as safe HTML: rendered without raw HTML, then sanitised by ``nh3``
+    (an allow-list of tags, http(s)/mailto links only, rel="nofollow ugc noopener noreferrer")."""
+    import nh3
+
+    html = _markdown().render(text)
+    clean = nh3.clean(
+        html,
+        tags=COMMENT_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow ugc noopener noreferrer",
+    )
+    return Markup(clean)
+
+
+def fmt_day(d: date | datetime | None, long: bool = False) -> str:
+    if d is None:
+        return ""
+    return f"{d:%A}, {d:%B} {d.day}, {d.year}" if long else f"{d:%b} {d.day}, {d.year}"
+
+
+def period_label(p: Period) -> str:
+    if p.kind == "week":
+        year, week, _ = p.first.isocalendar()
+        span = (
+            f"{p.first:%b} {p.first.day} – {p.last:%b} {p.last.day}"
+            if p.first.month != p.last.month
+            else f"{p.first:%b} {p.first.day} – {p.last.day}"
+        )
+        return f"Week {week}, {year} · {span}"
+    if p.kind == "month":
+        return f"{p.first:%B} {p.first.year}"
+    return fmt_day(p.first, long=True)
+
+
+def period_url(kind: str, day: date, sort: str | None = None) -> str:
+    url = f"/papers/{kind}/{period_containing(kind, day).slug}"
+    return url + (f"?sort={sort}" if sort and sort != "trending" else "")
+
+
+def paper_url(arxiv_id: str) -> str:
+    return "/papers/" + quote(arxiv_id, safe="/")
+
+
+def author_url(name: str) -> str:
+    return "/authors/" + quote(name, safe="")
+
+
+def category_url(code: str) -> str:
+    return "/categories/" + quote(code, safe="")
+
+
+def external_url(value: str | None, github: bool = False) -> str | None:
+    """A link given by a source, if it is http(s); ``owner/repo`` for a GitHub repository."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.startswith(("https://", "http://")) and not any(
+        c in value for c in " \"'<>"
+    ):
+        return value
+    if github and re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+        return f"https://github.com/{value}"
+    return None
+
+
+def hours(h: float) -> str:
+    if h < 48:
+        return f"{h:.0f} h"
+    return f"{h / 24:.0f} days"
+
+
+def with_query(request: Request, **changes: Any) -> str:
+    """The current path with some query parameters changed (None drops one)."""
+    params = dict(request.query_params)
+    params.update({k: v for k, v in changes.items() if v is not None})
+    for k in [k for k, v in changes.items() if v is None]:
+        params.pop(k, None)
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+env = TEMPLATES.env
+env.filters.update(
+    markdown=render_markdown,
+    day=fmt_day,
+    period_label=period_label,
+    category_name=category_name,
+    paper_url=paper_url,
+    author_url=author_url,
+    category_url=category_url,
+    bibtex=to_bibtex,
+    hours=hours,
+    external_url=external_url,
+)
+env.globals.update(
+    is_arxiv_id=is_arxiv_id,
+    period_url=period_url,
+    with_query=with_query,
+    here=here,
+    csrf_field=CSRF_FIELD,
+)
+
+
+class _LazyCsrfToken:
+    """The CSRF token, made (and its cookie set) only if the page has a form that uses it: pages
+    without one stay the same for every visitor, and cacheable (``cache.PageCache``)."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = self._request.app.state.csrf.token_for(
+                csrf_cookie(self._request)
+            )
+        return self._value
+
+    __html__ = __str__
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """A page, with what every template needs: the site, the viewer and the CSRF token."""
+    app = request.app.state
+    ctx = {
+        "site": app.hub.settings.site_name,
+        "viewer": getattr(request.state, "viewer", None),
+        "csrf_token": _LazyCsrfToken(request),
+        "trending_formula": formula(app.hub.settings.trending_gravity),
+        **(context or {}),
+    }
+    response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status)
+    set_cookies(request, response, secure=app.secure_cookies)
+    return response

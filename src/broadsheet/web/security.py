@@ -1,0 +1,207 @@
+"""Sessions, CSRF and rate limits for the web app.
+
+- **Sessions** live in the database (``Hub.log_in``): the ``bs_session`` cookie carries a random
+  token, so logging out (or changing a password) really ends a session, on every server.
+- **CSRF**: signed double-submit. Every visitor gets a random ``bs_csrf`` cookie; forms carry
+  HMAC(secret key, cookie) in a hidden ``csrf_token`` field (JavaScript may send it as the
+  ``X-CSRF-Token`` header). Another site can neither read the cookie nor forge the HMAC. The
+  cookie is replaced at log-in and log-out, so a token never outlives the login it was made for.
+- Both cookies are HttpOnly and SameSite=Lax (and Secure when ``base_url`` is https).
+- **Rate limits**: a sliding window per action and key (user id, or client address for sign-ups
+  and log-ins), in memory: a process restart forgets them, and two server processes count apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from ..config import Settings
+from ..exceptions import InvalidInputError
+
+SESSION_COOKIE = "bs_session"
+CSRF_COOKIE = "bs_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SECRET_FILE = "secret_key"
+
+
+class CsrfError(Exception):
+    """A state-changing request without a valid CSRF token."""
+
+
+class RateLimited(Exception):
+    def __init__(self, action: str, retry_after: int) -> None:
+        super().__init__(f"too many {action}")
+        self.action = action
+        self.retry_after = retry_after
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The ``secret_key`` setting, else the key in the data folder, made on first use (mode 600).
+
+    Two processes starting at once agree on one key: it is written to a temporary file and
+    hard-linked into place, and the loser reads the winner's."""
+    if settings.secret_key:
+        return settings.secret_key.encode("utf-8")
+    path = settings.data_dir() / SECRET_FILE
+    if path.exists():
+        return _read_key(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise InvalidInputError(
+            f"{path}: the secret key is too short (at least 32 characters)"
+        )
+    return key
+
+
+class Csrf:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def token_for(self, cookie: str) -> str:
+        mac = hmac.new(
+            self._secret, b"csrf:" + cookie.encode("utf-8"), hashlib.sha256
+        ).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+    def check(self, cookie: str | None, token: str | None) -> None:
+        if (
+            not cookie
+            or not token
+            or not hmac.compare_digest(self.token_for(cookie), token)
+        ):
+            raise CsrfError("the form expired or came from another site")
+
+
+def csrf_cookie(request: Request) -> str:
+    """This visitor's CSRF cookie value; a new one (set on the response by ``set_cookies``) if
+    they have none yet or it was just replaced."""
+    value = getattr(request.state, "new_csrf", None) or request.cookies.get(CSRF_COOKIE)
+    if not value or not re.fullmatch(r"[A-Za-z0-9_-]{20,100}", value):
+        value = secrets.token_urlsafe(24)
+        request.state.new_csrf = value
+    return value
+
+
+def renew_csrf(request: Request) -> None:
+    """Give the visitor a new CSRF cookie (at log-in and log-out)."""
+    request.state.new_csrf = secrets.token_urlsafe(24)
+
+
+def set_cookies(
+    request: Request,
+    response: Response,
+    *,
+    secure: bool,
+    session: str | None = None,
+    session_days: int = 30,
+) -> None:
+    """Write the cookies this request changed: a new CSRF cookie, a new or ended session."""
+    if new := getattr(request.state, "new_csrf", None):
+        response.set_cookie(
+            CSRF_COOKIE,
+            new,
+            max_age=400 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+    if session == "":
+        response.delete_cookie(
+            SESSION_COOKIE, httponly=True, samesite="lax", secure=secure
+        )
+    elif session is not None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            session,
+            max_age=session_days * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+
+
+# -- rate limits -------------------------------------------------------------------------------
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    count: int
+    seconds: int
+
+
+def parse_rate(text: str) -> Rate:
+    """``"10/minute"`` → Rate(10, 60); ``"0/hour"`` forbids the action."""
+    count, _, period = text.strip().partition("/")
+    if not count.strip().isdigit() or period.strip() not in _PERIODS:
+        raise InvalidInputError(
+            f"not a rate: {text!r} (for example 10/minute; periods: {', '.join(_PERIODS)})"
+        )
+    return Rate(int(count), _PERIODS[period.strip()])
+
+
+class RateLimiter:
+    """Sliding-window counters per ``(action, key)``; thread-safe; memory bounded by pruning."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(
+        self, rates: dict[str, Rate], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rates = rates
+        self._clock = clock
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, action: str, key: str) -> None:
+        """Count one ``action`` by ``key``; raise RateLimited when it goes over the rate."""
+        rate = self._rates[action]
+        now = self._clock()
+        with self._lock:
+            window = self._hits.setdefault((action, key), deque())
+            while window and window[0] <= now - rate.seconds:
+                window.popleft()
+            if len(window) >= rate.count:
+                retry = (
+                    int(window[0] + rate.seconds - now) + 1 if window else rate.seconds
+                )
+                raise RateLimited(action, retry)
+            window.append(now)
+            if len(self._hits) > self.MAX_KEYS:
+                self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        longest = max(r.seconds for r in self._rates.values())
+        for k in [k for k, w in self._hits.items() if not w or w[-1] <= now - longest]:
+            del self._hits[k]

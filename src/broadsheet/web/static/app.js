@@ -1,0 +1,50 @@
+// Upvotes without a page reload. Without JavaScript the same forms post and the server
+// redirects back; with it, the form is sent with fetch() and every count of that paper updates.
+"use strict";
+
+function voteForms(arxivId) {
+  return [...document.querySelectorAll("form.vote")].filter(
+    (f) => f.querySelector(".count")?.dataset.paper === arxivId,
+  );
+}
+
+function showVote(form, voted, upvotes) {
+  const button = form.querySelector("button");
+  form.querySelector("input[name=on]").value = voted ? "0" : "1";
+  button.setAttribute("aria-pressed", voted ? "true" : "false");
+  button.title = voted ? "Withdraw your upvote" : "Upvote";
+  form.querySelector(".count").textContent = String(upvotes);
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.classList.contains("vote")) return;
+  event.preventDefault();
+  const button = form.querySelector("button");
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (response.status === 401) {
+      window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+      return;
+    }
+    const data = await response.json();
+    if (!response.ok) {
+      button.title = data.error || "Could not vote";
+      form.classList.add("failed");
+      return;
+    }
+    form.classList.remove("failed");
+    for (const f of voteForms(data.arxiv_id)) showVote(f, data.voted, data.upvotes);
+  } catch (err) {
+    form.submit(); // the network or the script failed: fall back to a plain form post
+  } finally {
+    button.disabled = false;
+  }
+});

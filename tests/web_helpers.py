@@ -1,0 +1,61 @@
+"""A small site for web tests: papers listed over two weeks, a member and an admin."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from helpers import Clock, paper, sqlite_hub
+
+from broadsheet.hub import Hub
+from broadsheet.types import ListingData
+
+NOW = datetime(2026, 11, 28, 15, 0)  # a Saturday; ISO week 2026-W48
+DAYS = [
+    date(2026, 11, 28) - timedelta(days=n) for n in (0, 1, 2, 8, 9)
+]  # W48 x3, W47 x2
+PASSWORD = "correct horse battery"
+XSS_TITLE = "<script>alert(1)</script> Evil title"
+XSS_COMMENT = "<img src=x onerror=alert(1)> look"
+
+
+def site_hub(tmp_path: Path, clock: Clock | None = None, **settings: object) -> Hub:
+    """A hub over a fresh SQLite file with 3 papers on each of ``DAYS`` (and one XSS title),
+    users ``ada`` (member) and ``root`` (admin)."""
+    settings.setdefault("embedder", "none")
+    hub = sqlite_hub(tmp_path, clock or Clock(NOW), **settings)
+    items: list[object] = []
+    n = 0
+    for day in DAYS:
+        for k in range(3):
+            n += 1
+            aid = f"2611.{n:05d}"
+            items.append(
+                paper(
+                    aid,
+                    title=f"Paper {n} about {['diffusion models', 'graph networks', 'protein folding'][k]}",
+                    abstract=f"We study {['diffusion models', 'graph networks', 'protein folding'][k]} in depth, number {n}.",
+                    published=day - timedelta(days=3 + k),
+                    external_upvotes=10 * k,
+                    github_repo="https://github.com/example/repo" if n == 1 else None,
+                )
+            )
+            items.append(ListingData(aid, day, submitter="hf-user"))
+    items.append(
+        paper("2611.09999", title=XSS_TITLE, abstract="An abstract with <b>tags</b>.")
+    )
+    items.append(ListingData("2611.09999", DAYS[0]))
+    hub.add_papers(items)  # type: ignore[arg-type]
+    hub.create_user("ada", PASSWORD, email="ada@example.org")
+    hub.create_user("root", PASSWORD, email="root@example.org", is_admin=True)
+    return hub
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)

@@ -41,6 +41,7 @@ from .types import (
     BatchPlan,
     Comment,
     Digest,
+    DigestPeriod,
     DigestRun,
     Feed,
     FeedEntry,
@@ -848,15 +849,29 @@ class Hub:
         for topic in sub.topics:
             key = f"topic:{period.key}:{topic}"
             if key not in cache:
-                since = period.first - timedelta(days=self.settings.digest_topic_slack_days)
-                try:
-                    page = self.search(topic, filters=SearchFilters(since=since, until=period.last), mode="lexical", limit=50)
-                    cache[key] = [h.paper for h in page.hits]
-                except InvalidInputError:  # a topic saved before the query language changed
-                    cache[key] = []
+                cache[key] = self._topic_papers(topic, period, cache)
             topics[topic] = cache[key]  # type: ignore[assignment]
         sent = self._storage.digests.sent_arxiv_ids(sub.id)
         return compose(sub, period, trending, topics, sent, per_topic=self.settings.digest_topic_papers)
+
+    def _topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
+        """Papers of a period on a topic (lexical search: a topic must match, not just be near):
+        published in the period (or ``digest_topic_slack_days`` before it, as arXiv papers
+        arrive late), then the best matches overall that were listed on the feed in the period."""
+        listed_key = f"listed:{period.key}"
+        if listed_key not in cache:
+            pids = [r.paper_id for r in self._storage.browse.listing_rows(period.first, period.last)]
+            cache[listed_key] = {p.arxiv_id for p in self._storage.papers.by_ids(pids).values()}
+        listed: set[str] = cache[listed_key]  # type: ignore[assignment]
+        since = period.first - timedelta(days=self.settings.digest_topic_slack_days)
+        try:
+            dated = self.search(topic, filters=SearchFilters(since=since, until=period.last), mode="lexical", limit=50).hits
+            best = self.search(topic, mode="lexical", limit=100).hits if listed else ()
+        except InvalidInputError:  # e.g. a topic saved before the query language changed
+            return []
+        found = {h.paper.arxiv_id: h for h in dated}
+        found.update({h.paper.arxiv_id: h for h in best if h.paper.arxiv_id in listed and h.paper.arxiv_id not in found})
+        return [h.paper for h in sorted(found.values(), key=lambda h: -h.score)]
 
     def preview_digest(self, user: User) -> tuple[Digest | None, bytes]:
         """The next digest ``user`` would get (their first subscription, or the trending papers

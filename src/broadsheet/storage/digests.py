@@ -204,7 +204,7 @@ class DigestStore:
     def status_counts(self, now: datetime) -> dict[str, int]:
         """Messages per status, plus ``due`` (pending and due now) and ``interrupted``."""
         with self._engine.connect() as conn:
-            counts = dict(conn.execute(select(digests.c.status, func.count()).group_by(digests.c.status)).tuples().all())
+            counts = {s: n for s, n in conn.execute(select(digests.c.status, func.count()).group_by(digests.c.status))}
             counts["due"] = conn.execute(
                 select(func.count()).where(
                     digests.c.status == "pending",

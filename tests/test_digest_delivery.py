@@ -138,7 +138,7 @@ def test_worker_runs_each_slot_once_across_workers(tmp_path: Path, smtp: SmtpSer
         hub.subscribe("a@example.org", confirmed=True)
         ran = hub.run_due_jobs()
         assert [name for name, _ in ran] == ["digest-daily", "digest-weekly"]
-        assert "1 sent" in ran[0][1]
+        assert "1 sent" in ran[0][1] and ran[0][1].startswith("digest-daily daily:2026-11-27")
         assert other.run_due_jobs() == [] and hub.run_due_jobs() == []
         clock.now += timedelta(days=1)
         assert [name for name, _ in other.run_due_jobs()] == ["digest-daily"]

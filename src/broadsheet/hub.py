@@ -1023,8 +1023,8 @@ class Hub:
         if name.startswith("digest-"):
             run = self.send_digests(name.removeprefix("digest-"))
             if run.busy:
-                return "another sender holds the outbox: nothing done"
-            return (f"{run.period}: {run.queued} queued, {run.empty} with nothing new, {run.sent} sent, "
+                return f"{name}: another sender holds the outbox: nothing done"
+            return (f"{name} {run.period}: {run.queued} queued, {run.empty} with nothing new, {run.sent} sent, "
                     f"{run.retry_later} to retry, {run.failed} failed" + "".join(f"; {e}" for e in run.errors))  # fmt: skip
         sync = getattr(self, name.replace("-", "_"), None)  # sync_hf_daily, sync_oai, sync_arxiv
         if sync is None:

@@ -125,7 +125,7 @@ class Settings:
         120.0, "How long a sender's claim on the outbox lasts without renewal; a sender that died releases it after this (at once on the same host)."
     )
     schedule: str = _setting(
-        "digest-daily=07:00; digest-weekly=mon 07:30; sync-hf-daily=06:00; sync-oai=05:00; sync-arxiv=05:30",
+        "digest-daily=07:00; digest-weekly=mon 07:30; sync-oai=01:30; sync-arxiv=02:00; sync-hf-daily=06:00",
         "What `broadsheet worker` runs and when (UTC): JOB=HH:MM daily, JOB=mon HH:MM weekly, or JOB=off; "
         "jobs: digest-daily, digest-weekly, sync-hf-daily, sync-oai, sync-arxiv.",
     )

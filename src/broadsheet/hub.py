@@ -778,6 +778,7 @@ class Hub:
         """Follow a confirmation link: the subscription starts getting digests."""
         sid, email = self._unsign("confirm", token, self.settings.digest_confirm_days * 86400)
         sub = self._storage.digests.confirm(sid, email, self._now())
+        self.data_version += 1  # pages about this link, cached for visitors, are out of date
         if sub is None:
             raise NotFoundError("this subscription no longer exists: subscribe again")
         return sub
@@ -794,6 +795,7 @@ class Hub:
         sub = self.subscription_for_token(token)
         if sub is not None:
             self._storage.digests.delete_subscription(sub.id, email=sub.email)
+            self.data_version += 1
         return sub
 
     def get_subscriptions(self, user: User | None = None, *, frequency: str | None = None) -> list[Subscription]:

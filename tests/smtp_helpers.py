@@ -39,7 +39,7 @@ class Recorder:
         while not self.release.is_set():
             await asyncio.sleep(0.01)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self._rcpts += 1
         if self.hold_rcpt is not None and self._rcpts == self.hold_rcpt:
             await self._hold()
@@ -49,7 +49,7 @@ class Recorder:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):
         msg = message_from_bytes(envelope.original_content or envelope.content, policy=default)
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ def hub(tmp_path: Path, smtp: SmtpServer, clock: Clock) -> Iterator[Hub]:
     h.close()
 
 
-def _link(msg, kind: str) -> str:  # noqa: ANN001 - an EmailMessage
+def _link(msg, kind: str) -> str:
     m = re.search(rf"{BASE}(/digest/{kind}/[\w.-]+)", msg.get_body(("plain",)).get_content())
     assert m, msg.get_body(("plain",)).get_content()
     return m[1]

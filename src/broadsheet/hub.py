@@ -1028,19 +1028,17 @@ class Hub:
                 return f"{name}: another sender holds the outbox: nothing done"
             return (f"{name} {run.period}: {run.queued} queued, {run.empty} with nothing new, {run.sent} sent, "
                     f"{run.retry_later} to retry, {run.failed} failed" + "".join(f"; {e}" for e in run.errors))  # fmt: skip
-        sync = getattr(self, name.replace("-", "_"), None)  # sync_hf_daily, sync_oai, sync_arxiv
-        if sync is None:
-            return f"{name}: this build has no live sources"
         if name == "sync-arxiv":
             cats = [c.strip() for c in self.settings.sync_arxiv_categories.split(",") if c.strip()]
             if not cats:
                 return "sync-arxiv: no sync_arxiv_categories set: nothing to do"
-            report = sync(cats, since=self._now().date() - timedelta(days=2))
+            report = self.sync_arxiv(cats, since=self._now().date() - timedelta(days=2))
         elif name == "sync-oai":
-            report = sync(self.settings.sync_oai_set or None)
+            report = self.sync_oai(self.settings.sync_oai_set or None)
         else:
-            report = sync()
-        return f"{name}: {report}"
+            report = self.sync_hf_daily()
+        return (f"{name}: {report.added} added, {report.updated} updated, {report.listings_added} listings"
+                + ("" if report.complete else "; stopped early: " + "; ".join(report.problems)))  # fmt: skip
 
     def run_due_jobs(self, *, only: Sequence[str] | None = None, on_job: Callable[[str, str], None] | None = None) -> list[tuple[str, str]]:
         """Run every scheduled job whose latest scheduled time has passed and that no worker ran

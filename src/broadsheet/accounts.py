@@ -8,9 +8,11 @@ is enough for a secret that is not guessable (a slow hash protects guessable pas
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .exceptions import InvalidInputError
@@ -86,3 +88,39 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+SECRET_FILE = "secret_key"
+
+
+def load_secret(secret_key: str, data_dir: Path) -> bytes:
+    """The ``secret_key`` setting, else the key in the data folder, made on first use (mode 600).
+
+    Two processes starting at once agree on one key: it is written to a temporary file and
+    hard-linked into place, and the loser reads the winner's."""
+    if secret_key:
+        return secret_key.encode("utf-8")
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return _read_key(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise InvalidInputError(
+            f"{path}: the secret key is too short (at least 32 characters)"
+        )
+    return key

@@ -442,6 +442,150 @@ def user_create(
     out.print(f"created {'admin' if user.is_admin else 'user'} {user.name}", highlight=False)
 
 
+# -- email digests and the worker (docs/dev.md "Digests"; README "Email digests") ---------------
+
+subscription_app = typer.Typer(help="Manage email digest subscriptions.", no_args_is_help=True)
+app.add_typer(subscription_app, name="subscription")
+digest_app = typer.Typer(help="Compose and send email digests.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+
+
+@subscription_app.command("add")
+def subscription_add(
+    email: Annotated[str, typer.Argument(help="Email address.")],
+    frequency: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+    topic: Annotated[Optional[list[str]], typer.Option("--topic", help="A search query (also cat:cs.LG, author:\"Name\"); repeat for more.")] = None,
+    trending: Annotated[Optional[int], typer.Option("--trending", help="Trending papers per digest (0: none; default: digest_trending_top).")] = None,
+    confirmed: Annotated[bool, typer.Option("--confirmed", help="Skip the confirmation email (only for addresses you know want it).")] = False,
+) -> None:
+    """Subscribe an address; it gets a confirmation email first unless --confirmed."""
+    hub = _hub()
+    try:
+        sub = hub.subscribe(email, frequency=frequency, topics=topic or (), trending_top=trending, confirmed=confirmed)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    state_ = "confirmed" if sub.confirmed_at else "waiting for confirmation (email sent or queued)"
+    out.print(f"subscription {sub.id}: {sub.email}, {sub.frequency}, {state_}", highlight=False)
+
+
+@subscription_app.command("list")
+def subscription_list(as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False) -> None:
+    """Every subscription."""
+    hub = _hub()
+    try:
+        subs = hub.get_subscriptions()
+    finally:
+        hub.close()
+    for s in subs:
+        if as_json:
+            print(json.dumps({**asdict(s), "confirmed_at": str(s.confirmed_at or ""), "created_at": str(s.created_at)}))
+        else:
+            what = ([f"trending top {s.trending_top}"] if s.trending_top else []) + [f"topic {t!r}" for t in s.topics]
+            out.print(f"{s.id:>5}  {s.email}  {s.frequency}  {'confirmed' if s.confirmed_at else 'UNCONFIRMED'}  "
+                      + ", ".join(what), highlight=False, markup=False)  # fmt: skip
+    if not subs and not as_json:
+        out.print("no subscriptions", highlight=False)
+
+
+@digest_app.command("send")
+def digest_send(
+    frequency: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+    date_: Annotated[Optional[str], typer.Option("--date", help="Send date YYYY-MM-DD (default today, UTC): a daily digest covers the day before, a weekly one the 7 days before.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compose and render; store and send nothing.")] = False,
+) -> None:
+    """Compose the digests of a period into the outbox and send everything due (safe to re-run)."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(date_) if date_ else None
+    except ValueError:
+        _fail(f"--date: {date_!r} is not YYYY-MM-DD")
+    hub = _hub()
+    try:
+        run = hub.send_digests(frequency, day, dry_run=dry_run)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    if run.busy:
+        _fail("another sender holds the outbox (a worker or another `digest send`); try again later", 3)
+    if dry_run:
+        for d in run.previews:
+            out.print(f"{d.subscription.email}: " + "; ".join(f"{s.title} ({len(s.papers)})" for s in d.sections),
+                      highlight=False, markup=False)  # fmt: skip
+        out.print(f"{run.period}: would queue {run.queued}, {run.empty} with nothing new, {run.already} already queued", highlight=False)
+        return
+    out.print(f"{run.period}: {run.queued} queued, {run.empty} with nothing new, {run.already} already queued; "
+              f"{run.sent} sent, {run.retry_later} to retry later, {run.failed} failed, {run.pending} pending", highlight=False)  # fmt: skip
+    for e in run.errors:
+        err.print(f"[yellow]stopped:[/yellow] {e}", highlight=False)
+    if run.errors:
+        raise typer.Exit(1)
+
+
+@digest_app.command("status")
+def digest_status(
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Put failed messages back in the outbox.")] = False,
+) -> None:
+    """The outbox: pending, sent, failed messages; recent failures; scheduled jobs."""
+    hub = _hub()
+    try:
+        if retry_failed:
+            out.print(f"{hub.retry_failed_digests()} failed messages queued again", highlight=False)
+        status = hub.digest_status()
+    finally:
+        hub.close()
+    c = status["outbox"]
+    out.print(f"outbox: {c['pending']} pending ({c['due']} due now, {c['interrupted']} interrupted mid-send), "
+              f"{c['sent']} sent, {c['failed']} failed", highlight=False)  # fmt: skip
+    subs = status["subscriptions"]
+    out.print(f"subscriptions: {subs['confirmed']} confirmed, {subs['unconfirmed']} unconfirmed", highlight=False)
+    out.print(f"sender: {status['sender'] or 'none running'}", highlight=False)
+    for m in status["waiting"]:
+        out.print(f"  retry  {m.email} {m.period} attempt {m.attempts}, next {m.next_attempt_at}: {m.last_error}", highlight=False, markup=False)
+    for m in status["failed"]:
+        out.print(f"  FAILED {m.email} {m.period} after {m.attempts} attempts: {m.last_error}", highlight=False, markup=False)
+    for j in status["jobs"]:
+        if j.get("last_slot"):
+            out.print(f"  job {j['name']}: slot {j['last_slot']}, finished {j['last_finished_at'] or '-'}"
+                      + (f", error: {j['last_error']}" if j["last_error"] else ""), highlight=False, markup=False)  # fmt: skip
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now and exit (for cron).")] = False,
+    job: Annotated[Optional[list[str]], typer.Option("--job", help="Only this job (repeat for more).")] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between two looks at the schedule.")] = 30.0,
+) -> None:
+    """Run scheduled jobs (the `schedule` setting): digests and source syncs. Several workers may
+    run at once: each job runs once per scheduled time, and one sender holds the outbox."""
+    import time
+
+    hub = _hub()
+    try:
+        from .schedule import parse_schedule
+
+        plan = {k: v for k, v in parse_schedule(hub.settings.schedule).items() if v and (not job or k in job)}
+        out.print("worker: " + (", ".join(f"{k} at {'%02d:%02d' % (w.hour, w.minute)}" for k, w in plan.items()) or "nothing scheduled"), highlight=False)
+        while True:
+            hub.run_due_jobs(only=job, on_job=lambda name, summary: out.print(summary, highlight=False, markup=False))
+            if not job or any(j.startswith("digest-") for j in job):  # retries and confirmations
+                run = hub.deliver_digests()
+                if run.sent or run.failed or run.retry_later:
+                    out.print(f"outbox: {run.sent} sent, {run.retry_later} to retry, {run.failed} failed", highlight=False)
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+
+
 SETTINGS_DOC_HEADER = """# Settings
 
 Every setting has a default. A TOML file (`--config FILE` or `BROADSHEET_CONFIG`) overrides the

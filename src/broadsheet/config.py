@@ -103,6 +103,37 @@ class Settings:
         "Votes, comments and submissions through the server show at once; other processes' ingests within this time.",
     )
 
+    # -- email digests (`broadsheet digest ...`, `broadsheet worker`; docs/dev.md "Digests") --
+    smtp_host: str = _setting("localhost", "SMTP server that digests and confirmation emails go through.")
+    smtp_port: int = _setting(25, "SMTP server port (587 is usual with starttls, 465 with tls).")
+    smtp_security: str = _setting("none", "SMTP connection security: none, starttls or tls.")
+    smtp_user: str = _setting("", "SMTP user name; empty means no authentication.")
+    smtp_password: str = _setting("", "SMTP password (or BROADSHEET_SMTP_PASSWORD_FILE).", secret=True)
+    smtp_timeout: float = _setting(30.0, "Seconds an SMTP connection or reply may take.")
+    mail_from: str = _setting(
+        "", "From address of digests; empty means `<site_name> <broadsheet@HOST of base_url>`."
+    )
+    digest_trending_top: int = _setting(10, "Trending papers in a digest when a subscription does not say (0 to 50).")
+    digest_topic_papers: int = _setting(10, "Papers per topic in a digest at most.")
+    digest_topic_slack_days: int = _setting(
+        2, "Days before a digest's period that a topic also looks at (arXiv papers arrive a day or two after their date); a paper is still never sent twice."
+    )
+    digest_confirm_days: int = _setting(7, "Days a subscription's confirmation link works.")
+    digest_max_attempts: int = _setting(8, "Delivery attempts of one digest before it is marked failed (temporary SMTP failures only).")
+    digest_retry_seconds: float = _setting(300.0, "Wait before the first retry of a temporarily failed digest; doubles with each attempt.")
+    digest_lease_seconds: float = _setting(
+        120.0, "How long a sender's claim on the outbox lasts without renewal; a sender that died releases it after this (at once on the same host)."
+    )
+    schedule: str = _setting(
+        "digest-daily=07:00; digest-weekly=mon 07:30; sync-oai=01:30; sync-arxiv=02:00; sync-hf-daily=06:00",
+        "What `broadsheet worker` runs and when (UTC): JOB=HH:MM daily, JOB=mon HH:MM weekly, or JOB=off; "
+        "jobs: digest-daily, digest-weekly, sync-hf-daily, sync-oai, sync-arxiv.",
+    )
+    sync_oai_set: str = _setting(
+        "", "OAI-PMH set the scheduled sync-oai job harvests (e.g. cs); empty: all of arXiv (the first run is long, later runs take what changed)."
+    )
+    sync_arxiv_categories: str = _setting("", "Categories the scheduled sync-arxiv job asks for, comma-separated (e.g. cs.LG,cs.CL); empty: the job does nothing.")
+
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()
 

@@ -10,15 +10,19 @@ The Hub owns the clock (``now``), so tests can set the time.
 from __future__ import annotations
 
 import dataclasses
+import os
+import secrets
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Settings
 from . import accounts
+from .config import Settings
 from .exceptions import (
     AuthenticationError,
     BroadsheetError,
@@ -32,10 +36,13 @@ from .exceptions import (
 from .ids import is_arxiv_id, parse_paper_id
 from .ingest import ingest
 from .storage import Storage, open_storage
-from .trending import as_of_time, age_hours, rank
+from .trending import age_hours, as_of_time, rank
 from .types import (
     BatchPlan,
     Comment,
+    Digest,
+    DigestPeriod,
+    DigestRun,
     Feed,
     FeedEntry,
     IngestReport,
@@ -51,10 +58,13 @@ from .types import (
     SyncProgress,
     SyncReport,
     Submission,
+    Subscription,
     User,
 )
 
 if TYPE_CHECKING:
+    from .digest.deliver import Mailer
+    from .digest.render import MailSite
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
     from .search.fusion import Fused
@@ -105,6 +115,7 @@ class Hub:
         *,
         now: Callable[[], datetime] = _utcnow,
         fetch_paper: PaperFetcher | None = None,
+        mailer: Mailer | None = None,
     ) -> None:
         self.settings = settings
         self._storage = storage
@@ -116,6 +127,12 @@ class Hub:
         self._embedder: Embedder | None = None
         self._search_lock = threading.Lock()
         self._pacers: dict[str, Pacer] = {}  # one per live source: spaces requests across calls and threads
+        # Digests: the SMTP edge (tests pass a fake; None: SmtpMailer from the settings), the key
+        # that signs email links, and this Hub's name as a holder of the outbox lease.
+        self._mailer: Mailer | None = mailer
+        self._secret: bytes | None = None
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._lease_renewed = 0.0
 
     def close(self) -> None:
         self._storage.close()
@@ -711,6 +728,342 @@ class Hub:
         assert comment is not None
         return comment
 
+    # -- email digests (broadsheet.digest; docs/dev.md "Digests") -------------------------------
+
+    def subscribe(
+        self,
+        email: str | None = None,
+        *,
+        frequency: str = "daily",
+        trending_top: int | None = None,
+        topics: Sequence[str] = (),
+        user: User | None = None,
+        confirmed: bool = False,
+    ) -> Subscription:
+        """Subscribe ``email`` (or ``user``'s address) to a digest. Unless ``confirmed`` (admins),
+        it starts unconfirmed and a confirmation email with a signed, expiring link goes out:
+        nothing else is sent to the address until the link is followed. Subscribing an address
+        again with the same frequency changes what an unconfirmed subscription gets and sends a
+        new link; a confirmed one is changed only by its logged-in owner."""
+        from .digest.compose import check_content, check_frequency
+
+        address = email if email is not None else (user.email if user else None)
+        if not address:
+            raise InvalidInputError("an email address is needed: add one to your profile first" if user else "an email address is needed")
+        address = accounts.check_email(address).lower()
+        top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics)
+        sub, changed = self._storage.digests.add_subscription(
+            address, check_frequency(frequency), top, cleaned,
+            user_id=user.id if user else None, now=self._now(), confirmed=confirmed,
+        )  # fmt: skip
+        if changed and sub.confirmed_at is None:
+            self._send_confirmation(sub)
+        return sub
+
+    def _send_confirmation(self, sub: Subscription) -> None:
+        from .digest.render import message_id_for, render_confirmation
+
+        now = self._now()
+        key = f"confirm:{sub.id}:{now:%Y%m%dT%H%M%S.%f}"
+        site = self._mail_site()
+        url = f"{site.base_url}/digest/confirm/{self._sign('confirm', sub)}"
+        message = render_confirmation(
+            site, sub.email, sub.frequency, sub.topics, sub.trending_top, url, message_id_for(key, site), now,
+            self.settings.digest_confirm_days,
+        )  # fmt: skip
+        did = self._storage.digests.enqueue(sub.id, key, message_id_for(key, site), message, (), now)
+        self._deliver(only={did} if did else set())  # at once if the outbox is free; else the running sender sends it
+
+    def confirm_subscription(self, token: str) -> Subscription:
+        """Follow a confirmation link: the subscription starts getting digests."""
+        sid, email = self._unsign("confirm", token, self.settings.digest_confirm_days * 86400)
+        sub = self._storage.digests.confirm(sid, email, self._now())
+        self.data_version += 1  # pages about this link, cached for visitors, are out of date
+        if sub is None:
+            raise NotFoundError("this subscription no longer exists: subscribe again")
+        return sub
+
+    def subscription_for_token(self, token: str) -> Subscription | None:
+        """The subscription an unsubscribe link names (None: already unsubscribed)."""
+        sid, email = self._unsign("unsubscribe", token, None)
+        sub = self._storage.digests.get_subscription(sid)
+        return sub if sub and sub.email == email else None
+
+    def unsubscribe(self, token: str) -> Subscription | None:
+        """Follow an unsubscribe link (no login needed): the subscription and its waiting
+        messages are deleted. Returns what was deleted (None: it was already gone)."""
+        sub = self.subscription_for_token(token)
+        if sub is not None:
+            self._storage.digests.delete_subscription(sub.id, email=sub.email)
+            self.data_version += 1
+        return sub
+
+    def get_subscriptions(self, user: User | None = None, *, frequency: str | None = None) -> list[Subscription]:
+        """``user``'s subscriptions, or every subscription (admin CLI)."""
+        return self._storage.digests.subscriptions(frequency=frequency, user_id=user.id if user else None)
+
+    def delete_subscription(self, user: User, subscription_id: int) -> None:
+        if not self._storage.digests.delete_subscription(subscription_id, user_id=user.id):
+            raise NotFoundError(f"you have no subscription {subscription_id}")
+
+    def unsubscribe_url(self, sub: Subscription) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/digest/unsubscribe/{self._sign('unsubscribe', sub)}"
+
+    def _signing_key(self) -> bytes:
+        if self._secret is None:
+            self._secret = accounts.load_secret(self.settings.secret_key, self.settings.data_dir())
+        return self._secret
+
+    def _sign(self, purpose: str, sub: Subscription) -> str:
+        from .digest.tokens import sign
+
+        return sign(self._signing_key(), purpose, f"{sub.id}:{sub.email}", self._now().replace(tzinfo=UTC).timestamp())
+
+    def _unsign(self, purpose: str, token: str, max_age: float | None) -> tuple[int, str]:
+        from .digest.tokens import verify
+
+        payload = verify(self._signing_key(), purpose, token, self._now().replace(tzinfo=UTC).timestamp(), max_age)
+        sid, _, email = payload.partition(":")
+        if not sid.isdigit():
+            raise InvalidInputError("this link is not valid")
+        return int(sid), email
+
+    def _mail_site(self) -> MailSite:
+        from .digest.render import MailSite
+
+        s = self.settings
+        return MailSite.of(s.site_name, s.base_url, s.mail_from)
+
+    def compose_digest(self, sub: Subscription, day: date, *, cache: dict[str, object] | None = None) -> Digest | None:
+        """What ``sub`` would get in the digest sent on ``day`` (see ``digest.compose``)."""
+        from .digest.compose import compose, digest_period
+
+        cache = {} if cache is None else cache
+        period = digest_period(sub.frequency, day)
+        trending: list[Paper] = []
+        if sub.trending_top:
+            key = f"trending:{period.key}"
+            if key not in cache:
+                as_of = as_of_time(self._now(), period.last)
+                cache[key] = [e.paper for e in self._feed(period.first, period.last, as_of, "trending", 100, 0).entries]
+            trending = cache[key]  # type: ignore[assignment]
+        topics: dict[str, list[Paper]] = {}
+        for topic in sub.topics:
+            key = f"topic:{period.key}:{topic}"
+            if key not in cache:
+                cache[key] = self._topic_papers(topic, period, cache)
+            topics[topic] = cache[key]  # type: ignore[assignment]
+        sent = self._storage.digests.sent_arxiv_ids(sub.id)
+        return compose(sub, period, trending, topics, sent, per_topic=self.settings.digest_topic_papers)
+
+    def _topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
+        """Papers of a period on a topic (lexical search: a topic must match, not just be near):
+        published in the period (or ``digest_topic_slack_days`` before it, as arXiv papers
+        arrive late), then the best matches overall that were listed on the feed in the period."""
+        listed_key = f"listed:{period.key}"
+        if listed_key not in cache:
+            pids = [r.paper_id for r in self._storage.browse.listing_rows(period.first, period.last)]
+            cache[listed_key] = {p.arxiv_id for p in self._storage.papers.by_ids(pids).values()}
+        listed: set[str] = cache[listed_key]  # type: ignore[assignment]
+        since = period.first - timedelta(days=self.settings.digest_topic_slack_days)
+        try:
+            dated = self.search(topic, filters=SearchFilters(since=since, until=period.last), mode="lexical", limit=50).hits
+            best = self.search(topic, mode="lexical", limit=100).hits if listed else ()
+        except InvalidInputError:  # e.g. a topic saved before the query language changed
+            return []
+        found = {h.paper.arxiv_id: h for h in dated}
+        found.update({h.paper.arxiv_id: h for h in best if h.paper.arxiv_id in listed and h.paper.arxiv_id not in found})
+        return [h.paper for h in sorted(found.values(), key=lambda h: -h.score)]
+
+    def preview_digest(self, user: User) -> tuple[Digest | None, bytes]:
+        """The next digest ``user`` would get (their first subscription, or the trending papers
+        when they have none): the composed digest and the rendered email."""
+        from .digest.render import message_id_for, render_digest
+
+        subs = self.get_subscriptions(user)
+        now = self._now()
+        sub = subs[0] if subs else Subscription(0, user.email or "you@example.org", "daily", self.settings.digest_trending_top or 10, (), None, now)
+        digest = self.compose_digest(sub, now.date() + timedelta(days=1))
+        if digest is None:
+            return None, b""
+        site = self._mail_site()
+        url = self.unsubscribe_url(sub) if sub.id else f"{site.base_url}/settings"
+        return digest, render_digest(digest, site, url, message_id_for(f"preview:{digest.period.key}", site), now)
+
+    def send_digests(
+        self,
+        frequency: str = "daily",
+        day: date | None = None,
+        *,
+        dry_run: bool = False,
+        on_message: Callable[[str, str], None] | None = None,
+    ) -> DigestRun:
+        """Compose the digests of ``frequency`` sent on ``day`` (default today) for every confirmed
+        subscription, store each in the outbox with its papers (one transaction each), then send
+        everything due in the outbox. Safe to re-run, after a crash too: a subscription gets one
+        digest per period, and a stored message is sent until a server accepts it (see
+        docs/dev.md "Digests"). ``dry_run``: compose and render, store and send nothing."""
+        from .digest.compose import check_frequency, digest_period
+        from .digest.render import message_id_for, render_digest
+
+        day = day or self._now().date()
+        period = digest_period(check_frequency(frequency), day)
+        if not dry_run and not self._hold_outbox():
+            return DigestRun(period.key, busy=True)
+        store = self._storage.digests
+        try:
+            done = store.periods_queued(period.key)
+            site = self._mail_site()
+            queued = empty = already = 0
+            previews: list[Digest] = []
+            cache: dict[str, object] = {}
+            for sub in store.subscriptions(frequency=frequency, confirmed=True):
+                if sub.id in done:
+                    already += 1
+                    continue
+                digest = self.compose_digest(sub, day, cache=cache)
+                if digest is None:
+                    empty += 1
+                    continue
+                key = f"{period.key}:{sub.id}"
+                message = render_digest(digest, site, self.unsubscribe_url(sub), message_id_for(key, site), self._now())
+                if dry_run:
+                    previews.append(digest)
+                elif store.enqueue(sub.id, period.key, message_id_for(key, site), message, [p.arxiv_id for p in digest.papers], self._now()):
+                    queued += 1
+                else:
+                    already += 1
+                if not dry_run and not self._keep_outbox():
+                    return DigestRun(period.key, queued, empty, already, errors=("lost the outbox lease while composing",))
+            if dry_run:
+                return DigestRun(period.key, len(previews), empty, already, previews=tuple(previews))
+            counts = self._deliver(on_message=on_message, held=True)
+        finally:
+            if not dry_run:
+                self._release_outbox()
+        return DigestRun(
+            period.key, queued, empty, already, counts.sent, counts.retry_later, counts.failed,
+            store.status_counts(self._now())["pending"],
+            errors=(counts.stopped,) if counts.stopped else (),
+        )  # fmt: skip
+
+    def deliver_digests(self, *, on_message: Callable[[str, str], None] | None = None) -> DigestRun:
+        """Send what is due in the outbox (retries, confirmations), composing nothing."""
+        counts = self._deliver(on_message=on_message)
+        if counts is None:
+            return DigestRun("", busy=True)
+        return DigestRun("", sent=counts.sent, retry_later=counts.retry_later, failed=counts.failed,
+                         errors=(counts.stopped,) if counts.stopped else ())  # fmt: skip
+
+    def _deliver(self, *, only: set[int] | None = None, on_message: Callable[[str, str], None] | None = None, held: bool = False):
+        from .digest.deliver import SmtpConfig, SmtpMailer, deliver_outbox
+
+        if not held and not self._hold_outbox():
+            return None
+        s = self.settings
+        mailer = self._mailer or SmtpMailer(
+            SmtpConfig(s.smtp_host, s.smtp_port, s.smtp_security, s.smtp_user, s.smtp_password, s.smtp_timeout)
+        )
+        try:
+            return deliver_outbox(
+                self._storage.digests, mailer, self._mail_site().mail_from, self._now,
+                max_attempts=s.digest_max_attempts, retry_seconds=s.digest_retry_seconds,
+                keep_lease=self._keep_outbox, only=only, on_message=on_message,
+            )  # fmt: skip
+        finally:
+            mailer.close()
+            if not held:
+                self._release_outbox()
+
+    # One sender at a time: a lease on the outbox (storage.digests.acquire_lease), renewed while
+    # sending; a holder on this host whose process is gone is replaced at once.
+    OUTBOX = "digest-outbox"
+
+    def _hold_outbox(self) -> bool:
+        now = self._now()
+        self._lease_renewed = time.monotonic()
+        return self._storage.digests.acquire_lease(
+            self.OUTBOX, self._holder, now, now + timedelta(seconds=self.settings.digest_lease_seconds), dead=_holder_is_dead
+        )
+
+    def _keep_outbox(self) -> bool:
+        if time.monotonic() - self._lease_renewed < self.settings.digest_lease_seconds / 4:
+            return True
+        self._lease_renewed = time.monotonic()
+        until = self._now() + timedelta(seconds=self.settings.digest_lease_seconds)
+        return self._storage.digests.renew_lease(self.OUTBOX, self._holder, until)
+
+    def _release_outbox(self) -> None:
+        self._storage.digests.release_lease(self.OUTBOX, self._holder)
+
+    def digest_status(self) -> dict[str, object]:
+        """Outbox counts (pending, due, interrupted, sent, failed), recent failures, subscriptions,
+        the sender holding the outbox, and the scheduled jobs' last runs."""
+        store = self._storage.digests
+        subs = store.subscriptions()
+        return {
+            "outbox": store.status_counts(self._now()),
+            "failed": store.messages(status="failed", limit=20),
+            "waiting": [m for m in store.messages(status="pending", limit=20) if m.attempts],
+            "subscriptions": {"confirmed": sum(1 for s in subs if s.confirmed_at), "unconfirmed": sum(1 for s in subs if not s.confirmed_at)},
+            "sender": store.lease_holder(self.OUTBOX, self._now()),
+            "jobs": store.job_rows(),
+        }
+
+    def retry_failed_digests(self) -> int:
+        """Put failed messages back in the outbox (after fixing what made them fail)."""
+        return self._storage.digests.retry_failed()
+
+    # -- scheduled jobs (`broadsheet worker`; the same jobs run from cron) ----------------------
+
+    def run_job(self, name: str) -> str:
+        """Run one job by name now (see ``schedule.JOBS``); return a one-line summary."""
+        from .schedule import JOBS
+
+        if name not in JOBS:
+            raise InvalidInputError(f"unknown job {name!r}: use one of {', '.join(JOBS)}")
+        if name.startswith("digest-"):
+            run = self.send_digests(name.removeprefix("digest-"))
+            if run.busy:
+                return f"{name}: another sender holds the outbox: nothing done"
+            return (f"{name} {run.period}: {run.queued} queued, {run.empty} with nothing new, {run.sent} sent, "
+                    f"{run.retry_later} to retry, {run.failed} failed" + "".join(f"; {e}" for e in run.errors))  # fmt: skip
+        if name == "sync-arxiv":
+            cats = [c.strip() for c in self.settings.sync_arxiv_categories.split(",") if c.strip()]
+            if not cats:
+                return "sync-arxiv: no sync_arxiv_categories set: nothing to do"
+            report = self.sync_arxiv(cats, since=self._now().date() - timedelta(days=2))
+        elif name == "sync-oai":
+            report = self.sync_oai(self.settings.sync_oai_set or None)
+        else:
+            report = self.sync_hf_daily()
+        return (f"{name}: {report.added} added, {report.updated} updated, {report.listings_added} listings"
+                + ("" if report.complete else "; stopped early: " + "; ".join(report.problems)))  # fmt: skip
+
+    def run_due_jobs(self, *, only: Sequence[str] | None = None, on_job: Callable[[str, str], None] | None = None) -> list[tuple[str, str]]:
+        """Run every scheduled job whose latest scheduled time has passed and that no worker ran
+        for that time yet (each job claims its slot in the database first, so two workers never
+        run one slot twice). Returns (job, summary) for the jobs run."""
+        from .schedule import last_slot, parse_schedule
+
+        store = self._storage.digests
+        done = []
+        for name, when in parse_schedule(self.settings.schedule).items():
+            if when is None or (only and name not in only):
+                continue
+            slot = last_slot(when, self._now())
+            if not store.claim_slot(name, slot.isoformat(timespec="minutes"), self._now()):
+                continue
+            try:
+                summary, error = self.run_job(name), None
+            except Exception as e:  # noqa: BLE001 - one job's failure must not stop the others
+                summary, error = f"{name}: failed: {e}", f"{type(e).__name__}: {e}"
+            store.finish_job(name, self._now(), error)
+            done.append((name, summary))
+            if on_job:
+                on_job(name, summary)
+        return done
+
     # -- admin --------------------------------------------------------------------------------
 
     def stats(self) -> Stats:
@@ -720,6 +1073,21 @@ class Hub:
             schema_version=self._storage.schema_version(),
             **counts,
         )
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder (``host:pid:nonce``) is a process of this host that has ended."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _decode_cursor(cursor: str | None) -> int:
@@ -742,10 +1110,14 @@ def _add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
 
 
 def make_hub(
-    settings: Settings, *, now: Callable[[], datetime] = _utcnow, fetch_paper: PaperFetcher | None = None
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = _utcnow,
+    fetch_paper: PaperFetcher | None = None,
+    mailer: Mailer | None = None,
 ) -> Hub:
     """Open (and migrate) the configured database and return a Hub over it."""
-    return Hub(settings, open_storage(settings.resolved_database_url()), now=now, fetch_paper=fetch_paper)
+    return Hub(settings, open_storage(settings.resolved_database_url()), now=now, fetch_paper=fetch_paper, mailer=mailer)
 
 
 def evaluate_beir(

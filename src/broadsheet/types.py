@@ -343,3 +343,90 @@ class SyncReport:
     changed_ids: tuple[str, ...] = ()  # arXiv ids added or changed: what needs (re-)embedding
     embedded: int = 0
     resumed_from: str | None = None  # OAI-PMH: the stored resumption token the run started from
+
+
+# -- email digests (broadsheet.digest) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """An email subscription: how often (``daily`` | ``weekly``) and what: the top
+    ``trending_top`` trending papers (0: none) and papers matching ``topics`` (search queries;
+    ``cat:cs.LG`` and ``author:"Name"`` are topics too). Nothing is sent before ``confirmed_at``."""
+
+    id: int
+    email: str
+    frequency: str
+    trending_top: int
+    topics: tuple[str, ...]
+    confirmed_at: datetime | None
+    created_at: datetime
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPeriod:
+    """The days one digest covers, and its key in the outbox (``daily:2026-11-27``,
+    ``weekly:2026-W48``): one digest per subscription and key."""
+
+    frequency: str
+    first: date
+    last: date
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    """A part of a digest: ``Trending`` or one topic, with its papers in order."""
+
+    title: str
+    papers: tuple[Paper, ...]
+    topic: str | None = None  # the query, for a topic section (links to its search page)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one subscriber gets for one period (``broadsheet.digest.compose``)."""
+
+    subscription: Subscription
+    period: DigestPeriod
+    sections: tuple[DigestSection, ...]
+
+    @property
+    def papers(self) -> tuple[Paper, ...]:
+        return tuple(p for s in self.sections for p in s.papers)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A row of the outbox: one rendered email, pending until an SMTP server accepts it."""
+
+    id: int
+    subscription_id: int
+    email: str
+    period: str
+    status: str  # pending | sent | failed
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    message_id: str | None
+    message: bytes
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    """What one ``Hub.send_digests`` did."""
+
+    period: str
+    queued: int = 0  # digests composed and stored in the outbox by this run
+    empty: int = 0  # subscribers with nothing new to get
+    already: int = 0  # subscribers whose digest for this period was already in the outbox
+    sent: int = 0
+    retry_later: int = 0  # temporary failures (kept pending, retried with backoff)
+    failed: int = 0  # permanent failures (or too many attempts)
+    pending: int = 0  # messages still in the outbox after this run (waiting for a retry)
+    busy: bool = False  # another sender held the outbox: this run composed and sent nothing
+    errors: tuple[str, ...] = ()
+    previews: tuple[Digest, ...] = ()  # with dry_run: what would have been queued

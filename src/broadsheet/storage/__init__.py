@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from .browse import BrowseStore
 from .community import CommunityStore
+from .digests import DigestStore
 from .engine import create_db_engine, migrate, schema_version
 from .fulltext import FullTextIndex
 from .papers import PaperStore
@@ -32,6 +33,7 @@ class Storage:
         self.users = UserStore(engine)
         self.community = CommunityStore(engine)
         self.browse = BrowseStore(engine)
+        self.digests = DigestStore(engine)
 
     def counts(self) -> dict[str, int]:
         """Rows per domain table, for ``broadsheet info``."""

@@ -186,6 +186,21 @@ digest_papers = Table(
     Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# A lease and a schedule record per job (migration 0004). A row's holder may act (send the digest
+# outbox, run a scheduled job) until lease_until; `last_slot` is the scheduled time a job last ran
+# for, so two workers never run one slot twice. See storage/digests.py `acquire_lease`.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255)),
+    Column("lease_until", DateTime),
+    Column("last_slot", String(32)),
+    Column("last_started_at", DateTime),
+    Column("last_finished_at", DateTime),
+    Column("last_error", Text),
+)
+
 # One vector per paper and model, computed from the text whose hash it records. A rewritten vector
 # gets a new id, so a server's in-memory index loads only rows with an id above the last it saw.
 embeddings = Table(

@@ -124,6 +124,7 @@ def _settings(
         "message": None,
         "error": None,
         "form": None,
+        "subscriptions": hub.get_subscriptions(user),
     }
     return render(request, "settings.html", ctx | extra, status=status)
 

@@ -36,7 +36,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, pages
+from . import accounts, actions, digests, pages
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .render import env, render
@@ -77,6 +77,15 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/settings/profile", POST, accounts.settings_profile),
     ("/settings/password", POST, accounts.settings_password),
     ("/settings/token", POST, accounts.settings_token),
+    ("/settings/digests", POST, digests.settings_add),
+    ("/settings/digests/{subscription_id:int}/delete", POST, digests.settings_delete),
+    ("/digest/subscribe", GET, digests.subscribe_form),
+    ("/digest/subscribe", POST, digests.subscribe),
+    ("/digest/confirm/{token}", GET, digests.confirm_page),
+    ("/digest/confirm/{token}", POST, digests.confirm),  # the token is the credential: no CSRF
+    ("/digest/unsubscribe/{token}", GET, digests.unsubscribe_page),
+    ("/digest/unsubscribe/{token}", POST, digests.unsubscribe),  # RFC 8058 one-click: no CSRF
+    ("/digest/preview", GET, digests.preview),
     ("/healthz", GET, healthz),
 ]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import threading
@@ -24,11 +23,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import Response
 
+from .. import accounts
 from ..config import Settings
 from ..exceptions import InvalidInputError
 
@@ -51,36 +50,9 @@ class RateLimited(Exception):
 
 
 def load_secret(settings: Settings) -> bytes:
-    """The ``secret_key`` setting, else the key in the data folder, made on first use (mode 600).
-
-    Two processes starting at once agree on one key: it is written to a temporary file and
-    hard-linked into place, and the loser reads the winner's."""
-    if settings.secret_key:
-        return settings.secret_key.encode("utf-8")
-    path = settings.data_dir() / SECRET_FILE
-    if path.exists():
-        return _read_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_urlsafe(48) + "\n")
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return _read_key(path)
-
-
-def _read_key(path: Path) -> bytes:
-    key = path.read_bytes().strip()
-    if len(key) < 32:
-        raise InvalidInputError(
-            f"{path}: the secret key is too short (at least 32 characters)"
-        )
-    return key
+    """The ``secret_key`` setting, else the key in the data folder, made on first use (mode 600);
+    see ``accounts.load_secret`` (the Hub signs email links with the same key)."""
+    return accounts.load_secret(settings.secret_key, settings.data_dir())
 
 
 class Csrf:

@@ -1,0 +1,87 @@
+"""What a subscriber gets for a period (pure): the trending top N, then a section per topic,
+never a paper sent to them before, never one paper twice; nothing new means no email.
+
+    period = digest_period("daily", date(2026, 11, 28))  # covers 2026-11-27, key daily:2026-11-27
+    digest = compose(subscription, period, trending, {"diffusion": [...]}, already_sent)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, timedelta
+
+from ..exceptions import InvalidInputError
+from ..types import Digest, DigestPeriod, DigestSection, Paper, Subscription
+
+FREQUENCIES = ("daily", "weekly")
+MAX_TRENDING = 50
+MAX_TOPICS = 10
+
+
+def digest_period(frequency: str, day: date) -> DigestPeriod:
+    """The period a digest sent on ``day`` covers: the day before (daily), or the seven days up
+    to the day before (weekly, keyed by the ISO week of that last day, so a second weekly run in
+    the same week finds the digest already made)."""
+    last = day - timedelta(days=1)
+    if frequency == "daily":
+        return DigestPeriod("daily", last, last, f"daily:{last.isoformat()}")
+    if frequency == "weekly":
+        year, week, _ = last.isocalendar()
+        return DigestPeriod("weekly", last - timedelta(days=6), last, f"weekly:{year}-W{week:02d}")
+    raise InvalidInputError(f"unknown frequency {frequency!r}: use daily or weekly")
+
+
+def check_frequency(frequency: str) -> str:
+    if frequency not in FREQUENCIES:
+        raise InvalidInputError(f"unknown frequency {frequency!r}: use daily or weekly")
+    return frequency
+
+
+def check_content(trending_top: int, topics: Sequence[str]) -> tuple[int, tuple[str, ...]]:
+    """Clean a subscription's content; InvalidInputError when it would never say anything."""
+    if not 0 <= trending_top <= MAX_TRENDING:
+        raise InvalidInputError(f"the number of trending papers must be between 0 and {MAX_TRENDING}")
+    cleaned = tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
+    if len(cleaned) > MAX_TOPICS:
+        raise InvalidInputError(f"at most {MAX_TOPICS} topics per subscription")
+    if any(len(t) > 200 for t in cleaned):
+        raise InvalidInputError("a topic has at most 200 characters")
+    if trending_top == 0 and not cleaned:
+        raise InvalidInputError("choose trending papers, topics, or both")
+    return trending_top, cleaned
+
+
+def compose(
+    subscription: Subscription,
+    period: DigestPeriod,
+    trending: Sequence[Paper],
+    topics: Mapping[str, Sequence[Paper]],
+    already_sent: Collection[str],
+    *,
+    per_topic: int = 10,
+) -> Digest | None:
+    """The digest for one subscriber: ``trending`` (best first; the first ``trending_top`` new
+    ones) and, for each of the subscription's topics, up to ``per_topic`` new papers from
+    ``topics[topic]``. ``already_sent``: arXiv ids this subscriber has had. None when empty."""
+    seen = set(already_sent)
+    sections = []
+
+    def fresh(papers: Sequence[Paper], limit: int) -> tuple[Paper, ...]:
+        chosen = []
+        for p in papers:
+            if len(chosen) >= limit:
+                break
+            if p.hidden or p.arxiv_id in seen:
+                continue
+            seen.add(p.arxiv_id)
+            chosen.append(p)
+        return tuple(chosen)
+
+    if subscription.trending_top > 0 and (picked := fresh(trending, subscription.trending_top)):
+        sections.append(DigestSection("Trending", picked))
+    for topic in subscription.topics:
+        if picked := fresh(topics.get(topic, ()), per_topic):
+            sections.append(DigestSection(topic, picked, topic=topic))
+    if not sections:
+        return None
+    return Digest(subscription, period, tuple(sections))

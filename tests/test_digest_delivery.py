@@ -144,5 +144,6 @@ def test_worker_runs_each_slot_once_across_workers(tmp_path: Path, smtp: SmtpSer
         assert [name for name, _ in other.run_due_jobs()] == ["digest-daily"]
         assert len(smtp.recorder.to("a@example.org")) >= 1
         assert hub.run_job("sync-arxiv") == "sync-arxiv: no sync_arxiv_categories set: nothing to do"
+        assert hub.run_job("sync-oai").startswith("sync-oai: no sync_oai_set set")  # all of arXiv only when asked
     finally:
         other.close()

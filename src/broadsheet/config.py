@@ -130,7 +130,7 @@ class Settings:
         "jobs: digest-daily, digest-weekly, sync-hf-daily, sync-oai, sync-arxiv.",
     )
     sync_oai_set: str = _setting(
-        "", "OAI-PMH set the scheduled sync-oai job harvests (e.g. cs); empty: all of arXiv (the first run is long, later runs take what changed)."
+        "", "OAI-PMH set the scheduled sync-oai job harvests (e.g. cs; * for all of arXiv: the first run takes many hours); empty: the job does nothing."
     )
     sync_arxiv_categories: str = _setting("", "Categories the scheduled sync-arxiv job asks for, comma-separated (e.g. cs.LG,cs.CL); empty: the job does nothing.")
 

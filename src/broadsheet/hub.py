@@ -1034,7 +1034,9 @@ class Hub:
                 return "sync-arxiv: no sync_arxiv_categories set: nothing to do"
             report = self.sync_arxiv(cats, since=self._now().date() - timedelta(days=2))
         elif name == "sync-oai":
-            report = self.sync_oai(self.settings.sync_oai_set or None)
+            if not self.settings.sync_oai_set:  # all of arXiv is a decision, not a default
+                return "sync-oai: no sync_oai_set set (e.g. cs, or * for all of arXiv): nothing to do"
+            report = self.sync_oai(None if self.settings.sync_oai_set == "*" else self.settings.sync_oai_set)
         else:
             report = self.sync_hf_daily()
         return (f"{name}: {report.added} added, {report.updated} updated, {report.listings_added} listings"

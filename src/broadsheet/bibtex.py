@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .ids import is_arxiv_id
 from .text import fold
@@ -55,3 +56,34 @@ def to_bibtex(paper: Paper) -> str:
         fields.append(("journal", paper.journal_ref))
     body = ",\n".join(f"  {name} = {_braced(value)}" for name, value in fields)
     return f"@misc{{{cite_key(paper)},\n{body}\n}}"
+
+
+def to_bibtex_list(papers: Iterable[Paper]) -> str:
+    """Several papers as one ``.bib`` file: entries in order, a blank line apart, cite keys made
+    unique (``vaswani2017attention``, ``vaswani2017attentiona``, ...), each paper once."""
+    entries, keys, seen = [], set(), set()
+    for paper in papers:
+        if paper.arxiv_id in seen:
+            continue
+        seen.add(paper.arxiv_id)
+        entry = to_bibtex(paper)
+        key = base = cite_key(paper)
+        n = 0
+        while key in keys:
+            key = base + _suffix(n)
+            n += 1
+        keys.add(key)
+        if key != base:
+            entry = entry.replace("{" + base + ",", "{" + key + ",", 1)
+        entries.append(entry)
+    return "\n\n".join(entries) + ("\n" if entries else "")
+
+
+def _suffix(n: int) -> str:
+    """a, b, ..., z, aa, ab, ...: as BibTeX tools disambiguate keys."""
+    out = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(ord("a") + r) + out
+    return out

@@ -97,6 +97,11 @@ class Settings:
     rate_comments: str = _setting("10/minute", "Comments allowed per user.")
     rate_submissions: str = _setting("20/hour", "Paper submissions allowed per user.")
     rate_logins: str = _setting("20/minute", "Log-in attempts allowed per client address.")
+    rate_api_anonymous: str = _setting(
+        "500/5minutes",
+        "Requests to the JSON API, feeds, markdown and BibTeX allowed per client address without an API token "
+        "(as Hugging Face's 500 per 5 minutes); over it, 429 with Retry-After.",
+    )
     page_cache_seconds: float = _setting(
         10.0,
         "Seconds a page for visitors who are not logged in may be served from memory (0: never). "

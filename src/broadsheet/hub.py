@@ -200,6 +200,10 @@ class Hub:
     def latest_listing_day(self) -> date | None:
         return self._storage.papers.latest_listing_day()
 
+    def get_first_listing(self, arxiv_id: str) -> Listing | None:
+        """When and by whom the paper was first put on the daily list, or None if it never was."""
+        return self._storage.papers.first_listing(parse_paper_id(arxiv_id)[0])
+
     # -- search -------------------------------------------------------------------------------
 
     def _search_engine(self) -> SearchEngine:
@@ -503,10 +507,20 @@ class Hub:
 
     # -- feeds --------------------------------------------------------------------------------
 
-    def get_feed(self, first: date, last: date, *, sort: str = "trending", limit: int = 30, offset: int = 0) -> Feed:
+    def get_feed(
+        self,
+        first: date,
+        last: date,
+        *,
+        sort: str = "trending",
+        limit: int = 30,
+        offset: int = 0,
+        submitter: str | None = None,
+    ) -> Feed:
         """One page of the papers listed from ``first`` to ``last``: by trending score as of the
-        end of ``last`` (or now, if earlier), or newest first. See ``broadsheet.trending``."""
-        feed = self._feed(first, last, as_of_time(self._now(), last), sort, limit, offset)
+        end of ``last`` (or now, if earlier), or newest first. See ``broadsheet.trending``.
+        With ``submitter``, only the listings that user name (any case) submitted."""
+        feed = self._feed(first, last, as_of_time(self._now(), last), sort, limit, offset, submitter)
         before, after = self._storage.browse.listed_days_around(first, last)
         return dataclasses.replace(feed, previous_day=before, next_day=after)
 
@@ -520,8 +534,14 @@ class Hub:
         first = last - timedelta(days=max(1, self.settings.trending_days) - 1)
         return self._feed(first, last, as_of_time(now, last), "trending", limit, offset)
 
-    def _feed(self, first: date, last: date, as_of: datetime, sort: str, limit: int, offset: int) -> Feed:
-        ranked = rank(self._storage.browse.listing_rows(first, last), as_of, self.settings.trending_gravity, sort)
+    def _feed(
+        self, first: date, last: date, as_of: datetime, sort: str, limit: int, offset: int, submitter: str | None = None
+    ) -> Feed:
+        rows = self._storage.browse.listing_rows(first, last)
+        if submitter is not None:
+            who = submitter.strip().casefold()
+            rows = [r for r in rows if (r.submitter or "").casefold() == who]
+        ranked = rank(rows, as_of, self.settings.trending_gravity, sort)
         page = ranked[offset : offset + limit]
         papers = self._storage.papers.by_ids([r.paper_id for r, _ in page])
         entries = tuple(

@@ -298,6 +298,23 @@ class PaperStore:
             for p, r in zip(found, rows, strict=True)
         ]
 
+    def first_listing(self, arxiv_id: str) -> Listing | None:
+        """The earliest listing of a paper (hidden or not), or None."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                _paper_rows()
+                .add_columns(listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"), users.c.name.label("user_name"))
+                .join(listings, listings.c.paper_id == papers.c.id)
+                .outerjoin(users, users.c.id == listings.c.submitted_by)
+                .where(papers.c.arxiv_id == arxiv_id)
+                .order_by(listings.c.listed_on, listings.c.id)
+                .limit(1)
+            ).all()
+            if not rows:
+                return None
+            r, p = rows[0], self._papers(conn, rows)[0]
+        return Listing(paper=p, listed_on=r.listed_on, submitter=r.user_name or r.submitter_name, submitted_at=r.listed_at)
+
     def latest_listing_day(self) -> date | None:
         with self._engine.connect() as conn:
             return conn.execute(select(func.max(listings.c.listed_on))).scalar()

@@ -36,7 +36,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, digests, pages
+from . import accounts, actions, api, digests, feeds, pages
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .render import env, render
@@ -93,7 +93,12 @@ ROUTES: list[tuple[str, list[str], Any]] = [
 def create_app(hub: Hub) -> FastAPI:
     settings = hub.settings
     app = FastAPI(
-        title=settings.site_name, docs_url=None, redoc_url=None, openapi_url=None
+        title=settings.site_name,
+        version=_version(),
+        description="Daily papers, search, votes and comments. See /api/docs.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
     )
     app.state.hub = hub
     app.state.csrf = CsrfSigner(load_secret(settings))
@@ -105,16 +110,23 @@ def create_app(hub: Hub) -> FastAPI:
             "votes": parse_rate(settings.rate_votes),
             "comments": parse_rate(settings.rate_comments),
             "submissions": parse_rate(settings.rate_submissions),
+            "api": parse_rate(settings.rate_api_anonymous),
         }
     )
     env.globals["static_version"] = _static_version()
+    env.globals["feed_links"] = feeds.feed_links
     app.state.similar_cache = TtlCache(size=2048, ttl=600)
     app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
     )
+    api_rate = parse_rate(settings.rate_api_anonymous)
+    app.add_middleware(  # outermost: counts cached responses too
+        api.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
     for path, methods, endpoint in ROUTES:
         app.add_api_route(
             path,
@@ -125,6 +137,15 @@ def create_app(hub: Hub) -> FastAPI:
         )
     _install_error_pages(app)
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("broadsheet")
+    except PackageNotFoundError:
+        return "0"
 
 
 def _static_version() -> str:

@@ -77,7 +77,8 @@ def get_user(
 
 
 def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
+    """The upvote script asks for JSON; the API (``/api/...``) always answers it, errors too."""
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
 def client_key(request: Request) -> str:

@@ -133,14 +133,18 @@ class Rate:
     seconds: int
 
 
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+
+
 def parse_rate(text: str) -> Rate:
-    """``"10/minute"`` → Rate(10, 60); ``"0/hour"`` forbids the action."""
-    count, _, period = text.strip().partition("/")
-    if not count.strip().isdigit() or period.strip() not in _PERIODS:
+    """``"10/minute"`` → Rate(10, 60); ``"500/5minutes"`` → Rate(500, 300); ``"0/hour"`` forbids
+    the action."""
+    m = _RATE_RE.match(text)
+    if not m or m[2] == "0":
         raise InvalidInputError(
-            f"not a rate: {text!r} (for example 10/minute; periods: {', '.join(_PERIODS)})"
+            f"not a rate: {text!r} (for example 10/minute or 500/5minutes; periods: {', '.join(_PERIODS)})"
         )
-    return Rate(int(count), _PERIODS[period.strip()])
+    return Rate(int(m[1]), int(m[2] or 1) * _PERIODS[m[3]])
 
 
 class RateLimiter:

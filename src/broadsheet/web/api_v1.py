@@ -1,0 +1,174 @@
+"""Broadsheet's own JSON API, ``/api/v1``: what members do (vote, comment, submit), with the API
+token from the settings page as ``Authorization: Bearer <token>``.
+
+Reads are open (a paper, its comments); writes need a token and count against the same per-user
+rate limits as the web forms. Errors are JSON ``{"error": "..."}`` with a 4xx status: 400 bad
+input, 401 no or bad token, 403 not allowed, 404 unknown paper or comment, 429 too many.
+No CSRF check: a token in a header is not sent by browsers on their own, unlike a cookie.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from ..exceptions import AuthenticationError
+from ..hub import Hub
+from ..types import Comment, Paper, Submission, User
+from .api_hf import visible_paper
+from .deps import HubDep
+
+bearer = HTTPBearer(auto_error=False, description="The API token from your settings page.")
+
+
+class ApiAuthError(AuthenticationError):
+    """No API token, or one that is not (or no longer) valid: 401 with WWW-Authenticate."""
+
+
+def token_user(hub: Hub, request: Request) -> User | None:
+    """The member whose API token the request carries (``Authorization: Bearer``), or None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    if not hasattr(request.state, "api_user"):
+        request.state.api_user = hub.user_for_api_token(token.strip())
+    return request.state.api_user
+
+
+def api_user(
+    request: Request, hub: HubDep, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> User:
+    user = token_user(hub, request)
+    if user is None:
+        raise ApiAuthError("an API token is needed: Authorization: Bearer <token> (make one on /settings)")
+    return user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+def _limit(request: Request, action: str, user: User) -> None:
+    request.app.state.limiter.hit(action, str(user.id))
+
+
+# -- shapes (camelCase, as the HF-compatible API) ----------------------------------------------
+
+
+def paper_json(paper: Paper) -> dict[str, Any]:
+    return {
+        "id": paper.arxiv_id,
+        "title": paper.title,
+        "summary": paper.abstract,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "primaryCategory": paper.primary_category,
+        "published": paper.published.isoformat() if paper.published else None,
+        "updated": paper.updated.isoformat() if paper.updated else None,
+        "version": paper.version,
+        "doi": paper.doi,
+        "journalRef": paper.journal_ref,
+        "comments": paper.comments,
+        "githubRepo": paper.github_repo,
+        "projectPage": paper.project_page,
+        "upvotes": paper.upvotes,
+        "numComments": paper.num_comments,
+    }
+
+
+def comment_json(c: Comment) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "paperId": c.arxiv_id,
+        "author": c.author or None,
+        "body": c.body,
+        "createdAt": c.created_at.isoformat() + "Z",
+        "parentId": c.parent_id,
+        "hidden": c.hidden,
+    }
+
+
+def submission_json(s: Submission) -> dict[str, Any]:
+    return {
+        "arxivId": s.arxiv_id,
+        "status": s.status,
+        "listedOn": s.listed_on.isoformat(),
+        "paper": paper_json(s.paper) if s.paper else None,
+    }
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+class NewComment(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000, description="Markdown.")
+    parentId: int | None = Field(default=None, ge=1, le=2**62, description="Reply to this top-level comment.")
+
+
+class NewSubmission(BaseModel):
+    arxivId: str = Field(min_length=1, max_length=64, description="arXiv id, e.g. 2405.15738.")
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+
+def me(user: ApiUser) -> JSONResponse:
+    """The member the token belongs to."""
+    return JSONResponse({"name": user.name, "isAdmin": user.is_admin, "createdAt": user.created_at.isoformat() + "Z"})
+
+
+def get_paper(arxiv_id: str, hub: HubDep) -> JSONResponse:
+    """A paper with everything Broadsheet knows of it."""
+    return JSONResponse(paper_json(visible_paper(hub, arxiv_id)))
+
+
+def upvote(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> JSONResponse:
+    """Upvote a paper (again: no change)."""
+    _limit(request, "votes", user)
+    paper = hub.set_vote(user, arxiv_id, True)
+    return JSONResponse({"id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": True})
+
+
+def withdraw_vote(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> JSONResponse:
+    """Withdraw your upvote (none: no change)."""
+    _limit(request, "votes", user)
+    paper = hub.set_vote(user, arxiv_id, False)
+    return JSONResponse({"id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": False})
+
+
+def list_comments(arxiv_id: str, hub: HubDep) -> JSONResponse:
+    """A paper's comments, oldest first; replies point to their parent (``parentId``)."""
+    paper = visible_paper(hub, arxiv_id)
+    return JSONResponse([comment_json(c) for c in hub.get_comments(paper.arxiv_id)])
+
+
+def add_comment(
+    request: Request, arxiv_id: str, hub: HubDep, user: ApiUser, comment: Annotated[NewComment, Body()]
+) -> JSONResponse:
+    """Comment on a paper, or reply to one of its top-level comments."""
+    _limit(request, "comments", user)
+    made = hub.add_comment(user, arxiv_id, comment.body, parent_id=comment.parentId)
+    return JSONResponse(comment_json(made), status_code=201)
+
+
+def submit(request: Request, hub: HubDep, user: ApiUser, submission: Annotated[NewSubmission, Body()]) -> JSONResponse:
+    """Put a paper on today's daily list. 201 listed, 200 already listed today, 404 unknown paper
+    (not in the database, and no live source could fetch it)."""
+    _limit(request, "submissions", user)
+    done = hub.submit_paper(user, submission.arxivId)
+    status = {"listed": 201, "already_listed": 200}.get(done.status, 404)
+    return JSONResponse(submission_json(done), status_code=status)
+
+
+ROUTES: list[tuple[str, list[str], Any]] = [
+    ("/api/v1/me", ["GET"], me),
+    ("/api/v1/submissions", ["POST"], submit),
+    ("/api/v1/papers/{arxiv_id:path}/vote", ["PUT"], upvote),
+    ("/api/v1/papers/{arxiv_id:path}/vote", ["DELETE"], withdraw_vote),
+    ("/api/v1/papers/{arxiv_id:path}/comments", ["GET"], list_comments),
+    ("/api/v1/papers/{arxiv_id:path}/comments", ["POST"], add_comment),
+    ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
+]

@@ -1,0 +1,133 @@
+"""Hugging Face Papers API shapes, built from our frozen dataclasses (pure functions).
+
+The field names and nesting are those of ``huggingface.co/api/daily_papers`` and
+``/api/papers/{id}`` (see the recorded responses in ``../shared/data/fixtures/hf-daily-papers``)
+as ``huggingface_hub.hf_api.PaperInfo`` parses them:
+
+- a *paper* object: ``id``, ``authors[].name``, ``publishedAt``, ``title``, ``summary``,
+  ``upvotes``, and when known ``submittedOnDailyAt``, ``submittedOnDailyBy``, ``projectPage``,
+  ``githubRepo``;
+- a *daily item* (daily papers, search results): ``{"paper": {...}, "publishedAt", "title",
+  "summary", "numComments", "submittedBy"}``; its ``publishedAt`` is when the paper was put on the
+  daily list (``PaperInfo.submitted_at``), the paper's own ``publishedAt`` its publication.
+
+Times are UTC in HF's format, ``2024-05-27T00:00:00.000Z``. A listing is a day: its time is the
+day's start, as HF writes ``submittedOnDailyAt`` today.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from ..ids import is_arxiv_id
+from ..types import FeedEntry, Listing, Paper, SearchHit
+
+
+def hf_time(value: date | datetime | None) -> str | None:
+    """``2024-05-27T03:50:58.348Z`` (a date is midnight UTC); naive datetimes are UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def hf_user(name: str) -> dict[str, Any]:
+    """A user object as HF nests it (``submittedOnDailyBy``, ``submittedBy``)."""
+    return {"user": name, "name": name, "fullname": name, "type": "user", "avatarUrl": "", "isPro": False}
+
+
+def paper_object(
+    paper: Paper,
+    *,
+    listed_on: date | None = None,
+    submitter: str | None = None,
+) -> dict[str, Any]:
+    """The paper as ``/api/papers/{id}`` returns it (and as ``paper`` inside a daily item)."""
+    out: dict[str, Any] = {
+        "id": paper.arxiv_id,
+        "authors": [{"name": a, "hidden": False} for a in paper.authors],
+        "publishedAt": hf_time(paper.published or paper.first_seen),
+    }
+    if listed_on is not None:
+        out["submittedOnDailyAt"] = hf_time(listed_on)
+    out["title"] = paper.title
+    if submitter:
+        out["submittedOnDailyBy"] = hf_user(submitter)
+    out["summary"] = paper.abstract
+    out["upvotes"] = paper.upvotes
+    out["numComments"] = paper.num_comments
+    if paper.project_page:
+        out["projectPage"] = paper.project_page
+    if paper.github_repo:
+        out["githubRepo"] = paper.github_repo
+    return out
+
+
+def paper_info(paper: Paper, listing: Listing | None) -> dict[str, Any]:
+    """``GET /api/papers/{id}``: the paper object, with its first daily listing when it has one."""
+    if listing is None:
+        return paper_object(paper)
+    return paper_object(paper, listed_on=listing.listed_on, submitter=listing.submitter)
+
+
+def daily_item(paper: Paper, listed_on: date | None, submitter: str | None) -> dict[str, Any]:
+    """One item of ``/api/daily_papers`` (or of a search): the paper, and the listing around it."""
+    item: dict[str, Any] = {
+        "paper": paper_object(paper, listed_on=listed_on, submitter=submitter),
+    }
+    if listed_on is not None:
+        item["publishedAt"] = hf_time(listed_on)
+    item["title"] = paper.title
+    item["summary"] = paper.abstract
+    item["numComments"] = paper.num_comments
+    if submitter:
+        item["submittedBy"] = hf_user(submitter)
+    item["isAuthorParticipating"] = False
+    return item
+
+
+def feed_items(entries: tuple[FeedEntry, ...] | list[FeedEntry]) -> list[dict[str, Any]]:
+    return [daily_item(e.paper, e.listed_on, e.submitter) for e in entries]
+
+
+def search_items(hits: tuple[SearchHit, ...] | list[SearchHit]) -> list[dict[str, Any]]:
+    """``/api/papers/search``: daily items without a listing (search does not say when one was)."""
+    return [daily_item(h.paper, None, None) for h in hits]
+
+
+def paper_markdown(paper: Paper, listing: Listing | None, base_url: str) -> str:
+    """``GET /papers/{id}.md``: the paper page as markdown (what ``HfApi.read_paper`` returns)."""
+    lines = [f"# {' '.join(paper.title.split())}", ""]
+    if paper.authors:
+        lines += [f"**Authors:** {', '.join(paper.authors)}", ""]
+    facts = []
+    if paper.published:
+        facts.append(f"- Published: {paper.published.isoformat()}")
+    if listing is not None:
+        by = f" by {listing.submitter}" if listing.submitter else ""
+        facts.append(f"- Listed on the daily papers: {listing.listed_on.isoformat()}{by}")
+    if paper.categories:
+        facts.append(f"- Categories: {', '.join(paper.categories)}")
+    facts.append(f"- Upvotes: {paper.upvotes}")
+    facts.append(f"- Comments: {paper.num_comments}")
+    if is_arxiv_id(paper.arxiv_id):
+        facts.append(f"- arXiv: https://arxiv.org/abs/{paper.arxiv_id}")
+        facts.append(f"- PDF: https://arxiv.org/pdf/{paper.arxiv_id}")
+    if paper.doi:
+        facts.append(f"- DOI: https://doi.org/{paper.doi}")
+    if paper.journal_ref:
+        facts.append(f"- Journal reference: {paper.journal_ref}")
+    if paper.github_repo:
+        facts.append(f"- Code: {paper.github_repo}")
+    if paper.project_page:
+        facts.append(f"- Project page: {paper.project_page}")
+    facts.append(f"- Page: {base_url.rstrip('/')}/papers/{paper.arxiv_id}")
+    lines += facts
+    lines += ["", "## Abstract", "", " ".join(paper.abstract.split()), ""]
+    if paper.comments:
+        lines += ["## Author comments", "", " ".join(paper.comments.split()), ""]
+    return "\n".join(lines)

@@ -25,9 +25,18 @@ from .security import RateLimited, RateLimiter
 LIMITED_PREFIXES = ("/api/", "/feeds/", "/openapi.json")
 LIMITED_SUFFIXES = (".md", ".bib")
 TAGS = [
-    {"name": "Hugging Face compatible", "description": "The paths, parameters and JSON of huggingface.co's papers API: `huggingface_hub.HfApi(endpoint=...)` works unchanged. No token needed."},
-    {"name": "Broadsheet", "description": "Votes, comments and submissions. Writes need `Authorization: Bearer <API token>` (make one on the settings page)."},
-    {"name": "Feeds and BibTeX", "description": "Atom 1.0 and RSS 2.0 feeds; BibTeX for a paper or a list."},
+    {
+        "name": "Hugging Face compatible",
+        "description": "The paths, parameters and JSON of huggingface.co's papers API: `huggingface_hub.HfApi(endpoint=...)` works unchanged. No token needed.",
+    },
+    {
+        "name": "Broadsheet",
+        "description": "Votes, comments and submissions. Writes need `Authorization: Bearer <API token>` (make one on the settings page).",
+    },
+    {
+        "name": "Feeds and BibTeX",
+        "description": "Atom 1.0 and RSS 2.0 feeds; BibTeX for a paper or a list.",
+    },
 ]
 
 
@@ -48,7 +57,13 @@ def install(app: FastAPI) -> None:
                 response_class=response_class,
                 responses=_responses(path, methods),
             )
-    app.add_api_route("/api/docs", api_docs, methods=["GET"], response_class=HTMLResponse, include_in_schema=False)
+    app.add_api_route(
+        "/api/docs",
+        api_docs,
+        methods=["GET"],
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
     app.add_exception_handler(api_v1.ApiAuthError, _unauthorized)
     app.openapi_tags = TAGS
 
@@ -67,7 +82,9 @@ def _responses(path: str, methods: list[str]) -> dict[int | str, dict[str, Any]]
 
 
 def _unauthorized(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return JSONResponse(
+        {"error": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def api_docs(request: Request) -> HTMLResponse:
@@ -77,9 +94,16 @@ def api_docs(request: Request) -> HTMLResponse:
     operations = []
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            body = (
+                op.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+            )
             ref = body.get("$ref", "").rsplit("/", 1)[-1]
-            schema = spec.get("components", {}).get("schemas", {}).get(ref) if ref else None
+            schema = (
+                spec.get("components", {}).get("schemas", {}).get(ref) if ref else None
+            )
             operations.append(
                 {
                     "method": method.upper(),
@@ -88,11 +112,17 @@ def api_docs(request: Request) -> HTMLResponse:
                     "summary": op.get("summary", ""),
                     "description": op.get("description", ""),
                     "parameters": op.get("parameters", []),
-                    "body": json.dumps(schema.get("properties", {}), indent=2) if schema else "",
+                    "body": json.dumps(schema.get("properties", {}), indent=2)
+                    if schema
+                    else "",
                     "auth": bool(op.get("security")),
                 }
             )
-    return render(request, "api_docs.html", {"operations": operations, "tags": TAGS, "section": "api"})
+    return render(
+        request,
+        "api_docs.html",
+        {"operations": operations, "tags": TAGS, "section": "api"},
+    )
 
 
 class AnonymousLimit:
@@ -100,7 +130,9 @@ class AnonymousLimit:
     token count against ``rate_api_anonymous`` per client address; over it, a 429 in JSON with
     ``Retry-After`` and the IETF ``RateLimit`` headers that ``huggingface_hub`` reads."""
 
-    def __init__(self, app: ASGIApp, *, hub: Hub, limiter: RateLimiter, policy: tuple[int, int]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hub: Hub, limiter: RateLimiter, policy: tuple[int, int]
+    ) -> None:
         self.app, self._hub, self._limiter = app, hub, limiter
         self._policy = f'"sliding window";"api";q={policy[0]};w={policy[1]}'
 
@@ -111,10 +143,15 @@ class AnonymousLimit:
         if scope["type"] != "http" or not self._limited(scope["path"]):
             await self.app(scope, receive, send)
             return
-        auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+        auth = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"),
+            "",
+        )
         scheme, _, token = auth.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            user = await anyio.to_thread.run_sync(self._hub.user_for_api_token, token.strip())
+            user = await anyio.to_thread.run_sync(
+                self._hub.user_for_api_token, token.strip()
+            )
             if user is not None:
                 await self.app(scope, receive, send)
                 return
@@ -123,7 +160,9 @@ class AnonymousLimit:
             self._limiter.hit("api", client[0] if client else "unknown")
         except RateLimited as e:
             body = json.dumps(
-                {"error": f"too many requests without an API token: wait {e.retry_after} s, or use a token"}
+                {
+                    "error": f"too many requests without an API token: wait {e.retry_after} s, or use a token"
+                }
             ).encode()
             headers = [
                 (b"content-type", b"application/json"),
@@ -132,7 +171,9 @@ class AnonymousLimit:
                 (b"ratelimit", f'"api";r=0;t={e.retry_after}'.encode()),
                 (b"ratelimit-policy", self._policy.encode()),
             ]
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": 429, "headers": headers}
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

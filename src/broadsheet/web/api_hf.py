@@ -27,7 +27,8 @@ from .deps import HubDep
 
 DEFAULT_LIMIT = 50
 MAX_PAGE = 10_000
-EPOCH = date(1991, 1, 1)  # before arXiv's first paper: "every day" for a submitter's listings
+# before arXiv's first paper: "every day" for a submitter's listings
+EPOCH = date(1991, 1, 1)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Papers per page (1-100).")]
 
@@ -49,19 +50,33 @@ def visible_paper(hub: Hub, arxiv_id: str) -> Paper:
 def daily_papers(
     request: Request,
     hub: HubDep,
-    date: Annotated[str | None, Query(description="A day, YYYY-MM-DD.", examples=["2024-05-27"])] = None,
-    week: Annotated[str | None, Query(description="An ISO week, YYYY-Www.", examples=["2024-W22"])] = None,
-    month: Annotated[str | None, Query(description="A month, YYYY-MM.", examples=["2024-05"])] = None,
-    submitter: Annotated[str | None, Query(max_length=128, description="Only papers this user submitted.")] = None,
+    date: Annotated[
+        str | None, Query(description="A day, YYYY-MM-DD.", examples=["2024-05-27"])
+    ] = None,
+    week: Annotated[
+        str | None, Query(description="An ISO week, YYYY-Www.", examples=["2024-W22"])
+    ] = None,
+    month: Annotated[
+        str | None, Query(description="A month, YYYY-MM.", examples=["2024-05"])
+    ] = None,
+    submitter: Annotated[
+        str | None,
+        Query(max_length=128, description="Only papers this user submitted."),
+    ] = None,
     sort: Annotated[
-        Literal["publishedAt", "trending"], Query(description="publishedAt: newest first; trending: by trending score.")
+        Literal["publishedAt", "trending"],
+        Query(description="publishedAt: newest first; trending: by trending score."),
     ] = "publishedAt",
     p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page, from 0.")] = 0,
     limit: Limit = DEFAULT_LIMIT,
 ) -> JSONResponse:
     """The daily papers of a day, an ISO week or a month (without one: the last listed day; with
     only ``submitter``: every day), as ``huggingface.co/api/daily_papers`` lists them."""
-    given = [(kind, value) for kind, value in (("date", date), ("week", week), ("month", month)) if value]
+    given = [
+        (kind, value)
+        for kind, value in (("date", date), ("week", week), ("month", month))
+        if value
+    ]
     if len(given) > 1:
         raise InvalidInputError("give at most one of date, week and month")
     if given:
@@ -73,12 +88,27 @@ def daily_papers(
             return JSONResponse([])
         first, last = (EPOCH if submitter else latest), latest
     order = "trending" if sort == "trending" else "newest"
-    key = ("hf daily", first, last, order, p, limit, (submitter or "").strip().casefold())
+    key = (
+        "hf daily",
+        first,
+        last,
+        order,
+        p,
+        limit,
+        (submitter or "").strip().casefold(),
+    )
     items = _shared(
         request,
         key,
         lambda: hf_api.feed_items(
-            hub.get_feed(first, last, sort=order, limit=limit, offset=p * limit, submitter=submitter).entries
+            hub.get_feed(
+                first,
+                last,
+                sort=order,
+                limit=limit,
+                offset=p * limit,
+                submitter=submitter,
+            ).entries
         ),
     )
     return JSONResponse(items)
@@ -87,12 +117,19 @@ def daily_papers(
 def search_papers(
     request: Request,
     hub: HubDep,
-    q: Annotated[str, Query(max_length=500, description="Search query (see /search for the language).")] = "",
+    q: Annotated[
+        str,
+        Query(
+            max_length=500, description="Search query (see /search for the language)."
+        ),
+    ] = "",
     limit: Limit = DEFAULT_LIMIT,
 ) -> JSONResponse:
     """Hybrid search (words and meaning), best first; without a query, the trending papers."""
     if not q.strip():
-        feed = _shared(request, ("hf trending", limit), lambda: hub.get_trending(limit=limit))
+        feed = _shared(
+            request, ("hf trending", limit), lambda: hub.get_trending(limit=limit)
+        )
         return JSONResponse(hf_api.feed_items(feed.entries))
     page = _shared(request, ("hf search", q, limit), lambda: hub.search(q, limit=limit))
     return JSONResponse(hf_api.search_items(page.hits))
@@ -107,7 +144,9 @@ def paper_info(arxiv_id: str, hub: HubDep) -> JSONResponse:
 def paper_markdown(arxiv_id: str, hub: HubDep) -> Response:
     """The paper page as markdown (``HfApi.read_paper``)."""
     paper = visible_paper(hub, arxiv_id)
-    text = hf_api.paper_markdown(paper, hub.get_first_listing(paper.arxiv_id), hub.settings.base_url)
+    text = hf_api.paper_markdown(
+        paper, hub.get_first_listing(paper.arxiv_id), hub.settings.base_url
+    )
     return Response(text, media_type="text/markdown; charset=utf-8")
 
 

@@ -22,7 +22,9 @@ from ..types import Comment, Paper, Submission, User
 from .api_hf import visible_paper
 from .deps import HubDep
 
-bearer = HTTPBearer(auto_error=False, description="The API token from your settings page.")
+bearer = HTTPBearer(
+    auto_error=False, description="The API token from your settings page."
+)
 
 
 class ApiAuthError(AuthenticationError):
@@ -40,11 +42,15 @@ def token_user(hub: Hub, request: Request) -> User | None:
 
 
 def api_user(
-    request: Request, hub: HubDep, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    hub: HubDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     user = token_user(hub, request)
     if user is None:
-        raise ApiAuthError("an API token is needed: Authorization: Bearer <token> (make one on /settings)")
+        raise ApiAuthError(
+            "an API token is needed: Authorization: Bearer <token> (make one on /settings)"
+        )
     return user
 
 
@@ -105,11 +111,15 @@ def submission_json(s: Submission) -> dict[str, Any]:
 
 class NewComment(BaseModel):
     body: str = Field(min_length=1, max_length=10_000, description="Markdown.")
-    parentId: int | None = Field(default=None, ge=1, le=2**62, description="Reply to this top-level comment.")
+    parentId: int | None = Field(
+        default=None, ge=1, le=2**62, description="Reply to this top-level comment."
+    )
 
 
 class NewSubmission(BaseModel):
-    arxivId: str = Field(min_length=1, max_length=64, description="arXiv id, e.g. 2405.15738.")
+    arxivId: str = Field(
+        min_length=1, max_length=64, description="arXiv id, e.g. 2405.15738."
+    )
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -117,7 +127,13 @@ class NewSubmission(BaseModel):
 
 def me(user: ApiUser) -> JSONResponse:
     """The member the token belongs to."""
-    return JSONResponse({"name": user.name, "isAdmin": user.is_admin, "createdAt": user.created_at.isoformat() + "Z"})
+    return JSONResponse(
+        {
+            "name": user.name,
+            "isAdmin": user.is_admin,
+            "createdAt": user.created_at.isoformat() + "Z",
+        }
+    )
 
 
 def get_paper(arxiv_id: str, hub: HubDep) -> JSONResponse:
@@ -132,11 +148,15 @@ def upvote(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> JSONR
     return JSONResponse({"id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": True})
 
 
-def withdraw_vote(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> JSONResponse:
+def withdraw_vote(
+    request: Request, arxiv_id: str, hub: HubDep, user: ApiUser
+) -> JSONResponse:
     """Withdraw your upvote (none: no change)."""
     _limit(request, "votes", user)
     paper = hub.set_vote(user, arxiv_id, False)
-    return JSONResponse({"id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": False})
+    return JSONResponse(
+        {"id": paper.arxiv_id, "upvotes": paper.upvotes, "voted": False}
+    )
 
 
 def list_comments(arxiv_id: str, hub: HubDep) -> JSONResponse:
@@ -146,7 +166,11 @@ def list_comments(arxiv_id: str, hub: HubDep) -> JSONResponse:
 
 
 def add_comment(
-    request: Request, arxiv_id: str, hub: HubDep, user: ApiUser, comment: Annotated[NewComment, Body()]
+    request: Request,
+    arxiv_id: str,
+    hub: HubDep,
+    user: ApiUser,
+    comment: Annotated[NewComment, Body()],
 ) -> JSONResponse:
     """Comment on a paper, or reply to one of its top-level comments."""
     _limit(request, "comments", user)
@@ -154,7 +178,12 @@ def add_comment(
     return JSONResponse(comment_json(made), status_code=201)
 
 
-def submit(request: Request, hub: HubDep, user: ApiUser, submission: Annotated[NewSubmission, Body()]) -> JSONResponse:
+def submit(
+    request: Request,
+    hub: HubDep,
+    user: ApiUser,
+    submission: Annotated[NewSubmission, Body()],
+) -> JSONResponse:
     """Put a paper on today's daily list. 201 listed, 200 already listed today, 404 unknown paper
     (not in the database, and no live source could fetch it)."""
     _limit(request, "submissions", user)

@@ -31,12 +31,19 @@ from .cache import cached
 from .deps import HubDep
 
 FEED_SIZE = 50  # entries in a feed
-DAILY_DAYS = 7  # the daily feed: papers listed in this many days up to the last listed day
+# the daily feed: papers listed in this many days up to the last listed day
+DAILY_DAYS = 7
 BIB_MAX = 1000  # entries in a list's BibTeX file
-MEDIA = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
+MEDIA = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+}
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-Q = Annotated[str, Query(max_length=500, description="Search query (see /search for the language).")]
+Q = Annotated[
+    str,
+    Query(max_length=500, description="Search query (see /search for the language)."),
+]
 
 
 def xml_safe(text: str) -> str:
@@ -55,7 +62,14 @@ Item = tuple[Paper, date | datetime | None]
 
 
 def build_feed(
-    fmt: str, *, title: str, subtitle: str, page_url: str, self_url: str, base_url: str, items: Sequence[Item]
+    fmt: str,
+    *,
+    title: str,
+    subtitle: str,
+    page_url: str,
+    self_url: str,
+    base_url: str,
+    items: Sequence[Item],
 ) -> bytes:
     """An Atom or RSS document for ``items`` (in order). Pure apart from feedgen."""
     from feedgen.feed import FeedGenerator
@@ -80,7 +94,10 @@ def build_feed(
         fe.guid(url, permalink=True)
         fe.title(xml_safe(" ".join(paper.title.split())) or paper.arxiv_id)
         fe.link(href=url, rel="alternate")
-        fe.description(xml_safe(" ".join(paper.abstract.split())) or "(no abstract)", isSummary=True)
+        fe.description(
+            xml_safe(" ".join(paper.abstract.split())) or "(no abstract)",
+            isSummary=True,
+        )
         for name in paper.authors:
             if xml_safe(name).strip():
                 fe.author(name=xml_safe(name))
@@ -94,13 +111,17 @@ def build_feed(
 
 def _feed_response(request: Request, fmt: str, key: Any, make: Any) -> Response:
     hub: Hub = request.app.state.hub
-    body = cached(request.app.state.data_cache, ("feed", fmt, key), lambda: hub.data_version, make)
+    body = cached(
+        request.app.state.data_cache, ("feed", fmt, key), lambda: hub.data_version, make
+    )
     return Response(body, media_type=MEDIA[fmt])
 
 
 def _urls(hub: Hub, request: Request, page: str) -> dict[str, str]:
     base = hub.settings.base_url.rstrip("/")
-    self_url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    self_url = (
+        base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    )
     return {"page_url": base + page, "self_url": self_url, "base_url": base}
 
 
@@ -110,7 +131,12 @@ def daily_feed(fmt: str) -> Any:
             last = hub.latest_listing_day()
             items: list[Item] = []
             if last is not None:
-                feed = hub.get_feed(last - timedelta(days=DAILY_DAYS - 1), last, sort="newest", limit=FEED_SIZE * 2)
+                feed = hub.get_feed(
+                    last - timedelta(days=DAILY_DAYS - 1),
+                    last,
+                    sort="newest",
+                    limit=FEED_SIZE * 2,
+                )
                 items = [(e.paper, e.listed_on) for e in feed.entries]
             site = hub.settings.site_name
             return build_feed(
@@ -200,7 +226,11 @@ BIB_MEDIA = "application/x-bibtex; charset=utf-8"
 
 
 def _bib(text: str, name: str) -> Response:
-    return Response(text, media_type=BIB_MEDIA, headers={"content-disposition": f'inline; filename="{name}.bib"'})
+    return Response(
+        text,
+        media_type=BIB_MEDIA,
+        headers={"content-disposition": f'inline; filename="{name}.bib"'},
+    )
 
 
 def paper_bib(arxiv_id: str, hub: HubDep) -> Response:
@@ -213,10 +243,14 @@ def period_bib(kind: str) -> Any:
     def handler(slug: str, hub: HubDep) -> Response:
         period = parse_period(kind, slug)
         feed = hub.get_feed(period.first, period.last, sort="trending", limit=BIB_MAX)
-        return _bib(to_bibtex_list(e.paper for e in feed.entries), f"broadsheet-{period.slug}")
+        return _bib(
+            to_bibtex_list(e.paper for e in feed.entries), f"broadsheet-{period.slug}"
+        )
 
     handler.__name__ = f"{kind}_bib"
-    handler.__doc__ = f"The papers listed in a {kind} as one BibTeX file (trending order)."
+    handler.__doc__ = (
+        f"The papers listed in a {kind} as one BibTeX file (trending order)."
+    )
     return handler
 
 
@@ -246,22 +280,47 @@ def feed_links(request: Request) -> list[dict[str, str]]:
         links.append((f"{site}: {code}", f"/feeds/categories/{quote(code, safe='')}"))
     elif path == "/search" and (q := request.query_params.get("q", "").strip()):
         links.append((f"{site}: search for {q}", "/feeds/search"))
-    links += [(f"{site}: daily papers", "/feeds/daily"), (f"{site}: trending papers", "/feeds/trending")]
+    links += [
+        (f"{site}: daily papers", "/feeds/daily"),
+        (f"{site}: trending papers", "/feeds/trending"),
+    ]
     out = []
     for title, base in links:
-        query = "?" + urlencode({"q": request.query_params.get("q", "").strip()}) if base == "/feeds/search" else ""
-        out.append({"title": f"{title} (Atom)", "type": "application/atom+xml", "href": f"{base}.atom{query}"})
-        out.append({"title": f"{title} (RSS)", "type": "application/rss+xml", "href": f"{base}.rss{query}"})
+        query = (
+            "?" + urlencode({"q": request.query_params.get("q", "").strip()})
+            if base == "/feeds/search"
+            else ""
+        )
+        out.append(
+            {
+                "title": f"{title} (Atom)",
+                "type": "application/atom+xml",
+                "href": f"{base}.atom{query}",
+            }
+        )
+        out.append(
+            {
+                "title": f"{title} (RSS)",
+                "type": "application/rss+xml",
+                "href": f"{base}.rss{query}",
+            }
+        )
     return out
 
 
 ROUTES: list[tuple[str, list[str], Any]] = [
     *[(f"/feeds/daily.{f}", ["GET"], daily_feed(f)) for f in ("atom", "rss")],
     *[(f"/feeds/trending.{f}", ["GET"], trending_feed(f)) for f in ("atom", "rss")],
-    *[(f"/feeds/categories/{{code}}.{f}", ["GET"], category_feed(f)) for f in ("atom", "rss")],
+    *[
+        (f"/feeds/categories/{{code}}.{f}", ["GET"], category_feed(f))
+        for f in ("atom", "rss")
+    ],
     *[(f"/feeds/search.{f}", ["GET"], search_feed(f)) for f in ("atom", "rss")],
     ("/papers/trending.bib", ["GET"], trending_bib),
-    *[(f"/papers/{k}/{{slug}}.bib", ["GET"], period_bib(k)) for k in ("date", "week", "month")],
+    *[
+        (f"/papers/{k}/{{slug}}.bib", ["GET"], period_bib(k))
+        for k in ("date", "week", "month")
+    ],
     ("/papers/{arxiv_id:path}.bib", ["GET"], paper_bib),
     ("/search.bib", ["GET"], search_bib),
 ]

@@ -24,6 +24,9 @@ from ..ids import is_arxiv_id
 from ..types import FeedEntry, Listing, Paper, SearchHit
 
 
+EXTRA_ITEM_KEYS = ("githubRepo", "projectPage")
+
+
 def hf_time(value: date | datetime | None) -> str | None:
     """``2024-05-27T03:50:58.348Z`` (a date is midnight UTC); naive datetimes are UTC."""
     if value is None:
@@ -37,7 +40,14 @@ def hf_time(value: date | datetime | None) -> str | None:
 
 def hf_user(name: str) -> dict[str, Any]:
     """A user object as HF nests it (``submittedOnDailyBy``, ``submittedBy``)."""
-    return {"user": name, "name": name, "fullname": name, "type": "user", "avatarUrl": "", "isPro": False}
+    return {
+        "user": name,
+        "name": name,
+        "fullname": name,
+        "type": "user",
+        "avatarUrl": "",
+        "isPro": False,
+    }
 
 
 def paper_object(
@@ -59,7 +69,6 @@ def paper_object(
         out["submittedOnDailyBy"] = hf_user(submitter)
     out["summary"] = paper.abstract
     out["upvotes"] = paper.upvotes
-    out["numComments"] = paper.num_comments
     if paper.project_page:
         out["projectPage"] = paper.project_page
     if paper.github_repo:
@@ -68,13 +77,19 @@ def paper_object(
 
 
 def paper_info(paper: Paper, listing: Listing | None) -> dict[str, Any]:
-    """``GET /api/papers/{id}``: the paper object, with its first daily listing when it has one."""
+    """``GET /api/papers/{id}``: the paper object, with its first daily listing when it has one
+    (and ``numComments``, which ``PaperInfo`` reads at the top level)."""
     if listing is None:
-        return paper_object(paper)
-    return paper_object(paper, listed_on=listing.listed_on, submitter=listing.submitter)
+        out = paper_object(paper)
+    else:
+        out = paper_object(paper, listed_on=listing.listed_on, submitter=listing.submitter)
+    out["numComments"] = paper.num_comments
+    return out
 
 
-def daily_item(paper: Paper, listed_on: date | None, submitter: str | None) -> dict[str, Any]:
+def daily_item(
+    paper: Paper, listed_on: date | None, submitter: str | None
+) -> dict[str, Any]:
     """One item of ``/api/daily_papers`` (or of a search): the paper, and the listing around it."""
     item: dict[str, Any] = {
         "paper": paper_object(paper, listed_on=listed_on, submitter=submitter),
@@ -87,10 +102,17 @@ def daily_item(paper: Paper, listed_on: date | None, submitter: str | None) -> d
     if submitter:
         item["submittedBy"] = hf_user(submitter)
     item["isAuthorParticipating"] = False
+    # Not at this level in HF's answers (only inside ``paper``), but PaperInfo reads them only
+    # here: with them, huggingface_hub fills ``github_repo`` / ``project_page`` for list items too.
+    for key in EXTRA_ITEM_KEYS:
+        if key in item["paper"]:
+            item[key] = item["paper"][key]
     return item
 
 
-def feed_items(entries: tuple[FeedEntry, ...] | list[FeedEntry]) -> list[dict[str, Any]]:
+def feed_items(
+    entries: tuple[FeedEntry, ...] | list[FeedEntry],
+) -> list[dict[str, Any]]:
     return [daily_item(e.paper, e.listed_on, e.submitter) for e in entries]
 
 
@@ -109,7 +131,9 @@ def paper_markdown(paper: Paper, listing: Listing | None, base_url: str) -> str:
         facts.append(f"- Published: {paper.published.isoformat()}")
     if listing is not None:
         by = f" by {listing.submitter}" if listing.submitter else ""
-        facts.append(f"- Listed on the daily papers: {listing.listed_on.isoformat()}{by}")
+        facts.append(
+            f"- Listed on the daily papers: {listing.listed_on.isoformat()}{by}"
+        )
     if paper.categories:
         facts.append(f"- Categories: {', '.join(paper.categories)}")
     facts.append(f"- Upvotes: {paper.upvotes}")

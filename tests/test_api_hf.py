@@ -17,13 +17,12 @@ from helpers import Clock
 from web_helpers import NOW, site_hub
 
 from broadsheet.hub import Hub
-from broadsheet.web import create_app
-from broadsheet.web import hf_api
+from broadsheet.web import create_app, hf_api
 
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"  # read when huggingface_hub is imported
-from huggingface_hub import HfApi  # noqa: E402
-from huggingface_hub.errors import HfHubHTTPError  # noqa: E402
-from huggingface_hub.hf_api import PaperInfo  # noqa: E402
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.hf_api import PaperInfo
 
 W48 = {f"2611.{n:05d}" for n in range(1, 10)} | {"2611.09999"}  # Nov 23-29, 2026
 W47 = {f"2611.{n:05d}" for n in range(10, 16)}  # Nov 16-22
@@ -100,7 +99,9 @@ def test_list_daily_papers_of_a_week_and_a_month(api: HfApi, hub: Hub) -> None:
     assert set(ids(api.list_daily_papers(week="2026-W47"))) == W47
     assert set(ids(api.list_daily_papers(week="2026-W48"))) == W48
     trending = ids(api.list_daily_papers(month="2026-11", sort="trending"))
-    expected = hub.get_feed(date(2026, 11, 1), date(2026, 11, 30), sort="trending", limit=100)
+    expected = hub.get_feed(
+        date(2026, 11, 1), date(2026, 11, 30), sort="trending", limit=100
+    )
     assert trending == [e.paper.arxiv_id for e in expected.entries]
     assert set(trending) == W47 | W48
     newest = ids(api.list_daily_papers(month="2026-11", sort="publishedAt"))
@@ -110,14 +111,22 @@ def test_list_daily_papers_of_a_week_and_a_month(api: HfApi, hub: Hub) -> None:
 
 def test_pages_and_limits(api: HfApi) -> None:
     everything = ids(api.list_daily_papers(month="2026-11", sort="trending"))
-    pages = [ids(api.list_daily_papers(month="2026-11", sort="trending", limit=5, p=p)) for p in range(4)]
+    pages = [
+        ids(api.list_daily_papers(month="2026-11", sort="trending", limit=5, p=p))
+        for p in range(4)
+    ]
     assert [len(p) for p in pages] == [5, 5, 5, 1]
     assert sum(pages, []) == everything
     assert ids(api.list_daily_papers(date="2026-01-01")) == []
 
 
 def test_without_a_date_the_last_listed_day(api: HfApi) -> None:
-    assert set(ids(api.list_daily_papers())) == {"2611.00001", "2611.00002", "2611.00003", "2611.09999"}
+    assert set(ids(api.list_daily_papers())) == {
+        "2611.00001",
+        "2611.00002",
+        "2611.00003",
+        "2611.09999",
+    }
 
 
 def test_submitter(api: HfApi, hub: Hub) -> None:
@@ -155,7 +164,13 @@ def test_unknown_or_hidden_paper_raises_the_clients_404(api: HfApi, hub: Hub) ->
 
 
 def test_bad_parameters_are_400(api: HfApi) -> None:
-    for kwargs in ({"date": "2026-13-01"}, {"week": "2026-48"}, {"limit": 101}, {"limit": 0}, {"p": -1}):
+    for kwargs in (
+        {"date": "2026-13-01"},
+        {"week": "2026-48"},
+        {"limit": 101},
+        {"limit": 0},
+        {"p": -1},
+    ):
         with pytest.raises(HfHubHTTPError) as e:
             list(api.list_daily_papers(**kwargs))  # type: ignore[arg-type]
         assert e.value.response.status_code == 400, kwargs
@@ -165,7 +180,13 @@ def test_bad_parameters_are_400(api: HfApi) -> None:
 def test_list_papers_searches(api: HfApi) -> None:
     found = list(api.list_papers(query="protein folding"))
     assert found and found[0].title and "protein folding" in found[0].title
-    assert {p.id for p in found[:5]} == {"2611.00003", "2611.00006", "2611.00009", "2611.00012", "2611.00015"}
+    assert {p.id for p in found[:5]} == {
+        "2611.00003",
+        "2611.00006",
+        "2611.00009",
+        "2611.00012",
+        "2611.00015",
+    }
     assert all(p.summary for p in found)
     assert len(list(api.list_papers(query="protein folding", limit=2))) == 2
 
@@ -182,26 +203,49 @@ def test_read_paper_is_markdown(api: HfApi, hub: Hub) -> None:
 def test_shapes_match_the_real_hf_responses(fixtures_dir: Path, hub: Hub) -> None:
     """Every key we send is one the real API sends, at the same place, and PaperInfo reads our
     items and the real ones into the same attributes."""
-    real = json.loads((fixtures_dir / "hf-daily-papers" / "daily_papers_2026-08-21.json").read_text())
+    real = json.loads(
+        (fixtures_dir / "hf-daily-papers" / "daily_papers_2026-08-21.json").read_text()
+    )
     real_item_keys = set().union(*(item.keys() for item in real))
     real_paper_keys = set().union(*(item["paper"].keys() for item in real))
-    real_author_keys = set().union(*(a.keys() for item in real for a in item["paper"]["authors"]))
-    real_user_keys = set().union(*(item["submittedBy"].keys() for item in real if "submittedBy" in item))
+    real_author_keys = set().union(
+        *(a.keys() for item in real for a in item["paper"]["authors"])
+    )
+    real_user_keys = set().union(
+        *(item["submittedBy"].keys() for item in real if "submittedBy" in item)
+    )
     feed = hub.get_feed(date(2026, 11, 1), date(2026, 11, 30), limit=100)
     ours = hf_api.feed_items(feed.entries)
     for item in ours:
-        assert set(item) <= real_item_keys | {"isAuthorParticipating", *hf_api.EXTRA_ITEM_KEYS}
+        assert set(item) <= real_item_keys | {
+            "isAuthorParticipating",
+            *hf_api.EXTRA_ITEM_KEYS,
+        }
         assert set(item["paper"]) <= real_paper_keys
         assert all(set(a) <= real_author_keys for a in item["paper"]["authors"])
         assert set(item.get("submittedBy", {})) <= real_user_keys | {"user"}
     for theirs, mine in ((real[0], ours[0]), (real[-1], ours[-1])):
-        a, b = PaperInfo(**json.loads(json.dumps(theirs))), PaperInfo(**json.loads(json.dumps(mine)))
-        for attr in ("id", "title", "summary", "published_at", "submitted_at", "authors", "submitted_by"):  # upvotes: PaperInfo reads 0 as None
+        a, b = (
+            PaperInfo(**json.loads(json.dumps(theirs))),
+            PaperInfo(**json.loads(json.dumps(mine))),
+        )
+        for attr in (
+            "id",
+            "title",
+            "summary",
+            "published_at",
+            "submitted_at",
+            "authors",
+            "submitted_by",
+        ):  # upvotes: PaperInfo reads 0 as None
             assert (getattr(a, attr) is None) == (getattr(b, attr) is None), attr
-    assert hf_api.hf_time(datetime(2024, 5, 27, 3, 50, 58, 348000)) == "2024-05-27T03:50:58.348Z"
+    assert (
+        hf_api.hf_time(datetime(2024, 5, 27, 3, 50, 58, 348000))
+        == "2024-05-27T03:50:58.348Z"
+    )
 
 
-def _paper(aid: str):  # noqa: ANN202
+def _paper(aid: str):
     from helpers import paper
 
     return paper(aid)

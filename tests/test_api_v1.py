@@ -17,7 +17,9 @@ from broadsheet.web import create_app
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[Hub]:
-    h = site_hub(tmp_path, Clock(NOW), rate_api_anonymous="5/minute", rate_comments="3/minute")
+    h = site_hub(
+        tmp_path, Clock(NOW), rate_api_anonymous="5/minute", rate_comments="3/minute"
+    )
     yield h
     h.close()
 
@@ -33,14 +35,21 @@ def token(hub: Hub) -> dict[str, str]:
 
 
 def test_writes_need_a_valid_token(http: TestClient, hub: Hub) -> None:
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+    ):
         r = http.put("/api/v1/papers/2611.00001/vote", headers=headers)
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
         assert "token" in r.json()["error"]
     token = hub.new_api_token(hub.get_user("ada"))
     hub.revoke_api_token(hub.get_user("ada"))
-    assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
 
 def test_me(http: TestClient, token: dict[str, str]) -> None:
@@ -53,7 +62,10 @@ def test_vote_and_withdraw(http: TestClient, hub: Hub, token: dict[str, str]) ->
     before = hub.get_paper("2611.00002").upvotes
     r = http.put("/api/v1/papers/2611.00002/vote", headers=token)
     assert r.json() == {"id": "2611.00002", "upvotes": before + 1, "voted": True}
-    assert http.put("/api/v1/papers/2611.00002/vote", headers=token).json()["upvotes"] == before + 1
+    assert (
+        http.put("/api/v1/papers/2611.00002/vote", headers=token).json()["upvotes"]
+        == before + 1
+    )
     assert http.get("/api/papers/2611.00002").json()["upvotes"] == before + 1
     r = http.delete("/api/v1/papers/2611.00002/vote", headers=token)
     assert r.json() == {"id": "2611.00002", "upvotes": before, "voted": False}
@@ -61,27 +73,57 @@ def test_vote_and_withdraw(http: TestClient, hub: Hub, token: dict[str, str]) ->
 
 
 def test_comments(http: TestClient, token: dict[str, str]) -> None:
-    r = http.post("/api/v1/papers/2611.00001/comments", json={"body": "**Good** paper"}, headers=token)
+    r = http.post(
+        "/api/v1/papers/2611.00001/comments",
+        json={"body": "**Good** paper"},
+        headers=token,
+    )
     assert r.status_code == 201
     top = r.json()
-    assert top["author"] == "ada" and top["body"] == "**Good** paper" and top["parentId"] is None
-    r = http.post("/api/v1/papers/2611.00001/comments", json={"body": "Agreed", "parentId": top["id"]}, headers=token)
+    assert (
+        top["author"] == "ada"
+        and top["body"] == "**Good** paper"
+        and top["parentId"] is None
+    )
+    r = http.post(
+        "/api/v1/papers/2611.00001/comments",
+        json={"body": "Agreed", "parentId": top["id"]},
+        headers=token,
+    )
     assert r.status_code == 201
     listed = http.get("/api/v1/papers/2611.00001/comments").json()
-    assert [(c["body"], c["parentId"]) for c in listed] == [("**Good** paper", None), ("Agreed", top["id"])]
+    assert [(c["body"], c["parentId"]) for c in listed] == [
+        ("**Good** paper", None),
+        ("Agreed", top["id"]),
+    ]
     assert http.get("/api/v1/papers/2611.00001").json()["numComments"] == 2
     # reply to a reply, empty, missing body, wrong type: 400, never 500
-    bad = [{"body": "x", "parentId": r.json()["id"]}, {"body": "   "}, {}, {"body": 3}, [1]]
+    bad = [
+        {"body": "x", "parentId": r.json()["id"]},
+        {"body": "   "},
+        {},
+        {"body": 3},
+        [1],
+    ]
     for body in bad:
         resp = http.post("/api/v1/papers/2611.00001/comments", json=body, headers=token)
         assert resp.status_code in (400, 429), body
         assert "error" in resp.json()
-    assert http.post("/api/v1/papers/2611.00001/comments", content=b"{not json", headers=token).status_code == 400
+    assert (
+        http.post(
+            "/api/v1/papers/2611.00001/comments", content=b"{not json", headers=token
+        ).status_code
+        == 400
+    )
 
 
-def test_comments_are_rate_limited_per_user(http: TestClient, token: dict[str, str]) -> None:
+def test_comments_are_rate_limited_per_user(
+    http: TestClient, token: dict[str, str]
+) -> None:
     codes = [
-        http.post("/api/v1/papers/2611.00001/comments", json={"body": f"c{i}"}, headers=token).status_code
+        http.post(
+            "/api/v1/papers/2611.00001/comments", json={"body": f"c{i}"}, headers=token
+        ).status_code
         for i in range(4)
     ]
     assert codes == [201, 201, 201, 429]
@@ -90,12 +132,19 @@ def test_comments_are_rate_limited_per_user(http: TestClient, token: dict[str, s
 def test_submissions(http: TestClient, hub: Hub, token: dict[str, str]) -> None:
     r = http.post("/api/v1/submissions", json={"arxivId": "2611.00013"}, headers=token)
     assert r.status_code == 201
-    assert r.json()["status"] == "listed" and r.json()["listedOn"] == NOW.date().isoformat()
-    r = http.post("/api/v1/submissions", json={"arxivId": "2611.00013v2"}, headers=token)
+    assert (
+        r.json()["status"] == "listed"
+        and r.json()["listedOn"] == NOW.date().isoformat()
+    )
+    r = http.post(
+        "/api/v1/submissions", json={"arxivId": "2611.00013v2"}, headers=token
+    )
     assert r.status_code == 200 and r.json()["status"] == "already_listed"
     r = http.post("/api/v1/submissions", json={"arxivId": "2612.99999"}, headers=token)
     assert r.status_code == 404 and r.json()["status"] == "not_found"
-    assert http.post("/api/v1/submissions", json={"arxivId": "not an id"}, headers=token).status_code in (400, 404)
+    assert http.post(
+        "/api/v1/submissions", json={"arxivId": "not an id"}, headers=token
+    ).status_code in (400, 404)
     mine = http.get("/api/daily_papers", params={"submitter": "ada"}).json()
     assert [i["paper"]["id"] for i in mine] == ["2611.00013"]
 
@@ -112,7 +161,12 @@ def test_anonymous_rate_limit(http: TestClient, token: dict[str, str]) -> None:
         assert "error" in r.json()
     # a valid token is not anonymous; the HTML pages are not limited by it
     assert http.get("/api/daily_papers", headers=token).status_code == 200
-    assert http.get("/api/daily_papers", headers={"Authorization": "Bearer hf_someone"}).status_code == 429
+    assert (
+        http.get(
+            "/api/daily_papers", headers={"Authorization": "Bearer hf_someone"}
+        ).status_code
+        == 429
+    )
     assert http.get("/papers/2611.00001").status_code == 200
 
 
@@ -128,7 +182,10 @@ def test_openapi_and_docs(http: TestClient) -> None:
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     page = http.get("/api/docs")
     assert page.status_code == 200
-    assert "GET /api/daily_papers" in page.text and "<script" not in page.text.split("</head>")[1]
+    assert (
+        "GET /api/daily_papers" in page.text
+        and "<script" not in page.text.split("</head>")[1]
+    )
 
 
 def test_pages_announce_their_feeds(http: TestClient) -> None:
@@ -136,4 +193,7 @@ def test_pages_announce_their_feeds(http: TestClient) -> None:
     assert '<link rel="alternate" type="application/atom+xml"' in home
     assert 'href="/feeds/daily.atom"' in home and 'href="/feeds/trending.rss"' in home
     assert 'href="/feeds/categories/cs.LG.atom"' in http.get("/categories/cs.LG").text
-    assert 'href="/feeds/search.rss?q=protein+folding"' in http.get("/search", params={"q": "protein folding"}).text
+    assert (
+        'href="/feeds/search.rss?q=protein+folding"'
+        in http.get("/search", params={"q": "protein folding"}).text
+    )

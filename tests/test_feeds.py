@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -28,9 +27,18 @@ FEEDS = [
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    h = site_hub(tmp_path_factory.mktemp("feeds"), Clock(NOW), base_url="https://papers.example.org")
+    h = site_hub(
+        tmp_path_factory.mktemp("feeds"),
+        Clock(NOW),
+        base_url="https://papers.example.org",
+    )
     nasty = "Control \x01\x08 chars & <b>markup</b> and ünïcode ∑"
-    h.add_papers([paper("2611.08888", title=nasty, abstract=nasty, authors=("Zoë \x02 Ñ",)), ListingData("2611.08888", NOW.date())])  # type: ignore[list-item]
+    h.add_papers(
+        [
+            paper("2611.08888", title=nasty, abstract=nasty, authors=("Zoë \x02 Ñ",)),
+            ListingData("2611.08888", NOW.date()),
+        ]
+    )  # type: ignore[list-item]
     yield h
     h.close()
 
@@ -40,7 +48,7 @@ def http(hub: Hub) -> TestClient:
     return TestClient(create_app(hub))
 
 
-def _get(http: TestClient, url: str, fmt: str):  # noqa: ANN202
+def _get(http: TestClient, url: str, fmt: str):
     path, _, query = url.partition("?")
     r = http.get(f"{path}.{fmt}" + (f"?{query}" if query else ""))
     assert r.status_code == 200, (url, r.text)
@@ -62,11 +70,22 @@ def test_feeds_parse_without_bozo(http: TestClient, url: str, fmt: str) -> None:
         assert e.title and e.summary and e.id == e.link
 
 
-def test_daily_feed_lists_the_recent_days_newest_first(http: TestClient, hub: Hub) -> None:
+def test_daily_feed_lists_the_recent_days_newest_first(
+    http: TestClient, hub: Hub
+) -> None:
     parsed = _get(http, "/feeds/daily", "atom")
     ids = [e.link.rsplit("/", 1)[1] for e in parsed.entries]
-    assert set(ids[:5]) == {"2611.00001", "2611.00002", "2611.00003", "2611.09999", "2611.08888"}
-    assert set(ids) == {f"2611.{n:05d}" for n in range(1, 10)} | {"2611.09999", "2611.08888"}  # 7 days
+    assert set(ids[:5]) == {
+        "2611.00001",
+        "2611.00002",
+        "2611.00003",
+        "2611.09999",
+        "2611.08888",
+    }
+    assert set(ids) == {f"2611.{n:05d}" for n in range(1, 10)} | {
+        "2611.09999",
+        "2611.08888",
+    }  # 7 days
     first = next(e for e in parsed.entries if e.link.endswith("2611.00001"))
     assert [a.name for a in first.authors] == ["Ada Lovelace", "Alan Turing"]
     assert {t.term for t in first.tags} == {"cs.LG", "stat.ML"}
@@ -102,12 +121,14 @@ def test_unknown_category_is_404(http: TestClient) -> None:
 
 def test_bibtex_for_a_paper_and_lists(http: TestClient, hub: Hub) -> None:
     one = http.get("/papers/2611.00001.bib")
-    assert one.status_code == 200 and one.headers["content-type"].startswith("application/x-bibtex")
+    assert one.status_code == 200 and one.headers["content-type"].startswith(
+        "application/x-bibtex"
+    )
     assert one.text.startswith("@misc{") and "eprint = {2611.00001}" in one.text
     day = http.get("/papers/date/2026-11-28.bib").text
     week = http.get("/papers/week/2026-W48.bib").text
     month = http.get("/papers/month/2026-11.bib").text
-    keys = re.findall(r"^@misc\{([^,]+),", month, re.M)
+    keys = re.findall(r"^@misc\{([^,]+),", month, re.MULTILINE)
     assert len(keys) == len(set(keys)) == 17
     assert day.count("@misc{") == 5 and week.count("@misc{") == 11
     assert http.get("/papers/trending.bib").text.count("@misc{") == 11
@@ -119,14 +140,21 @@ def test_bibtex_for_a_paper_and_lists(http: TestClient, hub: Hub) -> None:
 
 
 def test_bibtex_list_keys_are_unique() -> None:
-    from broadsheet.types import Paper
     from datetime import date, datetime
+
+    from broadsheet.types import Paper
 
     def p(aid: str) -> Paper:
         t = datetime(2024, 1, 1)
         return Paper(aid, "Attention", "", ("A. Vaswani",), 1, (), None, date(2017, 1, 1), None, None, None,
                      None, None, None, 0, 0, 0, "", "", t, t)  # fmt: skip
 
-    text = to_bibtex_list([p("1706.03762"), p("1706.03763"), p("1706.03762"), p("1706.03764")])
-    assert re.findall(r"^@misc\{([^,]+),", text, re.M) == ["vaswani2017attention", "vaswani2017attentiona", "vaswani2017attentionb"]
+    text = to_bibtex_list(
+        [p("1706.03762"), p("1706.03763"), p("1706.03762"), p("1706.03764")]
+    )
+    assert re.findall(r"^@misc\{([^,]+),", text, re.MULTILINE) == [
+        "vaswani2017attention",
+        "vaswani2017attentiona",
+        "vaswani2017attentionb",
+    ]
     assert to_bibtex_list([]) == ""

@@ -116,7 +116,7 @@ def test_pages_and_limits(api: HfApi) -> None:
         for p in range(4)
     ]
     assert [len(p) for p in pages] == [5, 5, 5, 1]
-    assert sum(pages, []) == everything
+    assert [i for page in pages for i in page] == everything
     assert ids(api.list_daily_papers(date="2026-01-01")) == []
 
 

@@ -184,11 +184,13 @@ def submit(
     user: ApiUser,
     submission: Annotated[NewSubmission, Body()],
 ) -> JSONResponse:
-    """Put a paper on today's daily list. 201 listed, 200 already listed today, 404 unknown paper
-    (not in the database, and no live source could fetch it)."""
+    """Put a paper on today's daily list (fetched from arXiv first when missing, if the server
+    does). 201 listed, 200 already listed today, 404 unknown (``not_found``, ``not_on_arxiv``),
+    503 arXiv unreachable (``unreachable``: try again later)."""
     _limit(request, "submissions", user)
     done = hub.submit_paper(user, submission.arxivId)
-    status = {"listed": 201, "already_listed": 200}.get(done.status, 404)
+    # unreachable: arXiv did not answer (503, try again later); not_found / not_on_arxiv: 404
+    status = {"listed": 201, "already_listed": 200, "unreachable": 503}.get(done.status, 404)
     return JSONResponse(submission_json(done), status_code=status)
 
 

@@ -197,3 +197,35 @@ def test_pages_announce_their_feeds(http: TestClient) -> None:
         'href="/feeds/search.rss?q=protein+folding"'
         in http.get("/search", params={"q": "protein folding"}).text
     )
+
+
+def test_subscriptions(http: TestClient, hub: Hub, token: dict[str, str]) -> None:
+    assert http.get("/api/v1/subscriptions").status_code == 401
+    r = http.post(
+        "/api/v1/subscriptions",
+        json={"frequency": "weekly", "topics": ["diffusion models"]},
+        headers=token,
+    )
+    assert r.status_code == 201, r.text
+    sub = r.json()
+    assert (
+        sub["email"] == "ada@example.org"
+        and sub["frequency"] == "weekly"
+        and sub["confirmed"] is False
+    )
+    assert [
+        s["id"] for s in http.get("/api/v1/subscriptions", headers=token).json()
+    ] == [sub["id"]]
+    bad = http.post(
+        "/api/v1/subscriptions", json={"frequency": "hourly"}, headers=token
+    )
+    assert bad.status_code == 400 and "error" in bad.json()
+    assert (
+        http.delete(f"/api/v1/subscriptions/{sub['id']}", headers=token).status_code
+        == 204
+    )
+    assert (
+        http.delete(f"/api/v1/subscriptions/{sub['id']}", headers=token).status_code
+        == 404
+    )
+    assert http.get("/api/v1/subscriptions", headers=token).json() == []

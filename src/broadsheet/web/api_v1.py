@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from ..exceptions import AuthenticationError
+from ..exceptions import AuthenticationError, ConflictError, InvalidInputError
 from ..hub import Hub
-from ..types import Comment, Paper, Submission, User
+from ..types import Comment, Paper, Submission, Subscription, User
 from .api_hf import visible_paper
 from .deps import HubDep
 
@@ -106,6 +106,18 @@ def submission_json(s: Submission) -> dict[str, Any]:
     }
 
 
+def subscription_json(s: Subscription) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "email": s.email,
+        "frequency": s.frequency,
+        "trendingTop": s.trending_top,
+        "topics": list(s.topics),
+        "confirmed": s.confirmed_at is not None,
+        "createdAt": s.created_at.isoformat() + "Z",
+    }
+
+
 # -- request bodies ------------------------------------------------------------------------------
 
 
@@ -119,6 +131,20 @@ class NewComment(BaseModel):
 class NewSubmission(BaseModel):
     arxivId: str = Field(
         min_length=1, max_length=64, description="arXiv id, e.g. 2405.15738."
+    )
+
+
+class NewSubscription(BaseModel):
+    frequency: str = Field(
+        default="daily", max_length=16, description="daily or weekly."
+    )
+    trendingTop: int | None = Field(
+        default=None, ge=0, le=100, description="Top trending papers (0: none)."
+    )
+    topics: list[str] = Field(
+        default=[],
+        max_length=20,
+        description='Search queries, cat:cs.LG, author:"Name".',
     )
 
 
@@ -190,11 +216,49 @@ def submit(
     _limit(request, "submissions", user)
     done = hub.submit_paper(user, submission.arxivId)
     # unreachable: arXiv did not answer (503, try again later); not_found / not_on_arxiv: 404
-    status = {"listed": 201, "already_listed": 200, "unreachable": 503}.get(done.status, 404)
+    status = {"listed": 201, "already_listed": 200, "unreachable": 503}.get(
+        done.status, 404
+    )
     return JSONResponse(submission_json(done), status_code=status)
 
 
+def list_subscriptions(hub: HubDep, user: ApiUser) -> JSONResponse:
+    """Your email digest subscriptions."""
+    return JSONResponse([subscription_json(s) for s in hub.get_subscriptions(user)])
+
+
+def subscribe(
+    request: Request,
+    hub: HubDep,
+    user: ApiUser,
+    subscription: Annotated[NewSubscription, Body()],
+) -> JSONResponse:
+    """Subscribe your account's email address to a digest; a confirmation email goes out first
+    (nothing else is sent until its link is followed)."""
+    request.app.state.limiter.hit("signups", f"user:{user.id}")
+    try:
+        sub = hub.subscribe(
+            None,
+            frequency=subscription.frequency,
+            trending_top=subscription.trendingTop,
+            topics=subscription.topics,
+            user=user,
+        )
+    except ConflictError as e:
+        raise InvalidInputError(str(e)) from None
+    return JSONResponse(subscription_json(sub), status_code=201)
+
+
+def unsubscribe(subscription_id: int, hub: HubDep, user: ApiUser) -> Response:
+    """Delete one of your subscriptions."""
+    hub.delete_subscription(user, subscription_id)
+    return Response(status_code=204)
+
+
 ROUTES: list[tuple[str, list[str], Any]] = [
+    ("/api/v1/subscriptions", ["GET"], list_subscriptions),
+    ("/api/v1/subscriptions", ["POST"], subscribe),
+    ("/api/v1/subscriptions/{subscription_id:int}", ["DELETE"], unsubscribe),
     ("/api/v1/me", ["GET"], me),
     ("/api/v1/submissions", ["POST"], submit),
     ("/api/v1/papers/{arxiv_id:path}/vote", ["PUT"], upvote),

@@ -75,11 +75,8 @@ def best_window(text: str, stems: frozenset[str], words: int = SNIPPET_WORDS) ->
     prefix = [0]
     for m in tokens:
         prefix.append(prefix[-1] + matches(m.group()))
-    best, first = -1, 0
-    for start in range(0, max(1, len(tokens) - words + 1)):
-        count = prefix[min(len(tokens), start + words)] - prefix[start]
-        if count > best:
-            best, first = count, start
+    width = min(words, len(tokens))  # the first of the stretches with the most matches
+    first = max(range(len(tokens) - width + 1), key=lambda s: (prefix[s + width] - prefix[s], -s))
     last = min(len(tokens), first + words) - 1
     cut_start = 0 if first == 0 else tokens[first].start()
     cut_end = len(plain) if last == len(tokens) - 1 else tokens[last].end()

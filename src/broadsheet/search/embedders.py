@@ -87,6 +87,9 @@ class MiniLMOnnx:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # No busy-waiting between runs: spinning pool threads take a core from the server's other
+        # work (a query embedding is one short run, then BM25, SQL and Python for a few ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self._batch = batch_size
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state

@@ -125,3 +125,17 @@ def test_hf_archive_whole(hub, shared_data: Path) -> None:
     assert (again.added, again.listings_added) == (0, 0)
     stats = hub.stats()
     assert (stats.papers, stats.listings) == (9877, 9881)
+
+
+def test_lone_surrogate_is_replaced_not_a_crash(tmp_path: Path) -> None:
+    """A JSON "\\ud800" escape decodes to a lone surrogate, which cannot be stored as UTF-8."""
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"arxiv_id": "2401.00001", "title": "Bad \\ud800 title", "abstract": "x", "authors": ["A \\udfff B"]}\n', encoding="utf-8")
+    hub = sqlite_hub(tmp_path)
+    try:
+        report = hub.ingest_paths([path])
+        assert report.added == 1 and not report.rejected
+        stored = hub.get_paper("2401.00001")
+        assert stored.title == "Bad \ufffd title" and stored.authors == ("A \ufffd B",)
+    finally:
+        hub.close()

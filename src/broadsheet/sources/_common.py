@@ -13,8 +13,17 @@ _DOI_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 def collapse_ws(text: str | None) -> str:
-    """Collapse runs of whitespace (newlines included) to one space, and strip."""
-    return " ".join(text.split()) if text else ""  # str.split: 10x faster than re.sub here
+    """Collapse runs of whitespace (newlines included) to one space, and strip. A lone surrogate
+    (JSON can escape one: ``"\\ud800"``) is not text and cannot be stored: it becomes U+FFFD."""
+    if not text:
+        return ""
+    out = " ".join(text.split())  # str.split: 10x faster than re.sub here
+    if not out.isascii():
+        try:
+            out.encode("utf-8")
+        except UnicodeEncodeError:
+            out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
 
 
 def or_none(text: str | None) -> str | None:

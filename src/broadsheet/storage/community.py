@@ -10,10 +10,9 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..types import Comment
-from .engine import writer
+from .engine import chunks, writer
 from .schema import comments, listings, papers, users, votes
 
-_CHUNK = 500
 
 
 def _comment(row: Any) -> Comment:
@@ -78,8 +77,7 @@ class CommunityStore:
     def voted_among(self, user_id: int, paper_ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
         with self._engine.connect() as conn:
-            for i in range(0, len(paper_ids), _CHUNK):
-                chunk = paper_ids[i : i + _CHUNK]
+            for chunk in chunks(paper_ids):
                 found.update(
                     conn.execute(
                         select(votes.c.paper_id).where(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -77,3 +79,12 @@ def schema_version(engine: Engine) -> str | None:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return MigrationContext.configure(conn).get_current_revision()
+
+
+IN_CHUNK = 500  # ids per IN (...) clause: well under SQLite's variable limit
+
+
+def chunks(seq: Sequence[Any], n: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """``seq`` in slices of ``n``, for ``IN (...)`` lists."""
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, 
 
 from ..text import content_hash, delatex, name_key
 from ..types import BatchPlan, Listing, Paper, PaperData
-from .engine import writer
+from .engine import chunks, writer
 from .schema import (
     FTS_TABLE,
     comments,
@@ -23,17 +23,10 @@ from .schema import (
     votes,
 )
 
-_CHUNK = 500  # ids per IN (...) clause: well under SQLite's variable limit
-
 _PAPER_FIELDS = (
     "arxiv_id", "version", "title", "abstract", "primary_category", "published", "updated", "doi",
     "journal_ref", "comments", "github_repo", "project_page", "source", "source_ref",
 )  # fmt: skip
-
-
-def _chunks(seq: Sequence[Any], n: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
 
 
 def _row_values(p: PaperData) -> dict[str, Any]:
@@ -92,7 +85,7 @@ class PaperStore:
             return {}
         with self._engine.connect() as conn:
             rows = []
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 rows += conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).all()
             authors, cats = self._children(conn, [r.id for r in rows])
         return {r.arxiv_id: PaperData(**_stored_fields(r, authors, cats)) for r in rows}
@@ -113,7 +106,7 @@ class PaperStore:
         columns = list(rows[0])
         _bulk_insert(conn, papers, columns, [tuple(r[c] for c in columns) for r in rows])
         ids: dict[str, int] = {}
-        for chunk in _chunks([p.arxiv_id for p in new]):
+        for chunk in chunks([p.arxiv_id for p in new]):
             ids.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all())
         return ids
 
@@ -140,7 +133,7 @@ class PaperStore:
             return
         if not fresh:
             pids = [ids[p.arxiv_id] for p in written]
-            for chunk in _chunks(pids):
+            for chunk in chunks(pids):
                 conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
                 conn.execute(delete(paper_categories).where(paper_categories.c.paper_id.in_(chunk)))
                 if self._fts:
@@ -173,7 +166,7 @@ class PaperStore:
             return 0
         wanted = sorted({item.arxiv_id for item in plan.listings})
         pid_of: dict[str, int] = {}
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             pid_of.update(
                 conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all()
             )
@@ -216,7 +209,7 @@ class PaperStore:
     ) -> tuple[dict[int, tuple[str, ...]], dict[int, tuple[str, ...]]]:
         authors: dict[int, list[str]] = defaultdict(list)
         cats: dict[int, list[str]] = defaultdict(list)
-        for chunk in _chunks(list(pids)):
+        for chunk in chunks(list(pids)):
             for pid, name in conn.execute(
                 select(paper_authors.c.paper_id, paper_authors.c.name)
                 .where(paper_authors.c.paper_id.in_(chunk))
@@ -257,7 +250,7 @@ class PaperStore:
             return {}
         with self._engine.connect() as conn:
             rows = []
-            for chunk in _chunks(list(pids)):
+            for chunk in chunks(list(pids)):
                 rows += conn.execute(_paper_rows().where(papers.c.id.in_(chunk))).all()
             return dict(zip((r.id for r in rows), self._papers(conn, rows), strict=True))
 
@@ -265,7 +258,7 @@ class PaperStore:
         """Internal ids of papers by arXiv id (unknown ids are left out)."""
         out: dict[str, int] = {}
         with self._engine.connect() as conn:
-            for chunk in _chunks(list(arxiv_ids)):
+            for chunk in chunks(list(arxiv_ids)):
                 out.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all())
         return out
 

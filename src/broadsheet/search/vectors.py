@@ -217,15 +217,13 @@ class VectorIndex:
             return sorted(scored.items(), key=lambda x: (-x[1], x[0]))[:limit]
         return self.exact_search(vector, limit, allowed, exclude)
 
-    def _blend(self, whole: np.ndarray, rows: np.ndarray, passages: np.ndarray, owners: np.ndarray) -> np.ndarray:
-        """Blend whole-paper cosines (of ``rows``) with the passages' (owned by rows in ``owners``)."""
+    @staticmethod
+    def _blend(whole: np.ndarray, passages: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Blend whole-paper cosines with their passages' (``at[i]``: the index in ``whole`` of
+        passage i's paper)."""
         best = whole.copy()
         if len(passages):
-            position = np.full(self._used, -1, np.int64)
-            position[rows] = np.arange(len(rows))
-            at = position[owners]
-            keep = at >= 0
-            np.maximum.at(best, at[keep], passages[keep])
+            np.maximum.at(best, at, passages)
         return (1 - PASSAGE_WEIGHT) * whole + PASSAGE_WEIGHT * best
 
     def exact_search(
@@ -239,7 +237,7 @@ class VectorIndex:
         whole = self._matrix[:n] @ v
         owners = self._p_owner[: self._p_used]
         alive = owners >= 0
-        scores = self._blend(whole, np.arange(n), self._p_matrix[: self._p_used][alive] @ v, owners[alive])
+        scores = self._blend(whole, self._p_matrix[: self._p_used][alive] @ v, owners[alive])
         ids = self._ids[:n]
         if allowed is not None or exclude is not None:
             mask = np.ones(n, bool)
@@ -260,9 +258,10 @@ class VectorIndex:
             return {}
         v = vector.astype(np.float32)
         rows = np.array([r for _, r in found], np.int64)
-        slots = [self._p_slots[pid] for pid, _ in found if pid in self._p_slots]
-        p_rows = np.concatenate([np.arange(a, a + k) for a, k in slots]) if slots else np.empty(0, np.int64)
-        scores = self._blend(self._matrix[rows] @ v, rows, self._p_matrix[p_rows] @ v, self._p_owner[p_rows])
+        slots = [(i, *self._p_slots[pid]) for i, (pid, _) in enumerate(found) if pid in self._p_slots]
+        p_rows = np.concatenate([np.arange(a, a + k) for _, a, k in slots]) if slots else np.empty(0, np.int64)
+        at = np.repeat([i for i, _, _ in slots], [k for _, _, k in slots]).astype(np.int64)
+        scores = self._blend(self._matrix[rows] @ v, self._p_matrix[p_rows] @ v, at)
         return {pid: float(x) for (pid, _), x in zip(found, scores, strict=True)}
 
     def vector_of(self, paper_id: int) -> np.ndarray | None:

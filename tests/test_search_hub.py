@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -211,3 +212,16 @@ def test_long_abstract_tail_is_embedded_as_passages(tmp_path: Path) -> None:
         assert vectors.scores_for(query, [pid])[pid] == pytest.approx(float(vectors._matrix[vectors._row_of[pid]] @ query), abs=1e-6)  # noqa: SLF001
     finally:
         h.close()
+
+
+def test_embedder_sessions_side_by_side_give_the_same_vectors_in_order() -> None:
+    """The default embedder runs one session per core on alternate batches: every text must get
+    its own vector back, in the caller's order, exactly as one session computes it."""
+    from broadsheet.search.embedders import MiniLMOnnx
+
+    texts = [f"paper {i}: " + "graph neural networks for molecules " * (i % 7 + 1) for i in range(23)]
+    texts[5] = "protein folding with diffusion models"
+    one, two = MiniLMOnnx(sessions=1), MiniLMOnnx(sessions=2, batch_size=3)
+    expected, got = one.embed(texts), two.embed(texts)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert float(got[5] @ one.embed(["protein folding with diffusion models"])[0]) > 0.999

@@ -177,6 +177,27 @@ def test_eval_beir_on_another_collection(tmp_path: Path) -> None:
     assert 0.7 < out["ndcg@10"] <= 1.0
 
 
+def test_eval_beir_collection_without_titles(tmp_path: Path) -> None:
+    """Collections such as FiQA have no titles and free-text queries full of query-language
+    characters: documents stay untitled (no made-up title weighed as one), queries are plain words."""
+    folder = tmp_path / "untitled"
+    (folder / "qrels").mkdir(parents=True)
+    docs = [{"_id": f"d{i}", "title": "", "text": p.abstract} for i, p in enumerate(CORPUS)]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
+    queries = [{"_id": "q1", "text": 'How does "yeast make bread rise? cat:food -sugar'}]
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td3\t1\n")
+    kept = tmp_path / "kept"
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "unused.sqlite3"), "eval-beir", str(folder), "--keep", str(kept)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["queries"] == 1 and out["mode"] == "hybrid" and out["ndcg@10"] == 1.0
+    import sqlite3
+
+    titles = {t for (t,) in sqlite3.connect(kept / "untitled.sqlite3").execute("SELECT title FROM papers")}
+    assert titles == {""}
+
+
 @pytest.mark.slow
 def test_eval_beir_scifact_lexical_quality(shared_data: Path, tmp_path: Path) -> None:
     """BM25 parity on SciFact train (measured 0.7083; published BM25 on test is 0.665-0.687)."""

@@ -134,7 +134,7 @@ class MiniLMOnnx:
             return []
         step = PASSAGE_TOKENS - PASSAGE_OVERLAP
         return [
-            f"{title}. {text[offsets[start][0] : offsets[min(start + PASSAGE_TOKENS, len(offsets)) - 1][1]]}"
+            document_text(title, text[offsets[start][0] : offsets[min(start + PASSAGE_TOKENS, len(offsets)) - 1][1]])
             for start in range(head - PASSAGE_OVERLAP, len(offsets) - PASSAGE_OVERLAP, step)
         ]
 
@@ -192,4 +192,4 @@ def passages_key(model: str) -> str:
 
 def document_text(title: str, abstract: str) -> str:
     """The text a paper is embedded from."""
-    return f"{title}. {abstract}".strip()
+    return f"{title}. {abstract}".strip() if title else abstract.strip()

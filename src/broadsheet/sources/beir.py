@@ -38,7 +38,9 @@ def read_corpus(folder: Path, ids: dict[str, str]) -> Iterator[SourceItem]:
                 continue
             local = f"beir-{n}"
             ids[local] = doc_id
-            yield PaperData(arxiv_id=local, title=title or body[:80], abstract=body, source=SOURCE, source_ref=ref)
+            # Many collections have no titles (FiQA, Quora, ...): a document keeps an empty one rather
+            # than a made-up title that BM25 would weigh as one and the embedder would read twice.
+            yield PaperData(arxiv_id=local, title=title, abstract=body, source=SOURCE, source_ref=ref)
 
 
 def read_queries(folder: Path) -> dict[str, str]:

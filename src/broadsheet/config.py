@@ -50,6 +50,12 @@ class Settings:
         "Embedding model for semantic search: minilm-int8 (offline, shipped), "
         "sentence-transformers:NAME, or none (lexical only).",
     )
+    search_index: str = _setting(
+        "memory",
+        "Where search ranks: memory (each server process builds an in-memory BM25 and vector index "
+        "at start; the fastest) or database (PostgreSQL only: ts_rank over the weighted tsvector and "
+        "pgvector's HNSW index; nothing to build, nothing held per process).",
+    )
     index_batch_size: int = _setting(
         256, "Papers embedded per transaction by `broadsheet index` (sorted by length within it)."
     )

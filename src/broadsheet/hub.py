@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from .search.engine import SearchEngine
     from .search.fusion import Fused
     from .sync.http import HttpEdge, Pacer
+    from .search.vectors_db import DatabaseVectorIndex
 
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
@@ -216,14 +217,28 @@ class Hub:
                 from .search.vectors import VectorIndex
 
                 self._embedder = make_embedder(self.settings.embedder)
-                vectors = (
-                    VectorIndex(self._storage.vectors, self._embedder.name, self._embedder.dim)
-                    if self._embedder
-                    else None
-                )
-                lexical = LexicalIndex(self._storage.fulltext)
+                in_database = self._search_in_database()
+                vectors: VectorIndex | DatabaseVectorIndex | None = None
+                if self._embedder and in_database and self._storage.vector_search is not None:
+                    from .search.vectors_db import DatabaseVectorIndex  # noqa: F811 - imported for use
+
+                    vectors = DatabaseVectorIndex(
+                        self._storage.vectors, self._storage.vector_search, self._embedder.name, self._embedder.dim
+                    )
+                elif self._embedder:
+                    vectors = VectorIndex(self._storage.vectors, self._embedder.name, self._embedder.dim)
+                # In the database: the full-text index ranks every query (FTS5's bm25(), ts_rank).
+                lexical = None if in_database else LexicalIndex(self._storage.fulltext)
                 self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder, lexical=lexical)
             return self._engine
+
+    def _search_in_database(self) -> bool:
+        where = self.settings.search_index
+        if where not in ("memory", "database"):
+            raise InvalidInputError(f"setting search_index: {where!r} is not memory or database")
+        if where == "database" and not self._storage.is_postgres:
+            raise InvalidInputError("setting search_index = database needs PostgreSQL (SQLite has no vector index)")
+        return where == "database"
 
     def warm_up(self, *, wait: bool = False) -> None:
         """Get search ready for a long-running process: load the model and the vectors, and build

@@ -6,6 +6,7 @@ Titles and abstracts are stored as the source serves them (arXiv keeps LaTeX: ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -106,3 +107,23 @@ def porter_stem(word: str) -> str:
 
         stemmer = _LOCAL.porter = snowballstemmer.stemmer("porter")
     return stemmer.stemWord(word)
+
+
+# The terms SQLite FTS5's ``porter unicode61 remove_diacritics 2`` tokenizer makes, redone in
+# Python: runs of letters and digits, lowercased, accents removed, Porter-stemmed from 3 to 64
+# characters. PostgreSQL's tsvector is built from these terms (storage/fulltext_pg.py), so both
+# backends index, stem and match the same words.
+_INDEX_TOKEN = re.compile(r"[^\W_]+")
+
+
+@functools.lru_cache(maxsize=262_144)
+def index_term(word: str) -> str:
+    """The indexed term of one lowercased word."""
+    if not word.isascii():
+        word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return porter_stem(word) if 3 <= len(word) <= 64 else word
+
+
+def index_terms(text: str) -> list[str]:
+    """The indexed terms of a text, in order."""
+    return [index_term(w) for w in _INDEX_TOKEN.findall(text.lower())]

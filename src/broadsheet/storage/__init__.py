@@ -10,11 +10,13 @@ from sqlalchemy import Engine, func, select
 from .browse import BrowseStore
 from .community import CommunityStore
 from .digests import DigestStore
-from .engine import create_db_engine, migrate, schema_version
+from .engine import create_db_engine, is_postgres, migrate, schema_version
 from .fulltext import FullTextIndex
+from .fulltext_pg import PgFullTextIndex
 from .papers import PaperStore
 from .users import UserStore
 from .vectors import VectorStore
+from .vectors_pg import PgVectorSearch
 from .schema import comments, listings, papers, subscriptions, users, votes
 from .syncstate import SyncStateStore
 
@@ -26,9 +28,13 @@ class Storage:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.papers = PaperStore(engine)
-        self.fulltext = FullTextIndex(engine)
+        self.is_postgres = is_postgres(engine)
+        # The dialect's full-text index (FTS5 or tsvector), written with the papers themselves.
+        self.fulltext = PgFullTextIndex(engine) if self.is_postgres else FullTextIndex(engine)
+        self.papers = PaperStore(engine, self.fulltext)
         self.vectors = VectorStore(engine)
+        # Nearest neighbours in the database: pgvector's HNSW (SQLite has no vector index).
+        self.vector_search = PgVectorSearch(engine) if self.is_postgres else None
         self.sync_state = SyncStateStore(engine)
         self.users = UserStore(engine)
         self.community = CommunityStore(engine)

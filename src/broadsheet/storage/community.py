@@ -7,10 +7,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..types import Comment
-from .engine import chunks, writer
+from .engine import chunks, insert_ignore, writer
 from .schema import comments, listings, papers, users, votes
 
 
@@ -46,33 +45,19 @@ class CommunityStore:
     # -- votes --------------------------------------------------------------------------------
 
     def set_vote(self, user_id: int, paper_id: int, on: bool, now: datetime) -> None:
-        """Idempotent: voting twice leaves one vote, withdrawing a missing vote does nothing."""
-        with self._writer.begin() as conn:
+        """Idempotent: voting twice leaves one vote, withdrawing a missing vote does nothing.
+
+        One statement, so it needs no writer lock: votes from many servers do not queue behind an
+        ingest batch on PostgreSQL."""
+        with self._engine.begin() as conn:
             if not on:
                 conn.execute(
                     delete(votes).where(
                         votes.c.user_id == user_id, votes.c.paper_id == paper_id
                     )
                 )
-            elif conn.dialect.name == "sqlite":
-                conn.execute(
-                    sqlite_insert(votes)
-                    .values(user_id=user_id, paper_id=paper_id, created_at=now)
-                    .on_conflict_do_nothing()
-                )
-            elif (
-                conn.execute(
-                    select(votes.c.user_id).where(
-                        votes.c.user_id == user_id, votes.c.paper_id == paper_id
-                    )
-                ).first()
-                is None
-            ):
-                conn.execute(
-                    insert(votes).values(
-                        user_id=user_id, paper_id=paper_id, created_at=now
-                    )
-                )
+            else:
+                conn.execute(insert_ignore(conn, votes).values(user_id=user_id, paper_id=paper_id, created_at=now))
 
     def voted_among(self, user_id: int, paper_ids: Sequence[int]) -> set[int]:
         found: set[int] = set()

@@ -1,4 +1,10 @@
-"""Open a database: create the engine, set SQLite pragmas, run migrations."""
+"""Open a database: create the engine, run migrations; and the few dialect differences that are
+not SQL text (how a writer takes its lock, upserts that ignore a duplicate).
+
+SQLite and PostgreSQL run the same storage code. Where they differ, the difference is here (engine
+set-up, writer locking, insert-or-ignore) or in a ``*_pg`` module beside its SQLite twin
+(``fulltext_pg``, ``vectors_pg``, ``locks``). docs/dev.md "Storage" says why each one exists.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,45 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql import Insert
 
 from ..exceptions import StorageError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# Every writing transaction on PostgreSQL first takes this transaction-level advisory lock: writers
+# queue one after another as SQLite's BEGIN IMMEDIATE makes them, so code that reads and then
+# writes in one transaction (is this listing there? then insert it) stays correct across processes
+# and machines. Reads never wait for it. (A constant key: any 64-bit number unlikely to collide.)
+PG_WRITER_LOCK = 0x62735F7772697465  # "bs_write"
+
+
+def normalise_url(url: str) -> URL:
+    """``url`` parsed; PostgreSQL URLs without a driver use psycopg (version 3), which Broadsheet
+    depends on (SQLAlchemy's default, psycopg2, is not installed)."""
+    try:
+        parsed = make_url(url)
+    except Exception as e:  # noqa: BLE001 - SQLAlchemy raises ArgumentError and ValueError
+        raise StorageError(f"not a database URL: {url!r} ({e})") from e
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StorageError(f"unsupported database {backend!r} in {url!r}: use sqlite:/// or postgresql://")
+    return parsed
+
+
 def create_db_engine(url: str) -> Engine:
     """An Engine for ``url``; for SQLite, the file's folder is created and WAL mode is set."""
-    parsed = make_url(url)
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        event.listen(engine, "begin", _pg_begin)
+        return engine
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -27,12 +61,29 @@ def create_db_engine(url: str) -> Engine:
         # writers queue on busy_timeout instead of failing when a read lock is upgraded.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    raise AssertionError(parsed)  # normalise_url refused other backends
 
 
 def writer(engine: Engine) -> Engine:
-    """The same engine, but its transactions take SQLite's write lock up front."""
+    """The same engine, but its transactions take the database's write lock up front: SQLite's
+    BEGIN IMMEDIATE, PostgreSQL's writer advisory lock (``PG_WRITER_LOCK``)."""
     return engine.execution_options(immediate=True)
+
+
+def _pg_begin(conn) -> None:  # noqa: ANN001 - a Connection
+    if conn.get_execution_options().get("immediate"):
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)" % PG_WRITER_LOCK)
+
+
+def insert_ignore(conn, table: Table) -> Insert:  # noqa: ANN001 - a Connection
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect: a row whose key exists
+    already is skipped, in one statement (no read first, so no race between processes)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def is_postgres(engine) -> bool:  # noqa: ANN001 - an Engine or a Connection
+    return engine.dialect.name == "postgresql"
 
 
 def _sqlite_begin(conn) -> None:  # noqa: ANN001 - a Connection
@@ -79,6 +130,23 @@ def schema_version(engine: Engine) -> str | None:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def bulk_insert(conn, table: Table | str, columns: Sequence[str], rows: list[tuple[Any, ...]], *, casts: Sequence[str | None] = ()) -> None:  # noqa: ANN001 - a Connection
+    """executemany straight to the driver: bulk rows skip SQLAlchemy's per-row compilation, which
+    was a third of ingest time (docs/benchmarks.md). Column types still convert values.
+    ``casts``: a PostgreSQL type per column to cast the parameter to (None: none)."""
+    if not rows:
+        return
+    if isinstance(table, Table):
+        procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+        if any(procs):
+            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, r)) for r in rows]
+        table = table.name
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = [f"{mark}::{c}" if c else mark for c in casts] if casts else [mark] * len(columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+    conn.exec_driver_sql(sql, rows)
 
 
 IN_CHUNK = 500  # ids per IN (...) clause: well under SQLite's variable limit

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, select, update
 
 from ..text import content_hash, delatex, name_key
 from ..types import BatchPlan, Listing, Paper, PaperData
-from .engine import chunks, writer
+from .engine import bulk_insert, chunks, writer
+from .fulltext import FullTextIndex
 from .schema import (
-    FTS_TABLE,
     comments,
     listings,
     paper_authors,
@@ -36,23 +36,6 @@ def _row_values(p: PaperData) -> dict[str, Any]:
     return values
 
 
-def _bulk_insert(
-    conn: Connection, table: Table | str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """executemany straight to the driver: bulk rows skip SQLAlchemy's per-row compilation, which
-    was a third of ingest time (docs/benchmarks.md). Column types still convert values."""
-    if not rows:
-        return
-    if isinstance(table, Table):
-        procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
-        if any(procs):
-            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, r)) for r in rows]
-        table = table.name
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, rows)
-
-
 def _stored_fields(r: Any, authors: dict[int, tuple[str, ...]], cats: dict[int, tuple[str, ...]]) -> dict[str, Any]:
     """The fields a stored row shares between ``PaperData`` and ``Paper``."""
     fields = {name: getattr(r, name) for name in _PAPER_FIELDS}
@@ -71,10 +54,10 @@ def _paper_rows() -> Select[Any]:
 class PaperStore:
     """Papers, their authors and categories, listings, and the full-text index."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, fulltext: FullTextIndex) -> None:
         self._engine = engine
         self._writer = writer(engine)
-        self._fts = engine.dialect.name == "sqlite"
+        self._fulltext = fulltext  # FTS5 or tsvector: written in the same transaction as the papers
 
     # -- ingest -------------------------------------------------------------------------------
 
@@ -104,7 +87,7 @@ class PaperStore:
             return {}
         rows = [{**_row_values(p), "first_seen": now, "last_changed": now} for p in new]
         columns = list(rows[0])
-        _bulk_insert(conn, papers, columns, [tuple(r[c] for c in columns) for r in rows])
+        bulk_insert(conn, papers, columns, [tuple(r[c] for c in columns) for r in rows])
         ids: dict[str, int] = {}
         for chunk in chunks([p.arxiv_id for p in new]):
             ids.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all())
@@ -136,30 +119,23 @@ class PaperStore:
             for chunk in chunks(pids):
                 conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(chunk)))
                 conn.execute(delete(paper_categories).where(paper_categories.c.paper_id.in_(chunk)))
-                if self._fts:
-                    conn.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({','.join(map(str, chunk))})"))
-        _bulk_insert(
+                self._fulltext.remove(conn, chunk)
+        bulk_insert(
             conn,
             paper_authors,
             ("paper_id", "position", "name", "name_key"),
             [(ids[p.arxiv_id], i, a, name_key(a)) for p in written for i, a in enumerate(p.authors)],
         )
-        _bulk_insert(
+        bulk_insert(
             conn,
             paper_categories,
             ("paper_id", "position", "category"),
             [(ids[p.arxiv_id], i, c) for p in written for i, c in enumerate(p.categories)],
         )
-        if self._fts:
-            _bulk_insert(
-                conn,
-                FTS_TABLE,
-                ("rowid", "title", "abstract", "authors"),
-                [
-                    (ids[p.arxiv_id], delatex(p.title), delatex(p.abstract), delatex(", ".join(p.authors)))
-                    for p in written
-                ],
-            )
+        self._fulltext.put(
+            conn,
+            [(ids[p.arxiv_id], delatex(p.title), delatex(p.abstract), delatex(", ".join(p.authors))) for p in written],
+        )
 
     def _add_listings(self, conn: Connection, plan: BatchPlan, now: datetime) -> int:
         if not plan.listings:
@@ -197,10 +173,8 @@ class PaperStore:
         return added
 
     def optimize_fulltext(self) -> None:
-        """Merge the FTS5 index's segments into one (2 s for 100k papers; queries ~10 % faster)."""
-        if self._fts:
-            with self._writer.begin() as conn:
-                conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES('optimize')"))
+        """Compact the full-text index after a big ingest."""
+        self._fulltext.optimize()
 
     # -- reads --------------------------------------------------------------------------------
 

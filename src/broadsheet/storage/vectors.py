@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select
 
-from .engine import writer
+from .engine import chunks, is_postgres, writer
 from .schema import embeddings, papers
+from .vectors_pg import put_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class VectorStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self._pg = is_postgres(engine)  # PostgreSQL also keeps each whole vector as a pgvector
 
     def _stale_where(self, model: str):  # noqa: ANN202 - a SQLAlchemy clause
         e = embeddings.alias("e")
@@ -66,6 +68,9 @@ class VectorStore:
                     embeddings.c.model == model, embeddings.c.paper_id.in_([pid for pid, _, _ in items])
                 )
             )
+            if self._pg:
+                put_rows(conn, model, items)
+                return
             conn.execute(
                 insert(embeddings),
                 [
@@ -73,6 +78,20 @@ class VectorStore:
                     for pid, h, v in items
                 ],
             )
+
+    def blobs(self, model: str, paper_ids: Sequence[int]) -> dict[int, bytes]:
+        """The stored float32 blobs of these papers for ``model`` (papers without one are left out)."""
+        found: dict[int, bytes] = {}
+        with self._engine.connect() as conn:
+            for chunk in chunks(list(paper_ids)):
+                found.update(
+                    conn.execute(
+                        select(embeddings.c.paper_id, embeddings.c.vector).where(
+                            embeddings.c.model == model, embeddings.c.paper_id.in_(chunk)
+                        )
+                    ).all()
+                )
+        return found
 
     def load_groups_since(
         self, model: str, after_id: int, dim: int, limit: int | None = None

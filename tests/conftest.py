@@ -2,10 +2,17 @@
 
 Tests that read ``../shared/data`` use the ``shared_data`` fixture: it skips with a reason when the
 folder is absent, and fails instead when ``BROADSHEET_REQUIRE_SHARED=1`` (as in CI).
+
+Every test that opens a database takes it from ``db_url`` (or ``module_db_url``), which runs the
+test once per backend: SQLite (a file in the test's folder) and PostgreSQL (a fresh database,
+copied from a migrated template, on the server named by ``BROADSHEET_TEST_POSTGRES_URL``;
+``.ci/postgres`` starts one). Without that variable the PostgreSQL runs skip with the reason, or
+fail under ``BROADSHEET_REQUIRE_SHARED=1`` (CI). ``-m "not postgresql"`` runs SQLite alone.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +30,114 @@ def _need(path: Path) -> Path:
             pytest.fail(msg + " and BROADSHEET_REQUIRE_SHARED=1")
         pytest.skip(msg)
     return path
+
+
+POSTGRES_URL = os.environ.get("BROADSHEET_TEST_POSTGRES_URL", "")
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql))
+
+
+class PostgresDatabases:
+    """Throwaway databases on the test server, each a copy of one migrated template (CREATE
+    DATABASE ... TEMPLATE takes ~0.1 s; migrating afresh would take longer)."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        from broadsheet.storage import open_storage
+
+        self._url = make_url(url).set(drivername="postgresql+psycopg")
+        self._admin = create_engine(self._url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+        self._prefix = f"bs_test_{os.getpid()}"
+        self._names = (f"{self._prefix}_{n}" for n in itertools.count())
+        self.template = f"{self._prefix}_template"
+        self._sql(f"DROP DATABASE IF EXISTS {self.template}")
+        self._sql(f"CREATE DATABASE {self.template}")
+        open_storage(self.url_of(self.template)).close()  # migrated once
+
+    def _sql(self, sql: str) -> None:
+        from sqlalchemy import text
+
+        with self._admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def url_of(self, name: str) -> str:
+        return self._url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self) -> str:
+        """A new migrated, empty database; its URL."""
+        name = next(self._names)
+        self._sql(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        return self.url_of(name)
+
+    def drop(self, url: str) -> None:
+        """Drop a database made by ``create`` (connections a test left open are ended)."""
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        assert name and name.startswith(self._prefix), url
+        self._sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        self._sql(f"DROP DATABASE IF EXISTS {self.template} WITH (FORCE)")
+        self._admin.dispose()
+
+
+def _null_pool():  # noqa: ANN202 - a pool class
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    """The PostgreSQL test server; skips (fails in CI) when none is configured."""
+    if not POSTGRES_URL:
+        msg = "BROADSHEET_TEST_POSTGRES_URL is not set: no PostgreSQL server to test on (.ci/postgres starts one)"
+        if os.environ.get("BROADSHEET_REQUIRE_SHARED") == "1":
+            pytest.fail(msg + " and BROADSHEET_REQUIRE_SHARED=1")
+        pytest.skip(msg)
+    databases = PostgresDatabases(POSTGRES_URL)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: tests that use it run once on each (grouped by module)."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres")
+    return request.param
+
+
+def _new_database(backend: str, folder: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'hub.sqlite3'}"
+    return request.getfixturevalue("postgres").create()
+
+
+def _drop_database(backend: str, url: str, request: pytest.FixtureRequest) -> None:
+    if backend == "postgresql":
+        from helpers import close_hubs
+
+        close_hubs(url)
+        request.getfixturevalue("postgres").drop(url)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty (migrated on PostgreSQL) database of the test's backend, for this test."""
+    url = _new_database(backend, tmp_path, request)
+    yield url
+    _drop_database(backend, url, request)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like ``db_url``, shared by the tests of a module."""
+    url = _new_database(backend, tmp_path_factory.mktemp("db"), request)
+    yield url
+    _drop_database(backend, url, request)
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +166,15 @@ def replay(fixtures_dir: Path):
 
     with Replay(fixtures_dir) as server:
         yield server
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user's data directory (where a Hub on PostgreSQL keeps its generated secret key) is
+    a temporary one: tests never write into the home directory."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

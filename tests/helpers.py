@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from broadsheet.config import load_settings
 from broadsheet.hub import Hub, make_hub
@@ -20,9 +19,21 @@ class Clock:
         return self.now
 
 
-def sqlite_hub(tmp_path: Path, clock: Clock | None = None, **settings: object) -> Hub:
-    db = tmp_path / "hub.sqlite3"
-    return make_hub(load_settings(env={}, database_url=f"sqlite:///{db}", **settings), now=clock or Clock())
+_HUBS: list[Hub] = []
+
+
+def hub_at(url: str, clock: Clock | None = None, **settings: object) -> Hub:
+    """A Hub over the database at ``url`` (a test's ``db_url``: SQLite or PostgreSQL)."""
+    hub = make_hub(load_settings(env={}, database_url=url, **settings), now=clock or Clock())
+    _HUBS.append(hub)
+    return hub
+
+
+def close_hubs(url: str) -> None:
+    """Close the Hubs ``hub_at`` opened on ``url`` (before its database is dropped)."""
+    for hub in [h for h in _HUBS if h.settings.database_url == url]:
+        hub.close()
+        _HUBS.remove(hub)
 
 
 def paper(arxiv_id: str = "2401.00001", **fields: object) -> PaperData:

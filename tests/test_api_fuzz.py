@@ -23,9 +23,8 @@ EXAMPLES = 15  # per operation: about 25 operations, ~375 requests
 
 
 @pytest.fixture(scope="module")
-def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    h = site_hub(
-        tmp_path_factory.mktemp("fuzz"),
+def fuzz_hub(module_db_url: str) -> Iterator[Hub]:
+    h = site_hub(module_db_url,
         Clock(NOW),
         rate_api_anonymous="1000000/minute",
         rate_votes="1000000/minute",
@@ -53,9 +52,9 @@ def operations() -> list[str]:
 def _bare_hub() -> Hub:
     import tempfile
 
-    from helpers import sqlite_hub
+    from helpers import hub_at
 
-    return sqlite_hub(Path(tempfile.mkdtemp(prefix="bs-fuzz-")), embedder="none")
+    return hub_at(f"sqlite:///{Path(tempfile.mkdtemp(prefix='bs-fuzz-')) / 'hub.sqlite3'}", embedder="none")
 
 
 @pytest.fixture(scope="module")

@@ -59,8 +59,8 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    h = site_hub(tmp_path_factory.mktemp("hf"), Clock(NOW))
+def hub(module_db_url: str) -> Iterator[Hub]:
+    h = site_hub(module_db_url, Clock(NOW))
     ada = h.get_user("ada")
     h.set_vote(ada, "2611.00002")
     h.add_comment(ada, "2611.00002", "Nice.")

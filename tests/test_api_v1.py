@@ -16,9 +16,9 @@ from broadsheet.web import create_app
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
+def hub(db_url: str) -> Iterator[Hub]:
     h = site_hub(
-        tmp_path, Clock(NOW), rate_api_anonymous="5/minute", rate_comments="3/minute"
+        db_url, Clock(NOW), rate_api_anonymous="5/minute", rate_comments="3/minute"
     )
     yield h
     h.close()

@@ -16,36 +16,41 @@ from broadsheet.cli import app
 runner = CliRunner()
 
 
-def run(*args: str, db: Path) -> tuple[int, str, str]:
+def run(*args: str, db: Path | str) -> tuple[int, str, str]:
     result = runner.invoke(app, ["--db", str(db), *args], env={"BROADSHEET_DATABASE_URL": ""})
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_info_json_on_an_empty_database(tmp_path: Path) -> None:
-    code, out, _ = run("info", "--json", db=tmp_path / "x.sqlite3")
+def test_info_json_on_an_empty_database(db_url: str) -> None:
+    code, out, _ = run("info", "--json", db=db_url)
     assert code == 0
     data = json.loads(out)
     assert data["papers"] == 0 and data["listings"] == 0 and data["schema_version"]
-    assert str(tmp_path / "x.sqlite3") in data["database"]
+    assert db_url.split("@")[-1] in data["database"]  # shown without the password
 
 
-def test_ingest_reports_rejects_and_exits_non_zero(tmp_path: Path) -> None:
+def test_db_accepts_a_sqlite_file_path(tmp_path: Path) -> None:
+    code, out, _ = run("info", "--json", db=tmp_path / "x.sqlite3")
+    assert code == 0 and str(tmp_path / "x.sqlite3") in json.loads(out)["database"]
+
+
+def test_ingest_reports_rejects_and_exits_non_zero(tmp_path: Path, db_url: str) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(
         json.dumps({"arxiv_id": "0704.0001", "title": "T", "abstract": "A"}) + "\n{broken\n"
     )
-    code, out, err = run("ingest", str(path), "--rejects", str(tmp_path / "rej.jsonl"), db=tmp_path / "x.sqlite3")
+    code, out, err = run("ingest", str(path), "--rejects", str(tmp_path / "rej.jsonl"), db=db_url)
     assert code == 1
     assert "1 added" in out and "1 rejected" in out
     assert "rejected p.jsonl:2:" in err
     (line,) = (tmp_path / "rej.jsonl").read_text().splitlines()
     assert json.loads(line)["where"] == "p.jsonl:2"
-    code, out, _ = run("ingest", str(path), db=tmp_path / "x.sqlite3")
+    code, out, _ = run("ingest", str(path), db=db_url)
     assert "0 added" in out and "1 unchanged" in out
 
 
-def test_ingest_clean_file_exits_zero(tmp_path: Path, fixtures_dir: Path) -> None:
-    code, out, _ = run("ingest", str(fixtures_dir / "oai-pmh" / "oai_dc_2024_trimmed" / "test_arxiv_data.xml"), db=tmp_path / "x.sqlite3")
+def test_ingest_clean_file_exits_zero(db_url: str, fixtures_dir: Path) -> None:
+    code, out, _ = run("ingest", str(fixtures_dir / "oai-pmh" / "oai_dc_2024_trimmed" / "test_arxiv_data.xml"), db=db_url)
     assert code == 0, out
     assert "5 added" in out
 
@@ -55,10 +60,10 @@ def test_ingest_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in err
 
 
-def test_demo_builds_without_network(tmp_path: Path) -> None:
-    code, out, _ = run("demo", "--no-serve", db=tmp_path / "demo.sqlite3")
+def test_demo_builds_without_network(db_url: str) -> None:
+    code, out, _ = run("demo", "--no-serve", db=db_url)
     assert code == 0, out
-    code, out, _ = run("info", "--json", db=tmp_path / "demo.sqlite3")
+    code, out, _ = run("info", "--json", db=db_url)
     data = json.loads(out)
     assert data["papers"] == 64 and data["listings"] == 64
 

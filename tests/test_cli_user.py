@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from typer.testing import CliRunner
 
 from broadsheet.cli import app
@@ -13,11 +11,10 @@ from broadsheet.hub import make_hub
 runner = CliRunner()
 
 
-def test_user_create_prompts_for_the_password(tmp_path: Path) -> None:
-    db = tmp_path / "u.sqlite3"
+def test_user_create_prompts_for_the_password(db_url: str) -> None:
     args = [
         "--db",
-        str(db),
+        db_url,
         "user",
         "create",
         "root",
@@ -33,7 +30,7 @@ def test_user_create_prompts_for_the_password(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "created admin root" in result.stdout
-    hub = make_hub(load_settings(env={}, database_url=f"sqlite:///{db}"))
+    hub = make_hub(load_settings(env={}, database_url=db_url))
     try:
         user, _ = hub.log_in("root", "a long password")
         assert user.is_admin and user.email == "root@example.org"
@@ -41,8 +38,8 @@ def test_user_create_prompts_for_the_password(tmp_path: Path) -> None:
         hub.close()
 
 
-def test_user_create_refuses_taken_names_and_short_passwords(tmp_path: Path) -> None:
-    db = str(tmp_path / "u.sqlite3")
+def test_user_create_refuses_taken_names_and_short_passwords(db_url: str) -> None:
+    db = db_url
     env = {"BROADSHEET_DATABASE_URL": ""}
     ok = runner.invoke(
         app,

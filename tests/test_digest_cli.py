@@ -11,8 +11,8 @@ from web_helpers import site_hub
 from broadsheet.cli import app
 
 
-def test_subscription_add_list_send_status(tmp_path: Path) -> None:
-    hub = site_hub(tmp_path)
+def test_subscription_add_list_send_status(db_url: str) -> None:
+    hub = site_hub(db_url)
     db = hub.settings.database_url
     hub.close()
     server = SmtpServer().start()

@@ -18,8 +18,8 @@ from broadsheet.hub import make_hub
 SUBSCRIBERS = 12
 
 
-def _setup(tmp_path: Path, port: int) -> dict[str, str]:
-    hub = site_hub(tmp_path, embedder="none")
+def _setup(db_url: str, port: int) -> dict[str, str]:
+    hub = site_hub(db_url, embedder="none")
     for n in range(SUBSCRIBERS):
         hub.subscribe(f"s{n:02d}@example.org", confirmed=True)
     url = hub.settings.database_url
@@ -46,10 +46,10 @@ def _kill_when_held(proc: subprocess.Popen[bytes], server: SmtpServer) -> None:
     server.recorder.release.set()
 
 
-def test_sigkill_mid_run_then_rerun_delivers_each_digest_once(tmp_path: Path) -> None:
+def test_sigkill_mid_run_then_rerun_delivers_each_digest_once(db_url: str) -> None:
     server = SmtpServer().start()
     try:
-        env = _setup(tmp_path, server.port)
+        env = _setup(db_url, server.port)
         server.recorder.hold_rcpt = 6  # killed while the 6th message waits for RCPT: not accepted
         _kill_when_held(_send(env), server)
         assert len(server.recorder.messages) == 5
@@ -65,13 +65,13 @@ def test_sigkill_mid_run_then_rerun_delivers_each_digest_once(tmp_path: Path) ->
         server.stop()
 
 
-def test_killed_after_the_server_accepted_resends_with_the_same_message_id(tmp_path: Path) -> None:
+def test_killed_after_the_server_accepted_resends_with_the_same_message_id(db_url: str) -> None:
     """The one window exactly-once cannot close (RFC 1047): the server accepted the message and
     the sender died before it could record that. The message is resent, with the same
     Message-ID, and `digest status` showed it as interrupted meanwhile."""
     server = SmtpServer().start()
     try:
-        env = _setup(tmp_path, server.port)
+        env = _setup(db_url, server.port)
         server.recorder.hold_data = 3  # the 3rd message is accepted, its reply held
         _kill_when_held(_send(env), server)
         hub = make_hub(load_settings(env=env))

@@ -26,14 +26,14 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-def _hub(tmp_path: Path, port: int, clock: Clock | None = None, **settings: object) -> Hub:
+def _hub(db_url: str, port: int, clock: Clock | None = None, **settings: object) -> Hub:
     settings = {"smtp_host": "127.0.0.1", "smtp_port": port, "secret_key": "s" * 40, "base_url": BASE,
                 "digest_trending_top": 2, **settings}  # fmt: skip
-    return site_hub(tmp_path, clock, **settings)
+    return site_hub(db_url, clock, **settings)
 
 
-def test_a_digest_arrives_with_both_parts_headers_and_absolute_links(tmp_path: Path, smtp: SmtpServer) -> None:
-    hub = _hub(tmp_path, smtp.port)
+def test_a_digest_arrives_with_both_parts_headers_and_absolute_links(db_url: str, smtp: SmtpServer) -> None:
+    hub = _hub(db_url, smtp.port)
     hub.subscribe("reader@example.org", topics=["graph networks"], trending_top=1, confirmed=True)
     run = hub.send_digests("daily", SEND_DAY)
     assert (run.queued, run.sent, run.failed, run.pending) == (1, 1, 0, 0)
@@ -58,8 +58,8 @@ def test_a_digest_arrives_with_both_parts_headers_and_absolute_links(tmp_path: P
         assert not first_ids & set(re.findall(r"/papers/(2611\.\d{5})", later))
 
 
-def test_nothing_goes_to_an_unconfirmed_address_but_the_confirmation(tmp_path: Path, smtp: SmtpServer) -> None:
-    hub = _hub(tmp_path, smtp.port)
+def test_nothing_goes_to_an_unconfirmed_address_but_the_confirmation(db_url: str, smtp: SmtpServer) -> None:
+    hub = _hub(db_url, smtp.port)
     sub = hub.subscribe("new@example.org", frequency="daily")
     assert sub.confirmed_at is None
     [confirm] = smtp.recorder.to("new@example.org")
@@ -72,10 +72,10 @@ def test_nothing_goes_to_an_unconfirmed_address_but_the_confirmation(tmp_path: P
     assert hub.send_digests("daily", SEND_DAY).sent == 1
 
 
-def test_server_down_then_451_then_550(tmp_path: Path) -> None:
+def test_server_down_then_451_then_550(db_url: str) -> None:
     clock = Clock(NOW)
     port = free_port()
-    hub = _hub(tmp_path, port, clock, digest_retry_seconds=60.0, digest_max_attempts=3)
+    hub = _hub(db_url, port, clock, digest_retry_seconds=60.0, digest_max_attempts=3)
     for who in ("ok", "later", "never"):
         hub.subscribe(f"{who}@example.org", confirmed=True)
     down = hub.send_digests("daily", SEND_DAY)
@@ -101,9 +101,9 @@ def test_server_down_then_451_then_550(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_a_temporary_failure_fails_after_max_attempts(tmp_path: Path, smtp: SmtpServer) -> None:
+def test_a_temporary_failure_fails_after_max_attempts(db_url: str, smtp: SmtpServer) -> None:
     clock = Clock(NOW)
-    hub = _hub(tmp_path, smtp.port, clock, digest_retry_seconds=1.0, digest_max_attempts=2)
+    hub = _hub(db_url, smtp.port, clock, digest_retry_seconds=1.0, digest_max_attempts=2)
     hub.subscribe("later@example.org", confirmed=True)
     smtp.recorder.reply_rcpt = {"later@example.org": "421 4.3.2 busy"}
     assert hub.send_digests("daily", SEND_DAY).retry_later == 1
@@ -112,8 +112,8 @@ def test_a_temporary_failure_fails_after_max_attempts(tmp_path: Path, smtp: Smtp
     assert "after 2 attempts" in hub.digest_status()["failed"][0].last_error
 
 
-def test_one_sender_at_a_time_and_a_dead_holder_is_replaced(tmp_path: Path, smtp: SmtpServer) -> None:
-    hub = _hub(tmp_path, smtp.port)
+def test_one_sender_at_a_time_and_a_dead_holder_is_replaced(db_url: str, smtp: SmtpServer) -> None:
+    hub = _hub(db_url, smtp.port)
     hub.subscribe("a@example.org", confirmed=True)
     other = make_hub(hub.settings, now=hub._now)
     try:
@@ -130,9 +130,9 @@ def test_one_sender_at_a_time_and_a_dead_holder_is_replaced(tmp_path: Path, smtp
         other.close()
 
 
-def test_worker_runs_each_slot_once_across_workers(tmp_path: Path, smtp: SmtpServer) -> None:
+def test_worker_runs_each_slot_once_across_workers(db_url: str, smtp: SmtpServer) -> None:
     clock = Clock(datetime(2026, 11, 28, 9, 0))
-    hub = _hub(tmp_path, smtp.port, clock, schedule="digest-daily=07:00; digest-weekly=mon 07:30")
+    hub = _hub(db_url, smtp.port, clock, schedule="digest-daily=07:00; digest-weekly=mon 07:30")
     other = make_hub(hub.settings, now=clock)  # a second worker on the same database
     try:
         hub.subscribe("a@example.org", confirmed=True)

@@ -34,8 +34,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, smtp: SmtpServer, clock: Clock) -> Iterator[Hub]:
-    h = site_hub(tmp_path, clock, smtp_host="127.0.0.1", smtp_port=smtp.port, secret_key="s" * 40, base_url=BASE,
+def hub(db_url: str, smtp: SmtpServer, clock: Clock) -> Iterator[Hub]:
+    h = site_hub(db_url, clock, smtp_host="127.0.0.1", smtp_port=smtp.port, secret_key="s" * 40, base_url=BASE,
                  page_cache_seconds=0.0)  # fmt: skip
     yield h
     h.close()

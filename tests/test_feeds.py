@@ -26,9 +26,8 @@ FEEDS = [
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    h = site_hub(
-        tmp_path_factory.mktemp("feeds"),
+def hub(module_db_url: str) -> Iterator[Hub]:
+    h = site_hub(module_db_url,
         Clock(NOW),
         base_url="https://papers.example.org",
     )

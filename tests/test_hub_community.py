@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import Clock, paper, sqlite_hub
+from helpers import Clock, hub_at, paper
 from web_helpers import DAYS, NOW, PASSWORD, site_hub
 
 from broadsheet import accounts
@@ -30,8 +30,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Iterator[Hub]:
-    h = site_hub(tmp_path, clock)
+def hub(db_url: str, clock: Clock) -> Iterator[Hub]:
+    h = site_hub(db_url, clock)
     yield h
     h.close()
 
@@ -197,8 +197,8 @@ def test_submissions(hub: Hub, clock: Clock) -> None:
         hub.submit_paper(ada, "nonsense")
 
 
-def test_submission_fetches_a_missing_paper_through_the_hook(tmp_path: Path) -> None:
-    hub = sqlite_hub(tmp_path, Clock(NOW), embedder="none")
+def test_submission_fetches_a_missing_paper_through_the_hook(db_url: str) -> None:
+    hub = hub_at(db_url, Clock(NOW), embedder="none")
     asked: list[str] = []
 
     def fetch(arxiv_id: str) -> Paper:
@@ -227,9 +227,9 @@ def test_submission_fetches_a_missing_paper_through_the_hook(tmp_path: Path) -> 
     hub.close()
 
 
-def test_a_submitted_paper_is_embedded_at_once(tmp_path: Path) -> None:
+def test_a_submitted_paper_is_embedded_at_once(db_url: str) -> None:
     """With the shipped model: the paper is found by meaning right after submission."""
-    hub = sqlite_hub(tmp_path, Clock(NOW))
+    hub = hub_at(db_url, Clock(NOW))
     hub.add_papers(
         [
             paper(

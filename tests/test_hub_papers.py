@@ -1,4 +1,4 @@
-"""Papers through the Hub on a real SQLite database: upsert by id, listings, reads."""
+"""Papers through the Hub on real SQLite and PostgreSQL databases: upsert by id, listings, reads."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from broadsheet.exceptions import InvalidArxivIdError, PaperNotFoundError
-from broadsheet.types import ListingData, Rejected
+from broadsheet.types import ListingData, Query, Rejected
 
-from helpers import Clock, paper, sqlite_hub
+from helpers import Clock, hub_at, paper
 
 
 @pytest.fixture
@@ -20,8 +20,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, clock: Clock):
-    h = sqlite_hub(tmp_path, clock)
+def hub(db_url: str, clock: Clock):
+    h = hub_at(db_url, clock)
     yield h
     h.close()
 
@@ -85,32 +85,27 @@ def test_bad_records_are_reported_and_the_rest_lands(hub) -> None:
     assert report.added == 2 and report.rejected == (bad,)
 
 
-def test_full_text_index_follows_updates(hub, tmp_path: Path) -> None:
+def test_full_text_index_follows_updates(hub) -> None:
     hub.add_papers([paper("2401.00001", version=1, title="Quantum kittens")])
     hub.add_papers([paper("2401.00001", version=2, title="Classical puppies")])
-    con = sqlite3.connect(tmp_path / "hub.sqlite3")
-    try:
-        match = lambda q: con.execute("SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (q,)).fetchall()  # noqa: E731
-        assert match("kittens") == []
-        assert len(match("puppies")) == 1
-        assert con.execute("SELECT count(*) FROM papers_fts").fetchone()[0] == 1
-    finally:
-        con.close()
+    fulltext = hub._storage.fulltext  # noqa: SLF001 - FTS5 or tsvector, through its own reads
+    assert fulltext.search(Query(words=("kittens",)), 10) == []
+    assert len(fulltext.search(Query(words=("puppies",)), 10)) == 1
+    assert [d.title for d in fulltext.documents()] == ["Classical puppies"]
 
 
-def test_latex_is_normalised_for_the_index(hub, tmp_path: Path) -> None:
+def test_latex_is_normalised_for_the_index(hub) -> None:
     hub.add_papers([paper("2401.00001", title=r"Poincar\'e duality for $\alpha$-stable processes")])
-    con = sqlite3.connect(tmp_path / "hub.sqlite3")
-    try:
-        hits = con.execute("SELECT title FROM papers_fts WHERE papers_fts MATCH 'poincare AND alpha'").fetchall()
-    finally:
-        con.close()
-    assert hits == [("Poincaré duality for alpha-stable processes",)]
+    fulltext = hub._storage.fulltext  # noqa: SLF001
+    assert len(fulltext.search(Query(words=("alpha",), phrases=("poincare",)), 10)) == 1
+    assert [d.title for d in fulltext.documents()] == ["Poincaré duality for alpha-stable processes"]
     assert hub.get_paper("2401.00001").title == r"Poincar\'e duality for $\alpha$-stable processes"
 
 
-def test_database_is_in_wal_mode(hub, tmp_path: Path) -> None:
-    con = sqlite3.connect(tmp_path / "hub.sqlite3")
+def test_sqlite_database_is_in_wal_mode(tmp_path: Path) -> None:
+    """SQLite only: WAL is how its readers and one writer share the file."""
+    hub_at(f"sqlite:///{tmp_path / 'w.sqlite3'}").close()
+    con = sqlite3.connect(tmp_path / "w.sqlite3")
     try:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:

@@ -13,12 +13,12 @@ import pytest
 from broadsheet.exceptions import SourceError
 from broadsheet.sources.files import read_path
 
-from helpers import sqlite_hub
+from helpers import hub_at
 
 
 @pytest.fixture
-def hub(tmp_path: Path):
-    h = sqlite_hub(tmp_path)
+def hub(db_url: str):
+    h = hub_at(db_url)
     yield h
     h.close()
 
@@ -127,11 +127,11 @@ def test_hf_archive_whole(hub, shared_data: Path) -> None:
     assert (stats.papers, stats.listings) == (9877, 9881)
 
 
-def test_lone_surrogate_is_replaced_not_a_crash(tmp_path: Path) -> None:
+def test_lone_surrogate_is_replaced_not_a_crash(tmp_path: Path, db_url: str) -> None:
     """A JSON "\\ud800" escape decodes to a lone surrogate, which cannot be stored as UTF-8."""
     path = tmp_path / "bad.jsonl"
     path.write_text('{"arxiv_id": "2401.00001", "title": "Bad \\ud800 title", "abstract": "x", "authors": ["A \\udfff B"]}\n', encoding="utf-8")
-    hub = sqlite_hub(tmp_path)
+    hub = hub_at(db_url)
     try:
         report = hub.ingest_paths([path])
         assert report.added == 1 and not report.rejected

@@ -1,4 +1,4 @@
-"""Hub.search, Hub.similar and incremental indexing on real SQLite with the real default embedder."""
+"""Hub.search, Hub.similar and incremental indexing on real SQLite and PostgreSQL with the real default embedder."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from broadsheet.cli import app
 from broadsheet.exceptions import InvalidInputError
 from broadsheet.types import SearchFilters
 
-from helpers import paper, sqlite_hub
+from helpers import hub_at, paper
 
 CORPUS = [
     paper("2301.00001", title="Attention is all you need", abstract="We propose the Transformer, a model architecture based solely on attention mechanisms, dispensing with recurrence and convolutions entirely.", authors=("Ashish Vaswani", "Noam Shazeer"), categories=("cs.CL", "cs.LG"), primary_category="cs.CL", published=date(2017, 6, 12)),
@@ -26,13 +26,16 @@ CORPUS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["fts5", "in-memory bm25"])
-def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """Every search test runs twice: ranked by FTS5 (a one-shot command) and by the in-memory
-    BM25 index a server builds at start (``Hub.warm_up``); results must be the same."""
-    h = sqlite_hub(tmp_path_factory.mktemp("search"))
-    h.add_papers(CORPUS)
-    assert h.index_embeddings() == len(CORPUS)
+@pytest.fixture(scope="module", params=["database", "in-memory bm25"])
+def hub(request: pytest.FixtureRequest, module_db_url: str, backend: str):
+    """Every search test runs twice per backend: ranked by the database (FTS5, as a one-shot
+    command does; on PostgreSQL ``search_index = database``: ts_rank and pgvector's HNSW) and by
+    the in-memory indexes a server builds at start (``Hub.warm_up``); results must be the same."""
+    in_database = request.param == "database" and backend == "postgresql"
+    h = hub_at(module_db_url, search_index="database" if in_database else "memory")
+    if h.stats().papers == 0:  # the two params share the module's database
+        h.add_papers(CORPUS)
+        assert h.index_embeddings() == len(CORPUS)
     if request.param == "in-memory bm25":
         h.warm_up(wait=True)
     yield h
@@ -127,8 +130,8 @@ def test_similar(hub) -> None:
     assert "2301.00002" not in similar
 
 
-def test_new_paper_is_findable_before_and_after_embedding(tmp_path: Path) -> None:
-    h = sqlite_hub(tmp_path)
+def test_new_paper_is_findable_before_and_after_embedding(db_url: str) -> None:
+    h = hub_at(db_url)
     try:
         h.add_papers(CORPUS[:3])
         assert h.index_embeddings() == 3
@@ -148,7 +151,7 @@ def test_new_paper_is_findable_before_and_after_embedding(tmp_path: Path) -> Non
         h.close()
 
 
-def test_cli_search_json_and_errors(hub, tmp_path: Path) -> None:
+def test_cli_search_json_and_errors(hub) -> None:
     runner = CliRunner()
     db = hub.settings.database_url
     result = runner.invoke(app, ["--db", db, "search", "state space models", "--json", "--limit", "2"])
@@ -159,7 +162,7 @@ def test_cli_search_json_and_errors(hub, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not a real date" in result.stderr
 
 
-def test_eval_beir_on_another_collection(tmp_path: Path) -> None:
+def test_eval_beir_on_another_collection(tmp_path: Path, db_url: str) -> None:
     """eval-beir reads any BEIR folder: a tiny one made here, with string ids and a header-less qrels."""
     folder = tmp_path / "tiny"
     (folder / "qrels").mkdir(parents=True)
@@ -170,7 +173,7 @@ def test_eval_beir_on_another_collection(tmp_path: Path) -> None:
     (folder / "qrels" / "dev.tsv").write_text(
         f"q1\t{docs[3]['_id']}\t1\nq1\t{docs[5]['_id']}\t1\nq2\t{docs[1]['_id']}\t2\nq2\t{docs[2]['_id']}\t1\n"
     )
-    result = CliRunner().invoke(app, ["--db", str(tmp_path / "unused.sqlite3"), "eval-beir", str(folder), "--split", "dev", "--mode", "lexical"])
+    result = CliRunner().invoke(app, ["eval-beir", str(folder), "--split", "dev", "--mode", "lexical", "--database", db_url])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["queries"] == 2 and out["mode"] == "lexical" and out["recall@100"] == 1.0
@@ -210,9 +213,9 @@ def test_eval_beir_scifact_lexical_quality(shared_data: Path, tmp_path: Path) ->
     assert out["ndcg@10"] >= 0.70 and out["recall@100"] >= 0.92
 
 
-def test_long_abstract_tail_is_embedded_as_passages(tmp_path: Path) -> None:
+def test_long_abstract_tail_is_embedded_as_passages(db_url: str) -> None:
     """What the model cannot read in one go (past 256 word pieces) still counts, through passages."""
-    h = sqlite_hub(tmp_path)
+    h = hub_at(db_url)
     try:
         filler = " ".join(["We study spectral properties of random graph ensembles under degree constraints."] * 30)
         tail = "Finally, we apply the method to predicting the folding stability of yeast proteins."

@@ -7,7 +7,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from helpers import sqlite_hub
+from helpers import hub_at
 from replay import Fault
 from typer.testing import CliRunner
 
@@ -25,8 +25,8 @@ API = "/api/query"
 
 
 @pytest.fixture
-def hub(tmp_path: Path):
-    h = sqlite_hub(tmp_path, embedder="none", arxiv_api_delay=0.0)
+def hub(db_url: str):
+    h = hub_at(db_url, embedder="none", arxiv_api_delay=0.0)
     yield h
     h.close()
 
@@ -115,8 +115,8 @@ def test_error_feed_is_reported_not_stored(hub, replay) -> None:
     assert hub.stats().papers == 0
 
 
-def test_unreachable_page_stops_and_keeps_earlier_pages(tmp_path: Path, replay) -> None:
-    hub = sqlite_hub(tmp_path, embedder="none", sync_retries=1)
+def test_unreachable_page_stops_and_keeps_earlier_pages(db_url: str, replay) -> None:
+    hub = hub_at(db_url, embedder="none", sync_retries=1)
     try:
         replay.fail(Fault("reset", path=API, when=lambda p: p.get("start") == "10", times=5))
         report = hub.sync_arxiv(query="testing", page_size=10, max_results=30, base_url=replay.url + API, delay=0)
@@ -143,8 +143,8 @@ def test_fetch_one_missing_paper(hub, replay) -> None:
     assert len(replay.requests(API)) == 4
 
 
-def test_fetched_paper_is_embedded(tmp_path: Path, replay) -> None:
-    hub = sqlite_hub(tmp_path)  # the real embedder
+def test_fetched_paper_is_embedded(db_url: str, replay) -> None:
+    hub = hub_at(db_url)  # the real embedder
     try:
         hub.fetch_arxiv_paper("1605.08386", base_url=replay.url + API, delay=0)
         assert hub.index_embeddings() == 0  # nothing left to embed: the fetch did it

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from helpers import Clock, sqlite_hub
+from helpers import Clock, hub_at
 from replay import Fault
 from typer.testing import CliRunner
 
@@ -22,8 +22,8 @@ DAYS = [date(2024, 5, 27), date(2024, 8, 2), date(2024, 12, 11), date(2025, 3, 1
 
 
 @pytest.fixture
-def hub(tmp_path: Path):
-    h = sqlite_hub(tmp_path, Clock(datetime(2026, 8, 21, 18, 0)), embedder="none", hf_delay=0.0)
+def hub(db_url: str):
+    h = hub_at(db_url, Clock(datetime(2026, 8, 21, 18, 0)), embedder="none", hf_delay=0.0)
     yield h
     h.close()
 
@@ -89,8 +89,8 @@ def test_default_run_fetches_the_last_days(hub, replay) -> None:
     assert report.complete and report.added == 17 and report.pages == 3
 
 
-def test_a_failing_day_stops_the_run_and_keeps_earlier_days(tmp_path: Path, replay) -> None:
-    hub = sqlite_hub(tmp_path, embedder="none", sync_retries=1)
+def test_a_failing_day_stops_the_run_and_keeps_earlier_days(db_url: str, replay) -> None:
+    hub = hub_at(db_url, embedder="none", sync_retries=1)
     try:
         replay.fail(Fault("503", path=HF, when=lambda p: p.get("date") == "2024-05-28", retry_after=None, times=5))
         report = hub.sync_hf_daily(since=date(2024, 5, 27), until=date(2024, 5, 30), base_url=replay.url + HF, delay=0)

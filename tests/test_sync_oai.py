@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
-from helpers import sqlite_hub
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+from helpers import hub_at
 from replay import Fault
 
 from broadsheet.exceptions import InvalidInputError
@@ -22,8 +22,8 @@ OAI = "/oai"
 
 
 @pytest.fixture
-def hub(tmp_path: Path):
-    h = sqlite_hub(tmp_path, embedder="none", oai_delay=0.0)
+def hub(db_url: str):
+    h = hub_at(db_url, embedder="none", oai_delay=0.0)
     yield h
     h.close()
 
@@ -99,12 +99,13 @@ def test_a_second_expired_token_is_reported(hub, replay) -> None:
     assert not report.complete and "badResumptionToken" in report.problems[0]
 
 
-def _count(db: Path, sql: str) -> int:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def _count(url: str, sql: str) -> int:
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        return con.execute(sql).fetchone()[0]
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
     finally:
-        con.close()
+        engine.dispose()
 
 
 @pytest.mark.slow
@@ -130,7 +131,7 @@ def test_fifteen_pages_through_faults_then_rerun(hub, replay) -> None:
     assert replay.requests(OAI)[19]["from"] == "2018-06-17"
 
 
-def _sync_oai_cli(db: Path, url: str) -> subprocess.Popen[str]:
+def _sync_oai_cli(db: str, url: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "broadsheet", "--db", str(db), "sync", "oai", "--base-url", url, "--delay", "0", "--no-embed"],
         stdout=subprocess.PIPE,
@@ -141,8 +142,8 @@ def _sync_oai_cli(db: Path, url: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_killed_harvest_resumes_without_duplicates(tmp_path: Path, replay) -> None:
-    db, url = tmp_path / "kill.sqlite3", replay.url + OAI
+def test_killed_harvest_resumes_without_duplicates(db_url: str, replay) -> None:
+    db, url = db_url, replay.url + OAI
     replay.fail(Fault("block", path=OAI, when=token_is("2752941|7001")))  # hold page 7 until the kill
     proc = _sync_oai_cli(db, url)
     try:
@@ -168,9 +169,10 @@ def test_killed_harvest_resumes_without_duplicates(tmp_path: Path, replay) -> No
     assert len(first_of_rerun) == 2  # the blocked one, then the resumed run's first request
 
 
-def _count_state(db: Path) -> str:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def _count_state(url: str) -> str:
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        return " ".join(r[0] for r in con.execute("SELECT state FROM sync_state WHERE key LIKE 'oai:%'"))
+        with engine.connect() as conn:
+            return " ".join(conn.execute(text("SELECT state FROM sync_state WHERE key LIKE 'oai:%'")).scalars())
     finally:
-        con.close()
+        engine.dispose()

@@ -73,9 +73,9 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, str]]:
+def site(module_db_url: str) -> Iterator[tuple[Hub, str]]:
     _need_browser()
-    hub = site_hub(tmp_path_factory.mktemp("site"))
+    hub = site_hub(module_db_url)
     server = LiveServer(hub)
     yield hub, server.url
     server.stop()

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from broadsheet.types import ListingData
 from broadsheet.web import create_app
 
-from helpers import paper, sqlite_hub
+from helpers import hub_at, paper
 
 
-def test_home_lists_the_latest_day_and_escapes(tmp_path: Path) -> None:
-    hub = sqlite_hub(tmp_path)
+def test_home_lists_the_latest_day_and_escapes(db_url: str) -> None:
+    hub = hub_at(db_url)
     hub.add_papers([
         paper("2401.00001", title="<script>alert(1)</script> Attention"),
         ListingData("2401.00001", date(2026, 1, 5)),
@@ -31,8 +31,8 @@ def test_home_lists_the_latest_day_and_escapes(tmp_path: Path) -> None:
     assert "Older day paper" not in page.text
 
 
-def test_home_without_listings_shows_newest(tmp_path: Path) -> None:
-    hub = sqlite_hub(tmp_path)
+def test_home_without_listings_shows_newest(db_url: str) -> None:
+    hub = hub_at(db_url)
     hub.add_papers([paper("2401.00001", title="Lonely paper")])
     with TestClient(create_app(hub)) as client:
         page = client.get("/")

@@ -59,8 +59,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, clock: Clock) -> Iterator[Hub]:
-    h = site_hub(tmp_path, clock)
+def hub(db_url: str, clock: Clock) -> Iterator[Hub]:
+    h = site_hub(db_url, clock)
     yield h
     h.close()
 
@@ -134,8 +134,8 @@ def test_week_and_month_pages(anon: Client) -> None:
     assert len(titles(month.text)) == 16
 
 
-def test_feed_pages_paginate(tmp_path: Path) -> None:
-    hub = site_hub(tmp_path, page_size=5)
+def test_feed_pages_paginate(db_url: str) -> None:
+    hub = site_hub(db_url, page_size=5)
     try:
         c = Client(hub)
         first = c.get("/papers/month/2026-11")
@@ -180,10 +180,10 @@ def test_trending_shows_its_formula_and_scores(anon: Client) -> None:
     assert re.search(r"score 0\.\d{4} · 15 h old", page.text)
 
 
-def test_home_before_anything_is_listed_shows_newest(tmp_path: Path) -> None:
-    from helpers import sqlite_hub
+def test_home_before_anything_is_listed_shows_newest(db_url: str) -> None:
+    from helpers import hub_at
 
-    hub = sqlite_hub(tmp_path, embedder="none")
+    hub = hub_at(db_url, embedder="none")
     hub.add_papers([paper("2401.00001", title="Lonely paper")])
     page = Client(hub).get("/")
     hub.close()
@@ -307,8 +307,8 @@ def test_signup_errors_rerender_the_form(anon: Client) -> None:
     assert short.status_code == 400 and "at least 8 characters" in short.text
 
 
-def test_signups_can_be_closed(tmp_path: Path) -> None:
-    hub = site_hub(tmp_path, allow_signups=False)
+def test_signups_can_be_closed(db_url: str) -> None:
+    hub = site_hub(db_url, allow_signups=False)
     c = Client(hub)
     assert c.get("/signup").status_code == 403
     assert (
@@ -519,8 +519,8 @@ def test_csrf_header_works_for_scripts(member: Client) -> None:
     assert r.status_code == 200 and r.json()["voted"] is True
 
 
-def test_rate_limits_answer_429(tmp_path: Path) -> None:
-    hub = site_hub(tmp_path, rate_votes="2/minute", rate_signups="1/hour")
+def test_rate_limits_answer_429(db_url: str) -> None:
+    hub = site_hub(db_url, rate_votes="2/minute", rate_signups="1/hour")
     c = Client(hub)
     c.login("ada")
     for on in ("1", "0"):
@@ -592,9 +592,9 @@ def test_static_files_and_health(anon: Client) -> None:
     assert anon.get("/static/app.js").status_code == 200
 
 
-def test_secret_key_is_generated_once_into_the_data_folder(
-    tmp_path: Path, hub: Hub
-) -> None:
+def test_secret_key_is_generated_once_into_the_data_folder(tmp_path: Path) -> None:
+    """SQLite's data folder is the database's; on PostgreSQL it is the user's data directory."""
+    hub = site_hub(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
     key = tmp_path / "secret_key"
     assert not key.exists()
     Client(hub)

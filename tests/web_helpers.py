@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-from helpers import Clock, paper, sqlite_hub
+from helpers import Clock, hub_at, paper
 
 from broadsheet.hub import Hub
 from broadsheet.types import ListingData
@@ -20,11 +19,11 @@ XSS_TITLE = "<script>alert(1)</script> Evil title"
 XSS_COMMENT = "<img src=x onerror=alert(1)> look"
 
 
-def site_hub(tmp_path: Path, clock: Clock | None = None, **settings: object) -> Hub:
-    """A hub over a fresh SQLite file with 3 papers on each of ``DAYS`` (and one XSS title),
+def site_hub(url: str, clock: Clock | None = None, **settings: object) -> Hub:
+    """A hub over a fresh database (a test's ``db_url``) with 3 papers on each of ``DAYS`` (and one XSS title),
     users ``ada`` (member) and ``root`` (admin)."""
     settings.setdefault("embedder", "none")
-    hub = sqlite_hub(tmp_path, clock or Clock(NOW), **settings)
+    hub = hub_at(url, clock or Clock(NOW), **settings)
     items: list[object] = []
     n = 0
     for day in DAYS:

@@ -46,12 +46,15 @@ def _main(
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL or SQLite file path.", envvar=None)] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML settings file.")] = None,
 ) -> None:
-    if db and "://" not in db:
-        db = f"sqlite:///{Path(db).expanduser().resolve()}"
     try:
-        state.settings = load_settings(config, database_url=db)
+        state.settings = load_settings(config, database_url=_url(db) if db else None)
     except BroadsheetError as e:
         _fail(str(e))
+
+
+def _url(db: str) -> str:
+    """A database URL, or a SQLite file path made into one."""
+    return db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -227,10 +230,12 @@ def eval_beir(
     split: Annotated[str, typer.Option(help="Which qrels file to use.")] = "test",
     mode: Annotated[str, typer.Option(help="hybrid, lexical or semantic.")] = "hybrid",
     keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the evaluation database in this folder and reuse it (re-runs skip loading and embedding).", file_okay=False)] = None,
+    database: Annotated[Optional[str], typer.Option("--database", help="Evaluate in this database instead (e.g. an empty PostgreSQL one made for it; a re-run reuses what it loaded).")] = None,
 ) -> None:
     """Measure search quality on a BEIR collection; print one JSON object (ndcg@10, recall@100).
 
-    The collection is loaded into a throwaway database (never the configured one)."""
+    The collection is loaded into a throwaway SQLite database (never the configured one), or the
+    database given by --database."""
     import tempfile
 
     from .hub import evaluate_beir
@@ -238,12 +243,43 @@ def eval_beir(
     with tempfile.TemporaryDirectory(prefix="broadsheet-eval-") as tmp:
         where = keep or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
-        settings = state.settings.replace(database_url=f"sqlite:///{where.resolve()}/{folder.resolve().name}.sqlite3")
+        url = database or f"sqlite:///{where.resolve()}/{folder.resolve().name}.sqlite3"
+        settings = state.settings.replace(database_url=url)
         try:
             result = evaluate_beir(settings, folder, split=split, mode=mode)
         except BroadsheetError as e:
             _fail(str(e))
     print(json.dumps(result))
+
+
+@app.command("copy-db")
+def copy_db(
+    source: Annotated[str, typer.Option("--from", help="Database URL (or SQLite file path) to copy from.")],
+    target: Annotated[str, typer.Option("--to", help="Database URL (or SQLite file path) to copy into; must be empty.")],
+    replace: Annotated[bool, typer.Option("--replace", help="Delete what the target holds first.")] = False,
+) -> None:
+    """Copy everything (papers, listings, users, votes, comments, subscriptions, the digest
+    outbox, jobs, sync state, embeddings) from one database to another, e.g. SQLite to
+    PostgreSQL; verified by counting the rows of every table on both sides."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .hub import copy_database
+    from .storage.copy import CopyProgress
+
+    with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def show(p: CopyProgress) -> None:
+            if p.table not in tasks:
+                tasks[p.table] = progress.add_task(p.table, total=max(p.total, 1) if p.total else 0)
+            progress.update(tasks[p.table], completed=p.done)
+
+        try:
+            copied = copy_database(_url(source), _url(target), replace=replace, on_progress=show)
+        except BroadsheetError as e:
+            _fail(str(e))
+    summary = ", ".join(f"{n} {table}" for table, n in copied.items() if n)
+    out.print(f"copied and verified: {summary}" if summary else "nothing to copy: the source is empty", highlight=False)
 
 
 @app.command()

@@ -15,7 +15,8 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from .exceptions import (
 from .ids import is_arxiv_id, parse_paper_id
 from .ingest import ingest
 from .storage import Storage, open_storage
+from .storage.locks import Lock
 from .trending import age_hours, as_of_time, rank
 from .types import (
     BatchPlan,
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from .search.fusion import Fused
     from .sync.http import HttpEdge, Pacer
     from .search.vectors_db import DatabaseVectorIndex
+    from .storage.copy import CopyProgress
 
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
@@ -134,6 +137,7 @@ class Hub:
         self._secret: bytes | None = None
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lease_renewed = 0.0
+        self._outbox: Lock | None = None  # the outbox's lock while this Hub sends
 
     def close(self) -> None:
         self._storage.close()
@@ -691,7 +695,7 @@ class Hub:
             raise InvalidInputError(f"a comment has at most {MAX_COMMENT:,} characters")
         paper, pid = self._paper_id(arxiv_id, user)
         if parent_id is not None:
-            parent = self._storage.community.get_comment(parent_id)
+            parent = self._storage.community.get_comment(parent_id) if _is_row_id(parent_id) else None
             if parent is None or parent.arxiv_id != paper.arxiv_id or parent.hidden:
                 raise InvalidInputError("you can only reply to a visible comment on the same paper")
             if parent.parent_id is not None:
@@ -756,7 +760,7 @@ class Hub:
 
     def set_comment_hidden(self, actor: User, comment_id: int, hidden: bool = True) -> Comment:
         self._require_admin(actor)
-        if not self._storage.community.set_comment_hidden(comment_id, hidden):
+        if not _is_row_id(comment_id) or not self._storage.community.set_comment_hidden(comment_id, hidden):
             raise NotFoundError(f"no comment {comment_id}")
         self.data_version += 1
         comment = self._storage.community.get_comment(comment_id)
@@ -838,7 +842,7 @@ class Hub:
         return self._storage.digests.subscriptions(frequency=frequency, user_id=user.id if user else None)
 
     def delete_subscription(self, user: User, subscription_id: int) -> None:
-        if not self._storage.digests.delete_subscription(subscription_id, user_id=user.id):
+        if not _is_row_id(subscription_id) or not self._storage.digests.delete_subscription(subscription_id, user_id=user.id):
             raise NotFoundError(f"you have no subscription {subscription_id}")
 
     def unsubscribe_url(self, sub: Subscription) -> str:
@@ -1010,26 +1014,46 @@ class Hub:
             if not held:
                 self._release_outbox()
 
-    # One sender at a time: a lease on the outbox (storage.digests.acquire_lease), renewed while
-    # sending; a holder on this host whose process is gone is replaced at once.
+    # One sender at a time: the outbox's lock (storage/locks.py), renewed while sending; on
+    # SQLite a lease whose holder on this host died is replaced at once.
     OUTBOX = "digest-outbox"
 
-    def _hold_outbox(self) -> bool:
-        now = self._now()
-        self._lease_renewed = time.monotonic()
-        return self._storage.digests.acquire_lease(
-            self.OUTBOX, self._holder, now, now + timedelta(seconds=self.settings.digest_lease_seconds), dead=_holder_is_dead
+    def _lock(self, name: str) -> Lock:
+        return self._storage.lock(
+            name, self._holder, seconds=self.settings.digest_lease_seconds, now=self._now, dead=_holder_is_dead
         )
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[Lock | None]:
+        """Hold the lock ``name`` for the ``with`` block, across processes and machines sharing the
+        database: yields the lock (``keep()`` it during long work), or None when another holder has
+        it, and the block should then leave the work to them."""
+        lock = self._lock(name)
+        if not lock.acquire():
+            yield None
+            return
+        try:
+            yield lock
+        finally:
+            lock.release()
+
+    def _hold_outbox(self) -> bool:
+        self._lease_renewed = time.monotonic()
+        self._outbox = self._lock(self.OUTBOX)
+        return self._outbox.acquire()
+
     def _keep_outbox(self) -> bool:
+        if self._outbox is None:
+            return False
         if time.monotonic() - self._lease_renewed < self.settings.digest_lease_seconds / 4:
             return True
         self._lease_renewed = time.monotonic()
-        until = self._now() + timedelta(seconds=self.settings.digest_lease_seconds)
-        return self._storage.digests.renew_lease(self.OUTBOX, self._holder, until)
+        return self._outbox.keep()
 
     def _release_outbox(self) -> None:
-        self._storage.digests.release_lease(self.OUTBOX, self._holder)
+        outbox, self._outbox = self._outbox, None
+        if outbox is not None:
+            outbox.release()
 
     def digest_status(self) -> dict[str, object]:
         """Outbox counts (pending, due, interrupted, sent, failed), recent failures, subscriptions,
@@ -1041,7 +1065,7 @@ class Hub:
             "failed": store.messages(status="failed", limit=20),
             "waiting": [m for m in store.messages(status="pending", limit=20) if m.attempts],
             "subscriptions": {"confirmed": sum(1 for s in subs if s.confirmed_at), "unconfirmed": sum(1 for s in subs if not s.confirmed_at)},
-            "sender": store.lease_holder(self.OUTBOX, self._now()),
+            "sender": self._storage.lock_holder(self.OUTBOX, self._now()),
             "jobs": store.job_rows(),
         }
 
@@ -1089,13 +1113,14 @@ class Hub:
             if when is None or (only and name not in only):
                 continue
             slot = last_slot(when, self._now())
-            if not store.claim_slot(name, slot.isoformat(timespec="minutes"), self._now()):
-                continue
-            try:
-                summary, error = self.run_job(name), None
-            except Exception as e:  # noqa: BLE001 - one job's failure must not stop the others
-                summary, error = f"{name}: failed: {e}", f"{type(e).__name__}: {e}"
-            store.finish_job(name, self._now(), error)
+            with self.exclusive(f"job:{name}") as held:  # a run of this job elsewhere: leave it be
+                if held is None or not store.claim_slot(name, slot.isoformat(timespec="minutes"), self._now()):
+                    continue
+                try:
+                    summary, error = self.run_job(name), None
+                except Exception as e:  # noqa: BLE001 - one job's failure must not stop the others
+                    summary, error = f"{name}: failed: {e}", f"{type(e).__name__}: {e}"
+                store.finish_job(name, self._now(), error)
             done.append((name, summary))
             if on_job:
                 on_job(name, summary)
@@ -1110,6 +1135,15 @@ class Hub:
             schema_version=self._storage.schema_version(),
             **counts,
         )
+
+
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL
+
+
+def _is_row_id(value: int) -> bool:
+    """Whether a number from outside (a form, a URL) can be a row id at all: a larger one would
+    make the database driver raise instead of finding nothing."""
+    return 1 <= value <= MAX_ROW_ID
 
 
 def _holder_is_dead(holder: str) -> bool:
@@ -1155,6 +1189,25 @@ def make_hub(
 ) -> Hub:
     """Open (and migrate) the configured database and return a Hub over it."""
     return Hub(settings, open_storage(settings.resolved_database_url()), now=now, fetch_paper=fetch_paper, mailer=mailer)
+
+
+def copy_database(
+    from_url: str, to_url: str, *, replace: bool = False, on_progress: Callable[[CopyProgress], None] | None = None
+) -> dict[str, int]:
+    """Copy everything from one database into another, SQLite and PostgreSQL either way (see
+    ``storage/copy.py``); both are migrated to the newest schema first. The target must be empty
+    unless ``replace``. Returns the rows per table, checked equal on both sides."""
+    from .storage.copy import copy_database as copy
+
+    source = open_storage(from_url)
+    try:
+        target = open_storage(to_url)
+        try:
+            return copy(source, target, replace=replace, on_progress=on_progress)
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 def evaluate_beir(

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy import Engine, func, select
 
 from .browse import BrowseStore
@@ -13,6 +16,7 @@ from .digests import DigestStore
 from .engine import create_db_engine, is_postgres, migrate, schema_version
 from .fulltext import FullTextIndex
 from .fulltext_pg import PgFullTextIndex
+from .locks import AdvisoryLock, LeaseLock, Lock
 from .papers import PaperStore
 from .users import UserStore
 from .vectors import VectorStore
@@ -40,6 +44,20 @@ class Storage:
         self.community = CommunityStore(engine)
         self.browse = BrowseStore(engine)
         self.digests = DigestStore(engine)
+
+    def lock(self, name: str, holder: str, *, seconds: float, now: Callable[[], datetime], dead: Callable[[str], bool]) -> Lock:
+        """The lock called ``name`` for ``holder`` (not taken yet; see storage/locks.py): an
+        advisory lock on PostgreSQL, a lease of ``seconds`` on SQLite (``dead`` tells a holder
+        process of this host that has ended)."""
+        if self.is_postgres:
+            return AdvisoryLock(self.engine, self.digests, name, holder)
+        return LeaseLock(self.digests, name, holder, seconds, now, dead)
+
+    def lock_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds the lock ``name``, or None."""
+        if self.is_postgres:
+            return AdvisoryLock.holder_of(self.engine, self.digests, name)
+        return LeaseLock.holder_of(self.digests, name, now)
 
     def counts(self) -> dict[str, int]:
         """Rows per domain table, for ``broadsheet info``."""

@@ -248,9 +248,8 @@ class DigestStore:
         """Take the lease called ``name`` for ``holder`` until ``until``: when nobody holds it, it
         expired, ``holder`` already has it, or its holder is ``dead``. True when taken.
 
-        The one place that decides who may send the outbox or run a scheduled job: on SQLite the
-        write transaction (BEGIN IMMEDIATE) serialises it; on PostgreSQL the row is locked FOR
-        UPDATE (an advisory lock could replace this function alone)."""
+        SQLite's lock (storage/locks.py ``LeaseLock``): the write transaction (BEGIN IMMEDIATE)
+        serialises it. PostgreSQL uses advisory locks instead (``AdvisoryLock``)."""
         with self._writer.begin() as conn:
             row = conn.execute(select(jobs).where(jobs.c.name == name).with_for_update()).first()
             if row is None:
@@ -280,6 +279,20 @@ class DigestStore:
     def release_lease(self, name: str, holder: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.name == name, jobs.c.holder == holder).values(holder=None, lease_until=None))
+
+    def set_holder(self, name: str, holder: str | None, *, only: str | None = None) -> None:
+        """Record who holds the lock ``name`` where the lock itself is elsewhere (PostgreSQL's
+        advisory locks, storage/locks.py); ``only``: clear it only if this holder has it."""
+        with self._writer.begin() as conn:
+            q = update(jobs).where(jobs.c.name == name).values(holder=holder, lease_until=None)
+            if only is not None:
+                q = q.where(jobs.c.holder == only)
+            if conn.execute(q).rowcount == 0 and only is None:
+                conn.execute(insert(jobs).values(name=name, holder=holder))
+
+    def recorded_holder(self, name: str) -> str | None:
+        with self._engine.connect() as conn:
+            return conn.execute(select(jobs.c.holder).where(jobs.c.name == name)).scalar()
 
     def lease_holder(self, name: str, now: datetime) -> str | None:
         with self._engine.connect() as conn:

@@ -106,6 +106,9 @@ class FullTextIndex:
         if paper_ids:
             conn.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({','.join(str(int(i)) for i in paper_ids)})"))
 
+    def remove_all(self, conn: Connection) -> None:
+        conn.execute(text(f"DELETE FROM {FTS_TABLE}"))
+
     def optimize(self) -> None:
         """Merge the FTS5 index's segments into one (2 s for 100k papers; queries ~10 % faster)."""
         with writer(self._engine).begin() as conn:

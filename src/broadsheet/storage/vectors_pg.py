@@ -17,11 +17,26 @@ from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.dialects.postgresql.base import ischema_names
+from sqlalchemy.types import UserDefinedType
 
 from .engine import bulk_insert
 
 HNSW_DIM = 384  # as in migration 0005
 EF_SEARCH_MIN = 40  # pgvector's default candidate list; raised to the number of results wanted
+
+
+class Vector(UserDefinedType):
+    """pgvector's ``vector`` as SQLAlchemy reflects it (Alembic's schema comparison reads the
+    column; values are written as text with a cast, see ``vector_literal``)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "vector"
+
+
+ischema_names.setdefault("vector", Vector)
 
 
 def vector_literal(v: np.ndarray) -> str:
@@ -44,15 +59,36 @@ def put_rows(conn: Connection, model: str, items: Sequence[tuple[int, str, np.nd
     )
 
 
+PASSAGES = "#passages"  # the suffix of a passages model's key (search.embedders.passages_key)
+
+
+def put_copied(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
+    """Insert ``embeddings`` rows copied from another database (ids kept, ``copy-db``), each whole
+    vector with its pgvector twin."""
+    bulk_insert(
+        conn,
+        "embeddings",
+        ("id", "paper_id", "model", "content_hash", "vector", "embedding"),
+        [
+            (
+                r["id"], r["paper_id"], r["model"], r["content_hash"], r["vector"],
+                None if str(r["model"]).endswith(PASSAGES) else vector_literal(np.frombuffer(r["vector"], "<f4")),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ],  # fmt: skip
+        casts=(None, None, None, None, None, "vector"),
+    )
+
+
 def fill_missing(conn: Connection, chunk: int = 2000) -> int:
     """Give the pgvector column to stored whole-paper vectors that lack it (stored before migration
     0005 or copied in as blobs); return how many. Passage rows (model ``...#passages``) stay NULL."""
     done, after = 0, 0
     select = text(
         "SELECT id, vector FROM embeddings WHERE id > :after AND embedding IS NULL "
-        "AND model NOT LIKE '%#passages' ORDER BY id LIMIT :n"
+        "AND model NOT LIKE :passages ORDER BY id LIMIT :n"
     )
-    while rows := conn.execute(select, {"after": after, "n": chunk}).all():
+    while rows := conn.execute(select, {"after": after, "n": chunk, "passages": "%" + PASSAGES}).all():
         conn.execute(
             text("UPDATE embeddings SET embedding = CAST(:e AS vector) WHERE id = :id"),
             [{"id": i, "e": vector_literal(np.frombuffer(blob, "<f4"))} for i, blob in rows],

@@ -139,3 +139,20 @@ def test_lone_surrogate_is_replaced_not_a_crash(tmp_path: Path, db_url: str) -> 
         assert stored.title == "Bad \ufffd title" and stored.authors == ("A \ufffd B",)
     finally:
         hub.close()
+
+
+def test_nul_is_replaced_the_same_on_both_backends(tmp_path: Path, db_url: str) -> None:
+    """JSON "\u0000" decodes to U+0000, which PostgreSQL's text cannot hold; SQLite stores the same."""
+    path = tmp_path / "nul.jsonl"
+    path.write_text('{"arxiv_id": "2401.00001", "title": "Nul \\u0000 title", "abstract": "x\\u0000y", "authors": ["A\\u0000B"]}\n', encoding="utf-8")
+    hub = hub_at(db_url, embedder="none")
+    try:
+        assert hub.ingest_paths([path]).added == 1
+        assert hub.ingest_paths([path]).unchanged == 1  # stored as read: nothing to update
+        stored = hub.get_paper("2401.00001")
+        assert (stored.title, stored.abstract, stored.authors) == ("Nul \ufffd title", "x\ufffdy", ("A\ufffdB",))
+        user = hub.create_user("ada", "a long password")
+        assert hub.add_comment(user, "2401.00001", "typed\x00in").body in ("typed\x00in", "typed\ufffdin")  # no 500
+        assert hub.search("typed\x00in", mode="lexical").hits == ()
+    finally:
+        hub.close()

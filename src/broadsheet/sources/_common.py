@@ -14,10 +14,13 @@ _DOI_SEPARATORS = re.compile(r"[\s,;]+")
 
 def collapse_ws(text: str | None) -> str:
     """Collapse runs of whitespace (newlines included) to one space, and strip. A lone surrogate
-    (JSON can escape one: ``"\\ud800"``) is not text and cannot be stored: it becomes U+FFFD."""
+    (JSON can escape one: ``"\\ud800"``) is not text and cannot be stored: it becomes U+FFFD, and so
+    does U+0000 (JSON's ``"\\u0000"``), which PostgreSQL's text cannot hold."""
     if not text:
         return ""
     out = " ".join(text.split())  # str.split: 10x faster than re.sub here
+    if "\x00" in out:
+        out = out.replace("\x00", "\ufffd")
     if not out.isascii():
         try:
             out.encode("utf-8")

@@ -8,6 +8,7 @@ set-up, writer locking, insert-or-ignore) or in a ``*_pg`` module beside its SQL
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,10 @@ def create_db_engine(url: str) -> Engine:
     """An Engine for ``url``; for SQLite, the file's folder is created and WAL mode is set."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(
+            parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"client_encoding": "utf8"}
+        )
+        event.listen(engine, "connect", _pg_text_without_nul)
         event.listen(engine, "begin", _pg_begin)
         return engine
     if parsed.get_backend_name() == "sqlite":
@@ -68,6 +72,30 @@ def writer(engine: Engine) -> Engine:
     """The same engine, but its transactions take the database's write lock up front: SQLite's
     BEGIN IMMEDIATE, PostgreSQL's writer advisory lock (``PG_WRITER_LOCK``)."""
     return engine.execution_options(immediate=True)
+
+
+def _pg_text_without_nul(dbapi_conn, _record) -> None:  # noqa: ANN001 - a psycopg connection
+    """PostgreSQL's text cannot hold U+0000 (SQLite's can): psycopg refuses the whole statement.
+    Ingest replaces it already (sources.collapse_ws); this catches whatever else a user may type
+    (a comment, a search, an email address) and stores U+FFFD instead, as for a lone surrogate."""
+    for dumper in _nul_safe_dumpers():
+        dbapi_conn.adapters.register_dumper(str, dumper)
+
+
+@functools.cache
+def _nul_safe_dumpers() -> tuple[type, type]:
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class NulSafeText(Dumper):
+        def dump(self, obj: str) -> bytes:
+            return (obj.replace("\x00", "\ufffd") if "\x00" in obj else obj).encode()  # utf8: see connect_args
+
+    class NulSafeTextBinary(NulSafeText):
+        format = Format.BINARY
+        oid = 25  # text
+
+    return NulSafeText, NulSafeTextBinary
 
 
 def _pg_begin(conn) -> None:  # noqa: ANN001 - a Connection

@@ -264,7 +264,7 @@ def copy_db(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .hub import copy_database
-    from .storage.copy import CopyProgress
+    from .types import CopyProgress
 
     with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
         tasks: dict[str, TaskID] = {}

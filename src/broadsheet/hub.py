@@ -41,6 +41,7 @@ from .storage.locks import Lock
 from .trending import age_hours, as_of_time, rank
 from .types import (
     BatchPlan,
+    CopyProgress,
     Comment,
     Digest,
     DigestPeriod,
@@ -72,7 +73,6 @@ if TYPE_CHECKING:
     from .search.fusion import Fused
     from .sync.http import HttpEdge, Pacer
     from .search.vectors_db import DatabaseVectorIndex
-    from .storage.copy import CopyProgress
 
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted

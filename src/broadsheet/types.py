@@ -305,6 +305,15 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyProgress:
+    """Where a running ``copy-db`` is: rows of ``table`` copied so far, of ``total``."""
+
+    table: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class SyncProgress:
     """Where a running sync is: for progress bars. ``expected`` is the source's own count of what
     the whole run will bring (arXiv's totalResults, OAI-PMH's completeListSize), None when unknown."""

@@ -7,12 +7,12 @@ ids, and per-table counts compared at the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, text
 
 from ..exceptions import InvalidInputError, StorageError
+from ..types import CopyProgress
 from . import Storage
 from .engine import writer
 from .schema import FTS_TABLE, embeddings, metadata
@@ -21,13 +21,6 @@ from .vectors_pg import put_copied
 CHUNK = 2000  # rows per read and per target transaction
 TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)  # parents before children
 FULLTEXT = "papers_fts"  # how the index shows in counts and progress
-
-
-@dataclass(frozen=True, slots=True)
-class CopyProgress:
-    table: str
-    done: int
-    total: int
 
 
 def counts(storage: Storage) -> dict[str, int]:

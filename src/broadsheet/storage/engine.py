@@ -160,10 +160,11 @@ def schema_version(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def bulk_insert(conn, table: Table | str, columns: Sequence[str], rows: list[tuple[Any, ...]], *, casts: Sequence[str | None] = ()) -> None:  # noqa: ANN001 - a Connection
-    """executemany straight to the driver: bulk rows skip SQLAlchemy's per-row compilation, which
-    was a third of ingest time (docs/benchmarks.md). Column types still convert values.
-    ``casts``: a PostgreSQL type per column to cast the parameter to (None: none)."""
+def bulk_insert(conn, table: Table | str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:  # noqa: ANN001 - a Connection
+    """Insert many rows straight through the driver: bulk rows skip SQLAlchemy's per-row
+    compilation, which was a third of ingest time (docs/benchmarks.md). Column types still
+    convert values. SQLite: executemany. PostgreSQL: COPY, which also parses text into the
+    column's type (a tsvector, a pgvector), in a fraction of executemany's round trips."""
     if not rows:
         return
     if isinstance(table, Table):
@@ -171,9 +172,13 @@ def bulk_insert(conn, table: Table | str, columns: Sequence[str], rows: list[tup
         if any(procs):
             rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(procs, r)) for r in rows]
         table = table.name
+    if is_postgres(conn):
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = [f"{mark}::{c}" if c else mark for c in casts] if casts else [mark] * len(columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     conn.exec_driver_sql(sql, rows)
 
 

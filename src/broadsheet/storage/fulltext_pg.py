@@ -94,7 +94,6 @@ def _insert(conn: Connection, rows: Sequence[tuple[int, str, str, str]]) -> None
         FTS_TABLE,
         ("paper_id", "title", "abstract", "authors", "terms"),
         [(pid, t, a, au, tsvector(t, a, au)) for pid, t, a, au in rows],
-        casts=(None, None, None, None, "tsvector"),
     )
 
 

@@ -146,31 +146,33 @@ class PaperStore:
             pid_of.update(
                 conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all()
             )
-        added = 0
+        # What is listed already, for the batch's papers: one query, not one per listing.
+        existing: dict[tuple[int, date], tuple[int, str | None]] = {}
+        for chunk in chunks(sorted(set(pid_of.values()))):
+            for lid, pid, day, submitter in conn.execute(
+                select(listings.c.id, listings.c.paper_id, listings.c.listed_on, listings.c.submitter_name).where(
+                    listings.c.paper_id.in_(chunk)
+                )
+            ):
+                existing[(pid, day)] = (lid, submitter)
+        new: dict[tuple[int, date], dict[str, Any]] = {}
         for item in plan.listings:
-            pid = pid_of[item.arxiv_id]
-            exists = conn.execute(
-                select(listings.c.id, listings.c.submitter_name).where(
-                    listings.c.paper_id == pid, listings.c.listed_on == item.listed_on
-                )
-            ).first()
-            if exists is None:
-                conn.execute(
-                    insert(listings).values(
-                        paper_id=pid,
-                        listed_on=item.listed_on,
-                        submitter_name=item.submitter,
-                        source=item.source,
-                        source_ref=item.source_ref,
-                        created_at=now,
-                    )
-                )
-                added += 1
-            elif item.submitter and exists.submitter_name != item.submitter:
-                conn.execute(
-                    update(listings).where(listings.c.id == exists.id).values(submitter_name=item.submitter)
-                )
-        return added
+            key = (pid_of[item.arxiv_id], item.listed_on)
+            if key in existing:
+                lid, submitter = existing[key]
+                if item.submitter and submitter != item.submitter:
+                    conn.execute(update(listings).where(listings.c.id == lid).values(submitter_name=item.submitter))
+                    existing[key] = (lid, item.submitter)
+            elif key not in new:
+                new[key] = {
+                    "paper_id": key[0], "listed_on": item.listed_on, "submitter_name": item.submitter,
+                    "source": item.source, "source_ref": item.source_ref, "created_at": now,
+                }  # fmt: skip
+            elif item.submitter:  # listed twice in one batch: the later submitter wins, as before
+                new[key]["submitter_name"] = item.submitter
+        if new:
+            conn.execute(insert(listings), list(new.values()))
+        return len(new)
 
     def optimize_fulltext(self) -> None:
         """Compact the full-text index after a big ingest."""

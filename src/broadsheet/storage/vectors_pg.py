@@ -55,7 +55,6 @@ def put_rows(conn: Connection, model: str, items: Sequence[tuple[int, str, np.nd
             (pid, model, h, np.asarray(v, "<f4").tobytes(), vector_literal(v) if np.ndim(v) == 1 else None)
             for pid, h, v in items
         ],
-        casts=(None, None, None, None, "vector"),
     )
 
 
@@ -76,7 +75,6 @@ def put_copied(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
             )
             for r in rows
         ],  # fmt: skip
-        casts=(None, None, None, None, None, "vector"),
     )
 
 

@@ -31,7 +31,7 @@ from .schema import FTS_TABLE
 
 # ts_rank's weights for lexemes labelled {D, C, B, A}: abstract C, authors B, title A. Tuned on
 # SciFact train lexical nDCG@10 (docs/benchmarks.md "PostgreSQL").
-RANK_WEIGHTS = (0.0, 0.4, 0.5, 1.0)
+RANK_WEIGHTS = (0.0, 0.8, 0.9, 1.0)
 RANK_NORMALISATION = 1  # divide by 1 + log(document length), as BM25 discounts long documents
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 MAX_POSITIONS = 256  # positions kept per lexeme

@@ -33,9 +33,8 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def demo_hub(module_db_url: str):
-    h = hub_at(module_db_url, embedder="none")
+def _demo_hub(url: str):  # noqa: ANN202 - a Hub
+    h = hub_at(url, embedder="none")
     h.add_papers(_demo())
     h.add_papers(
         [
@@ -46,6 +45,20 @@ def demo_hub(module_db_url: str):
             )
         ]
     )
+    return h
+
+
+@pytest.fixture(scope="module")
+def demo_hub(module_db_url: str):
+    h = _demo_hub(module_db_url)
+    yield h
+    h.close()
+
+
+@pytest.fixture(scope="module")
+def sqlite_demo_hub(tmp_path_factory: pytest.TempPathFactory):
+    """SQLite only: for comparisons with FTS5 itself."""
+    h = _demo_hub(f"sqlite:///{tmp_path_factory.mktemp('fts5') / 'hub.sqlite3'}")
     yield h
     h.close()
 
@@ -59,10 +72,10 @@ def test_tokenizer_matches_fts5_porter_unicode61() -> None:
     assert tokenize(text) == [term for (term,) in con.execute("SELECT term FROM v ORDER BY offset")]
 
 
-def test_scores_equal_fts5_bm25(demo_hub, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("FTS5's bm25() is SQLite's; on PostgreSQL the in-memory index reads the same text (test_search_hub)")
-    fulltext = demo_hub._storage.fulltext  # noqa: SLF001 - comparing the two implementations
+def test_scores_equal_fts5_bm25(sqlite_demo_hub) -> None:
+    """SQLite only: FTS5's bm25() is the reference (PostgreSQL's in-memory index reads the same
+    text through fulltext_pg.documents(), and test_search_hub ranks with it on both)."""
+    fulltext = sqlite_demo_hub._storage.fulltext  # noqa: SLF001 - comparing the two implementations
     index = BM25Index()
     index.build(fulltext.documents())
     assert len(index) == 65

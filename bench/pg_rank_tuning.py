@@ -1,5 +1,5 @@
 """ts_rank's field weights and length normalisation for PostgreSQL's in-database lexical ranking
-(``search_index = "database"``), on SciFact train: lexical nDCG@10 per setting.
+(``lexical_index = "database"``), on SciFact train: lexical nDCG@10 per setting.
 
     broadsheet eval-beir ../shared/data/scifact --split train --keep /tmp/scifact   # once: loads it
     broadsheet copy-db --from /tmp/scifact/scifact.sqlite3 --to postgresql://.../scifact_tune
@@ -32,7 +32,7 @@ GRID = [
 
 def main() -> None:
     folder, url = Path(sys.argv[1]), sys.argv[2]
-    settings = load_settings(env={}, database_url=url, search_index="database", embedder="none")
+    settings = load_settings(env={}, database_url=url, lexical_index="database", embedder="none")
     print("| weights {D, C, B, A} | normalisation | nDCG@10 | recall@100 |\n|---|---|---|---|")
     for weights, norm in GRID:
         fulltext_pg.RANK_WEIGHTS, fulltext_pg.RANK_NORMALISATION = weights, norm

@@ -11,12 +11,13 @@ What it does:
    backends hold the same papers and the same vectors.
 2. Latency: the same 200 queries (bench/search.py's ``make_queries``) through ``Hub.search`` per
    mode, each backend warmed up as ``broadsheet serve`` does, and the raw full-text query beside
-   it (FTS5 ``bm25()`` through sqlite3; ``ts_rank`` over the tsvector through psycopg). Three
-   set-ups: SQLite; PostgreSQL with the in-memory indexes (``search_index = memory``, the
-   default); PostgreSQL ranking in the database (``search_index = database``: ts_rank + HNSW).
+   it (FTS5 ``bm25()`` through sqlite3; ``ts_rank`` over the tsvector through psycopg). Set-ups
+   (settings ``lexical_index`` / ``vector_index``): SQLite (memory / memory); PostgreSQL's
+   default (memory BM25 / pgvector HNSW); PostgreSQL all in memory; PostgreSQL all in the
+   database (ts_rank / HNSW).
 3. Quality: ``broadsheet eval-beir SCIFACT --split train`` on SQLite (``--keep``: the loaded and
    embedded collection is kept, and reused by a re-run), then that database copied into
-   PostgreSQL and ``eval-beir --database`` there, in both ``search_index`` set-ups.
+   PostgreSQL and ``eval-beir --database`` there, in the same set-ups.
 ``--pg`` names any database on the server: the script creates (and drops, unless ``--keep-pg``)
 its own databases beside it.
 """
@@ -54,15 +55,22 @@ def _admin(url: str):  # noqa: ANN202 - an Engine
     return create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
 
 
-def _fresh_db(admin, name: str, keep: bool) -> str:  # noqa: ANN001
-    """URL of database ``name`` on the server, created empty unless ``keep`` and it exists."""
+def _fresh_db(admin, name: str, keep: bool) -> tuple[str, bool]:  # noqa: ANN001
+    """URL of database ``name`` on the server, and whether it holds an earlier run's copy (kept
+    with ``keep``); otherwise it is created empty."""
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
         if exists and not keep:
             conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
         if not exists or not keep:
             conn.execute(text(f"CREATE DATABASE {name}"))
-    return admin.url.set(database=name).render_as_string(hide_password=False)
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    if not (exists and keep):
+        return url, False
+    with create_engine(make_url(url).set(drivername="postgresql+psycopg")).connect() as conn:
+        return url, bool(conn.execute(text("SELECT to_regclass('papers') IS NOT NULL")).scalar()) and bool(
+            conn.execute(text("SELECT EXISTS (SELECT 1 FROM papers)")).scalar()
+        )
 
 
 def _raw_sqlite(path: Path):  # noqa: ANN202 - a function timing one raw FTS5 query
@@ -83,8 +91,15 @@ def _raw_postgres(url: str):  # noqa: ANN202 - a function timing one raw tsvecto
     return lambda q: conn.execute(sql, (list(RANK_WEIGHTS), _tsquery(parse_query(q)))).fetchall()
 
 
-def latency(label: str, url: str, search_index: str, raw, queries: list[str]) -> dict[str, object]:  # noqa: ANN001
-    hub = make_hub(load_settings(env={}, database_url=url, search_index=search_index))
+SETUPS = {  # label: (lexical_index, vector_index)
+    "PostgreSQL default (BM25 in memory, HNSW)": ("memory", "database"),
+    "PostgreSQL, all in memory": ("memory", "memory"),
+    "PostgreSQL, all in the database": ("database", "database"),
+}
+
+
+def latency(label: str, url: str, where: tuple[str, str], raw, queries: list[str]) -> dict[str, object]:  # noqa: ANN001
+    hub = make_hub(load_settings(env={}, database_url=url, lexical_index=where[0], vector_index=where[1]))
     started = time.perf_counter()
     hub.warm_up(wait=True)  # what `broadsheet serve` does at start
     vectors = hub._search_engine()._vectors  # noqa: SLF001 - a measuring tool
@@ -126,7 +141,7 @@ def main() -> None:
     ap.add_argument("--scifact", type=Path, help="BEIR SciFact folder: also measure quality (slow: embeds 5,183 abstracts once)")
     ap.add_argument("--keep", type=Path, default=Path("/tmp/broadsheet-bench-scifact"), help="where the SciFact SQLite database is kept between runs")
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--keep-pg", action="store_true", help="reuse the PostgreSQL copies of an earlier run")
+    ap.add_argument("--keep-pg", action="store_true", help="keep the PostgreSQL copies, and reuse those of an earlier run")
     args = ap.parse_args()
 
     admin = _admin(args.pg)
@@ -137,17 +152,14 @@ def main() -> None:
         vectors = con.execute("SELECT count(*) FROM embeddings WHERE model NOT LIKE '%#passages'").fetchone()[0]
     print(f"papers: {papers}, with a vector: {vectors} ({100 * vectors / max(papers, 1):.1f} %), queries: {len(queries)}")
 
-    pg_url = _fresh_db(admin, BENCH_DB, args.keep_pg)
+    pg_url, reused = _fresh_db(admin, BENCH_DB, args.keep_pg)
     started = time.perf_counter()
-    copied = copy_database(sqlite_url, pg_url, replace=True) if not args.keep_pg else {}
+    copied = {} if reused else copy_database(sqlite_url, pg_url, replace=True)
     if copied:
         print(f"copy-db SQLite -> PostgreSQL: {time.perf_counter() - started:.0f} s for " + ", ".join(f"{n} {t}" for t, n in copied.items() if n))
 
-    rows = [
-        latency("SQLite (in-memory indexes)", sqlite_url, "memory", _raw_sqlite(args.sqlite), queries),
-        latency("PostgreSQL, in-memory indexes", pg_url, "memory", _raw_postgres(pg_url), queries),
-        latency("PostgreSQL, in the database", pg_url, "database", _raw_postgres(pg_url), queries),
-    ]
+    rows = [latency("SQLite (all in memory)", sqlite_url, ("memory", "memory"), _raw_sqlite(args.sqlite), queries)]
+    rows += [latency(label, pg_url, where, _raw_postgres(pg_url), queries) for label, where in SETUPS.items()]
     print(f"\nlatency, ms, {len(queries)} queries, limit 10 (raw full-text: FTS5 bm25() on SQLite, ts_rank on PostgreSQL)")
     print("| set-up | warm-up s | raw full-text p50 / p99 | lexical p50 / p99 | semantic p50 / p99 | hybrid p50 / p99 |")
     print("|---|---|---|---|---|---|")
@@ -160,14 +172,16 @@ def main() -> None:
         args.keep.mkdir(parents=True, exist_ok=True)
         results = [("SQLite", eval_beir(args.scifact, "--keep", str(args.keep)))]
         kept = f"sqlite:///{(args.keep / args.scifact.resolve().name).resolve()}.sqlite3"
-        eval_url = _fresh_db(admin, EVAL_DB, args.keep_pg)
-        if not args.keep_pg:
-            copy_database(kept, eval_url)
-        results.append(("PostgreSQL, in-memory indexes", eval_beir(args.scifact, "--database", eval_url)))
-        results.append(("PostgreSQL, in the database", eval_beir(args.scifact, "--database", eval_url, env={"BROADSHEET_SEARCH_INDEX": "database"})))
-        for mode in ("lexical",):
+        eval_url, reused = _fresh_db(admin, EVAL_DB, args.keep_pg)
+        if not reused:
+            copy_database(kept, eval_url, replace=True)
+        for label, (lexical, vectors) in SETUPS.items():
+            env = {"BROADSHEET_LEXICAL_INDEX": lexical, "BROADSHEET_VECTOR_INDEX": vectors}
+            results.append((label, eval_beir(args.scifact, "--database", eval_url, env=env)))
+        for mode in ("lexical", "semantic"):
             results.append((f"SQLite, {mode}", eval_beir(args.scifact, "--keep", str(args.keep), "--mode", mode)))
-            results.append((f"PostgreSQL in the database, {mode}", eval_beir(args.scifact, "--database", eval_url, "--mode", mode, env={"BROADSHEET_SEARCH_INDEX": "database"})))
+            env = {"BROADSHEET_LEXICAL_INDEX": "database", "BROADSHEET_VECTOR_INDEX": "database"}
+            results.append((f"PostgreSQL in the database, {mode}", eval_beir(args.scifact, "--database", eval_url, "--mode", mode, env=env)))
         print("\nSciFact train (809 queries, 5,183 abstracts)")
         print("| set-up | mode | nDCG@10 | recall@100 | ms/query |\n|---|---|---|---|---|")
         for label, r in results:

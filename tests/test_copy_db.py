@@ -88,7 +88,7 @@ def test_copy_moves_everything_and_the_copy_works(urls: dict[str, str], source: 
     hub.set_vote(bob, "2611.00002")
     assert hub.get_paper("2611.00002").upvotes == expected["paper"].upvotes + 1  # type: ignore[attr-defined]
     if target == "postgresql":  # and search in the database works on what was copied
-        indb = hub_at(urls[target], Clock(NOW), embedder="minilm-int8", search_index="database")
+        indb = hub_at(urls[target], Clock(NOW), embedder="minilm-int8", lexical_index="database", vector_index="database")
         assert [h.paper.arxiv_id for h in indb.search("folding of proteins", mode="semantic", limit=5).hits] == expected["semantic"]
         assert indb.search("protein folding", mode="lexical", limit=5).hits[0].paper.arxiv_id in expected["lexical"]
 

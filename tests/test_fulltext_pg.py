@@ -46,7 +46,7 @@ def both(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[H
     items.append(paper("2401.00001", title="Über Müller's Poincar\\'e lemma", abstract="Schrödinger bridges, naïve Bayes.", authors=("Jürgen Müller",)))
     lite = hub_at(f"sqlite:///{Path(tmp_path_factory.mktemp('fts')) / 'hub.sqlite3'}", embedder="none")
     url = postgres.create()
-    pg = hub_at(url, embedder="none", search_index="database")
+    pg = hub_at(url, embedder="none", lexical_index="database")
     lite.add_papers(items)
     pg.add_papers(items)
     yield lite, pg
@@ -78,7 +78,7 @@ def test_same_matches_as_fts5(both: tuple[Hub, Hub], q: str) -> None:
 def test_title_outranks_authors_outranks_abstract(postgres) -> None:  # noqa: ANN001
     url = postgres.create()
     try:
-        hub = hub_at(url, embedder="none", search_index="database")
+        hub = hub_at(url, embedder="none", lexical_index="database")
         hub.add_papers([
             paper("2401.00001", title="On lattices", abstract="Nothing about it here, really.", authors=("Zed Quokka",)),
             paper("2401.00002", title="On groups", abstract="Quokka populations grow.", authors=("Ann Bee",)),

@@ -29,10 +29,12 @@ CORPUS = [
 @pytest.fixture(scope="module", params=["database", "in-memory bm25"])
 def hub(request: pytest.FixtureRequest, module_db_url: str, backend: str):
     """Every search test runs twice per backend: ranked by the database (FTS5, as a one-shot
-    command does; on PostgreSQL ``search_index = database``: ts_rank and pgvector's HNSW) and by
-    the in-memory indexes a server builds at start (``Hub.warm_up``); results must be the same."""
-    in_database = request.param == "database" and backend == "postgresql"
-    h = hub_at(module_db_url, search_index="database" if in_database else "memory")
+    command does; on PostgreSQL ts_rank and pgvector's HNSW) and by the in-memory indexes a server
+    builds at start (``Hub.warm_up``); results must be the same."""
+    if request.param == "database":
+        h = hub_at(module_db_url, lexical_index="database", vector_index="auto")  # auto: HNSW on PostgreSQL
+    else:
+        h = hub_at(module_db_url, lexical_index="memory", vector_index="memory")
     if h.stats().papers == 0:  # the two params share the module's database
         h.add_papers(CORPUS)
         assert h.index_embeddings() == len(CORPUS)
@@ -215,7 +217,7 @@ def test_eval_beir_scifact_lexical_quality(shared_data: Path, tmp_path: Path) ->
 
 def test_long_abstract_tail_is_embedded_as_passages(db_url: str) -> None:
     """What the model cannot read in one go (past 256 word pieces) still counts, through passages."""
-    h = hub_at(db_url)
+    h = hub_at(db_url, vector_index="memory")  # looks inside the in-memory index
     try:
         filler = " ".join(["We study spectral properties of random graph ensembles under degree constraints."] * 30)
         tail = "Finally, we apply the method to predicting the folding stability of yeast proteins."

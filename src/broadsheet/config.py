@@ -50,11 +50,17 @@ class Settings:
         "Embedding model for semantic search: minilm-int8 (offline, shipped), "
         "sentence-transformers:NAME, or none (lexical only).",
     )
-    search_index: str = _setting(
+    lexical_index: str = _setting(
         "memory",
-        "Where search ranks: memory (each server process builds an in-memory BM25 and vector index "
-        "at start; the fastest) or database (PostgreSQL only: ts_rank over the weighted tsvector and "
-        "pgvector's HNSW index; nothing to build, nothing held per process).",
+        "Where lexical search ranks: memory (each server process builds a BM25 index at start, about 30 s "
+        "per 100k papers in the background; the fastest and best ranking) or database (FTS5's bm25() on "
+        "SQLite, ts_rank over the weighted tsvector on PostgreSQL: nothing held per process).",
+    )
+    vector_index: str = _setting(
+        "auto",
+        "Where semantic search looks: memory (each server process loads every vector: exact search, "
+        "faiss IVF from 50k vectors), database (pgvector's HNSW index; PostgreSQL only), or auto "
+        "(database on PostgreSQL, memory on SQLite).",
     )
     index_batch_size: int = _setting(
         256, "Papers embedded per transaction by `broadsheet index` (sorted by length within it)."

@@ -221,9 +221,9 @@ class Hub:
                 from .search.vectors import VectorIndex
 
                 self._embedder = make_embedder(self.settings.embedder)
-                in_database = self._search_in_database()
+                lexical_in_db, vectors_in_db = self._search_in_database()
                 vectors: VectorIndex | DatabaseVectorIndex | None = None
-                if self._embedder and in_database and self._storage.vector_search is not None:
+                if self._embedder and vectors_in_db and self._storage.vector_search is not None:
                     from .search.vectors_db import DatabaseVectorIndex  # noqa: F811 - imported for use
 
                     vectors = DatabaseVectorIndex(
@@ -232,17 +232,21 @@ class Hub:
                 elif self._embedder:
                     vectors = VectorIndex(self._storage.vectors, self._embedder.name, self._embedder.dim)
                 # In the database: the full-text index ranks every query (FTS5's bm25(), ts_rank).
-                lexical = None if in_database else LexicalIndex(self._storage.fulltext)
+                lexical = None if lexical_in_db else LexicalIndex(self._storage.fulltext)
                 self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder, lexical=lexical)
             return self._engine
 
-    def _search_in_database(self) -> bool:
-        where = self.settings.search_index
-        if where not in ("memory", "database"):
-            raise InvalidInputError(f"setting search_index: {where!r} is not memory or database")
-        if where == "database" and not self._storage.is_postgres:
-            raise InvalidInputError("setting search_index = database needs PostgreSQL (SQLite has no vector index)")
-        return where == "database"
+    def _search_in_database(self) -> tuple[bool, bool]:
+        """Whether lexical ranking, and semantic search, happen in the database (the settings
+        ``lexical_index`` and ``vector_index``)."""
+        lexical, vectors = self.settings.lexical_index, self.settings.vector_index
+        if lexical not in ("memory", "database"):
+            raise InvalidInputError(f"setting lexical_index: {lexical!r} is not memory or database")
+        if vectors not in ("auto", "memory", "database"):
+            raise InvalidInputError(f"setting vector_index: {vectors!r} is not auto, memory or database")
+        if vectors == "database" and not self._storage.is_postgres:
+            raise InvalidInputError("setting vector_index = database needs PostgreSQL (SQLite has no vector index)")
+        return lexical == "database", vectors == "database" or (vectors == "auto" and self._storage.is_postgres)
 
     def warm_up(self, *, wait: bool = False) -> None:
         """Get search ready for a long-running process: load the model and the vectors, and build

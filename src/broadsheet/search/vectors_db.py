@@ -1,4 +1,4 @@
-"""Semantic search in the database (PostgreSQL + pgvector), for ``search_index = "database"``.
+"""Semantic search in the database (PostgreSQL + pgvector), for ``vector_index = "database"`` (the default on PostgreSQL).
 
 The twin of ``vectors.VectorIndex`` with the same methods, holding nothing in memory: the HNSW
 index finds the nearest ``2 · limit`` papers by whole-paper cosine, and those are re-scored

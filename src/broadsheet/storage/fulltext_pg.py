@@ -13,7 +13,8 @@ Queries are tsquery text built from the parsed ``Query`` (what ``websearch_to_ts
 for plain words, plus the query language's authors and phrases): words are OR-ed, phrases are
 ``<->`` chains and required, an author is a phrase of ``B`` (author) lexemes, exclusions are
 ``!``. Ranking is ``ts_rank`` with the field weights (``RANK_WEIGHTS``) and length normalisation;
-a server ranks with the in-memory BM25 index instead (``search_index = "memory"``), as on SQLite.
+a server ranks with the in-memory BM25 index instead (``lexical_index = "memory"``, the default),
+as on SQLite.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime
 
 import pytest
 from helpers import Clock, hub_at
@@ -149,3 +150,21 @@ def test_two_workers_at_once_run_a_job_once(db_url: str, replay) -> None:
     out, err = busy.communicate(timeout=60)
     assert "sync-hf-daily:" in out, out + err
     assert len(replay.requests(HF)) == 1
+
+
+def test_a_held_lock_outlives_its_lease_while_the_work_goes_on(db_url: str) -> None:
+    """SQLite's lease expires after ``digest_lease_seconds`` unless renewed: ``exclusive`` renews it
+    while its block runs, so a second worker never starts a job that is still running."""
+    def now() -> datetime:
+        return datetime.now(UTC).replace(tzinfo=None)
+
+    first = hub_at(db_url, now, embedder="none", digest_lease_seconds=0.4)  # type: ignore[arg-type]
+    second = hub_at(db_url, now, embedder="none", digest_lease_seconds=0.4)  # type: ignore[arg-type]
+    with first.exclusive("job:long") as held:
+        assert held is not None
+        for _ in range(8):  # 1.6 s: four leases' worth
+            time.sleep(0.2)
+            with second.exclusive("job:long") as other:
+                assert other is None
+    with second.exclusive("job:long") as other:
+        assert other is not None  # released at the end of the block

@@ -1030,15 +1030,26 @@ class Hub:
     @contextmanager
     def exclusive(self, name: str) -> Iterator[Lock | None]:
         """Hold the lock ``name`` for the ``with`` block, across processes and machines sharing the
-        database: yields the lock (``keep()`` it during long work), or None when another holder has
-        it, and the block should then leave the work to them."""
+        database: yields the lock, or None when another holder has it, and the block should then
+        leave the work to them. A thread renews it while the block runs (SQLite's lease would
+        expire under a long job: a harvest takes hours)."""
         lock = self._lock(name)
         if not lock.acquire():
             yield None
             return
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.settings.digest_lease_seconds / 4):
+                lock.keep()
+
+        keeper = threading.Thread(target=renew, name=f"broadsheet-lock-{name}", daemon=True)
+        keeper.start()
         try:
             yield lock
         finally:
+            done.set()
+            keeper.join()
             lock.release()
 
     def _hold_outbox(self) -> bool:

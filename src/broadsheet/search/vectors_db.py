@@ -40,18 +40,18 @@ class DatabaseVectorIndex:
 
     def scores_for(self, vector: np.ndarray, paper_ids: Sequence[int]) -> dict[int, float]:
         """Semantic scores of the given papers (papers without a vector are left out)."""
-        whole = self._store.blobs(self.model, paper_ids)
+        blobs = self._store.blobs((self.model, self._passages_model), paper_ids)
+        whole, passages = blobs[self.model], blobs[self._passages_model]
         if not whole:
             return {}
         pids = list(whole)
         v = np.asarray(vector, np.float32)
         matrix = np.frombuffer(b"".join(whole[p] for p in pids), "<f4").reshape(len(pids), self.dim)
-        passages = self._store.blobs(self._passages_model, pids)
         at = [i for i, p in enumerate(pids) for _ in range(len(passages.get(p, b"")) // (4 * self.dim))]
         p_matrix = np.frombuffer(b"".join(passages.get(p, b"") for p in pids), "<f4").reshape(-1, self.dim)
         scores = VectorIndex._blend(matrix @ v, p_matrix @ v, np.asarray(at, np.int64))  # noqa: SLF001 - one formula
         return {pid: float(s) for pid, s in zip(pids, scores, strict=True)}
 
     def vector_of(self, paper_id: int) -> np.ndarray | None:
-        blob = self._store.blobs(self.model, [paper_id]).get(paper_id)
+        blob = self._store.blobs((self.model,), [paper_id])[self.model].get(paper_id)
         return None if blob is None else np.frombuffer(blob, "<f4").copy()

@@ -79,18 +79,18 @@ class VectorStore:
                 ],
             )
 
-    def blobs(self, model: str, paper_ids: Sequence[int]) -> dict[int, bytes]:
-        """The stored float32 blobs of these papers for ``model`` (papers without one are left out)."""
-        found: dict[int, bytes] = {}
+    def blobs(self, models: Sequence[str], paper_ids: Sequence[int]) -> dict[str, dict[int, bytes]]:
+        """The stored float32 blobs of these papers, per model (papers without one are left out):
+        one query for a paper's whole vector and its passages."""
+        found: dict[str, dict[int, bytes]] = {m: {} for m in models}
         with self._engine.connect() as conn:
             for chunk in chunks(list(paper_ids)):
-                found.update(
-                    conn.execute(
-                        select(embeddings.c.paper_id, embeddings.c.vector).where(
-                            embeddings.c.model == model, embeddings.c.paper_id.in_(chunk)
-                        )
-                    ).all()
-                )
+                for model, pid, blob in conn.execute(
+                    select(embeddings.c.model, embeddings.c.paper_id, embeddings.c.vector).where(
+                        embeddings.c.model.in_(list(models)), embeddings.c.paper_id.in_(chunk)
+                    )
+                ):
+                    found[model][pid] = blob
         return found
 
     def load_groups_since(

@@ -130,9 +130,11 @@ class PgVectorSearch:
                     params,
                 )
             else:
-                # Settings of this transaction only; SET takes no bind parameters (both are ints).
-                conn.execute(text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH_MIN, min(limit, 1000))}"))
-                conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+                # Settings of this transaction only (set_config(..., true) is SET LOCAL), in one trip.
+                conn.execute(
+                    text("SELECT set_config('hnsw.ef_search', :ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)"),
+                    {"ef": str(max(EF_SEARCH_MIN, min(limit, 1000)))},
+                )
                 distance = f"embedding::vector({dim}) <#> CAST(:q AS vector({dim}))"
                 rows = conn.execute(
                     text(

@@ -38,10 +38,10 @@ def make_slice(scifact: Path, to: Path) -> None:
 
 
 @pytest.mark.slow
-def test_hybrid_beats_each_side_and_plain_rrf(shared_data: Path, tmp_path: Path) -> None:
+def test_hybrid_beats_each_side_and_plain_rrf(shared_data: Path, tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "scifact-slice"
     make_slice(shared_data / "scifact", folder)
-    settings = load_settings(env={}, database_url=f"sqlite:///{tmp_path}/slice.sqlite3")
+    settings = load_settings(env={}, database_url=db_url)  # on PostgreSQL: its default, HNSW for vectors
     ndcg = {mode: evaluate_beir(settings, folder, split="train", mode=mode)["ndcg@10"] for mode in ("hybrid", "lexical", "semantic")}
 
     # Plain RRF (k=60) of the same two lists, through the same engine and the same database.

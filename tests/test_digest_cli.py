@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from smtp_helpers import SmtpServer
 from typer.testing import CliRunner

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from smtp_helpers import SmtpServer
 from web_helpers import site_hub

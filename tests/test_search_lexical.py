@@ -4,7 +4,6 @@ index finds what exact search finds and takes in new vectors. Real SQLite throug
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pytest

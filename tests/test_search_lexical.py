@@ -10,7 +10,8 @@ import pytest
 
 from broadsheet.demo import load_demo_papers
 from broadsheet.search import lexical, vectors
-from broadsheet.search.lexical import BM25Index, LexicalIndex, tokenize
+from broadsheet.search.lexical import BM25Index, LexicalIndex
+from broadsheet.text import index_terms
 from broadsheet.search.query import parse_query
 from broadsheet.search.vectors import VectorIndex
 from broadsheet.storage.fulltext import query_terms
@@ -68,7 +69,7 @@ def test_tokenizer_matches_fts5_porter_unicode61() -> None:
     con.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61 remove_diacritics 2')")
     con.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
     con.execute("INSERT INTO t VALUES (?)", (text,))
-    assert tokenize(text) == [term for (term,) in con.execute("SELECT term FROM v ORDER BY offset")]
+    assert index_terms(text) == [term for (term,) in con.execute("SELECT term FROM v ORDER BY offset")]
 
 
 def test_scores_equal_fts5_bm25(sqlite_demo_hub) -> None:

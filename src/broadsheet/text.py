@@ -124,6 +124,11 @@ def index_term(word: str) -> str:
     return porter_stem(word) if 3 <= len(word) <= 64 else word
 
 
+def index_words(text: str) -> list[str]:
+    """The lowercased words of a text that become terms, in order (before ``index_term``)."""
+    return _INDEX_TOKEN.findall(text.lower())
+
+
 def index_terms(text: str) -> list[str]:
     """The indexed terms of a text, in order."""
-    return [index_term(w) for w in _INDEX_TOKEN.findall(text.lower())]
+    return [index_term(w) for w in index_words(text)]

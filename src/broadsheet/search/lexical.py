@@ -11,7 +11,8 @@ The formula is FTS5's (``fts5_aux.c``): a document's weighted term frequency
 ``idf · tf · (k1 + 1) / (tf + k1 · (1 - b + b · dl / avgdl))`` with ``k1 = 1.2``, ``b = 0.75`` and
 ``idf = log((N - df + 0.5) / (df + 0.5))`` (1e-6 when not positive). The tokenizer is FTS5's
 ``porter unicode61 remove_diacritics 2`` redone in Python (letters and digits, lowercased,
-accents removed, Porter stems), so scores equal FTS5's (``tests/test_search_lexical.py``).
+accents removed, Porter stems: ``text.index_terms``, which PostgreSQL's tsvector is built from
+too), so scores equal FTS5's (``tests/test_search_lexical.py``).
 
 FTS5 stays the source of truth and the fallback: filters, phrases and exclusions are answered
 by SQL, and until this index is built (in a background thread: ~20-40 s per 100k papers) search
@@ -26,9 +27,7 @@ background and replaces both.
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,34 +36,13 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from ..storage.fulltext import DEFAULT_WEIGHTS, FullTextIndex, IndexedText
-from ..text import porter_stem
+from ..text import index_term, index_words
 
 K1, B = 1.2, 0.75
 REBUILD_SHARE = 0.2
 SMALL = 10_000  # papers: below this a rebuild is quick enough to run in the searching thread
 # A writer that took its timestamp before another's may commit after it: look back this far.
 LOOKBACK = timedelta(seconds=30)
-_TOKEN = re.compile(r"[^\W_]+")
-
-
-def _fold_word(word: str) -> str:
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def _term(word: str) -> str:
-    """A lowercased word's term: accents removed, Porter-stemmed from 3 to 64 characters (FTS5's
-    porter tokenizer passes shorter and longer tokens through)."""
-    word = _fold_word(word)
-    return porter_stem(word) if 3 <= len(word) <= 64 else word
-
-
-def tokenize(text: str) -> list[str]:
-    """The terms FTS5's ``porter unicode61 remove_diacritics 2`` tokenizer makes of a text."""
-    return [_term(w) for w in _TOKEN.findall(text.lower())]
-
-
 class _Vocabulary:
     """Term → id, with a cache from surface word to term id (most words repeat)."""
 
@@ -77,14 +55,14 @@ class _Vocabulary:
         return len(self.ids)
 
     def _add(self, word: str) -> int:
-        term = _term(word)
+        term = index_term(word)
         with self._lock:
             tid = self.ids.setdefault(term, len(self.ids))
         self._word[word] = tid
         return tid
 
     def encode(self, text: str) -> list[int]:
-        words = _TOKEN.findall(text.lower())
+        words = index_words(text)
         cache = self._word
         try:
             return [cache[w] for w in words]
@@ -93,7 +71,7 @@ class _Vocabulary:
 
     def lookup(self, word: str) -> int | None:
         """The id of a query word's term, None if no document has it (does not grow the vocabulary)."""
-        return self.ids.get(_term(word.lower()))
+        return self.ids.get(index_term(word.lower()))
 
 
 @dataclass(frozen=True)

@@ -91,15 +91,16 @@ class MiniLMOnnx:
         # 3.4 ms instead of 7.1 ms, the pool's wake-up costing more than it parallelises
         # (docs/benchmarks.md, "Embedding runtime"). No busy-waiting between runs: spinning threads
         # take a core from the server's other work.
+        # A session holds ~100 MB (+ its arena): the ones beyond the first are made on the first
+        # bulk embedding, so a server that only embeds queries and single papers keeps one.
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        n = max(1, sessions if sessions is not None else min(os.cpu_count() or 1, 4))
-        self._sessions = [
-            ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"]) for _ in range(n)
-        ]
-        self._pool = ThreadPoolExecutor(n, thread_name_prefix="embed") if n > 1 else None
+        self._new_session = lambda: ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._lanes = max(1, sessions if sessions is not None else min(os.cpu_count() or 1, 4))
+        self._sessions = [self._new_session()]
+        self._pool: ThreadPoolExecutor | None = None
         self._batch = batch_size
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
 
@@ -107,19 +108,25 @@ class MiniLMOnnx:
         out = np.empty((len(texts), self.dim), np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: less padding
         batches = [order[start : start + self._batch] for start in range(0, len(texts), self._batch)]
-        if self._pool is None or len(batches) == 1:
+        if self._lanes == 1 or len(batches) == 1:
             for idx in batches:
                 out[idx] = self._embed_batch([texts[i] for i in idx], self._sessions[0])
             return out
-        n = len(self._sessions)
+        pool, sessions = self._bulk()
+        n = len(sessions)
         # Session k takes batches k, k+n, ...: onnxruntime releases the GIL while it runs.
-        lanes = [
-            self._pool.submit(self._embed_lane, batches[k::n], texts, session, out)
-            for k, session in enumerate(self._sessions)
-        ]
+        lanes = [pool.submit(self._embed_lane, batches[k::n], texts, session, out) for k, session in enumerate(sessions)]
         for lane in lanes:
             lane.result()
         return out
+
+    def _bulk(self) -> tuple[ThreadPoolExecutor, list]:
+        with self._lock:
+            while len(self._sessions) < self._lanes:
+                self._sessions.append(self._new_session())
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._lanes, thread_name_prefix="embed")
+            return self._pool, list(self._sessions)
 
     def _embed_lane(self, batches: list[np.ndarray], texts: Sequence[str], session, out: np.ndarray) -> None:  # noqa: ANN001
         for idx in batches:

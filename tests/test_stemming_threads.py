@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from broadsheet.search import explain, lexical
+from broadsheet import text
+from broadsheet.search import explain
 
 
 def _words(n: int, seed: int) -> list[str]:
@@ -37,7 +38,7 @@ def _words(n: int, seed: int) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "stem", [lexical._term, explain._stem.__wrapped__], ids=["lexical", "explain"]
+    "stem", [text.index_term.__wrapped__, explain._stem.__wrapped__], ids=["index_term", "explain"]
 )
 def test_stemming_is_thread_safe(stem) -> None:
     old = sys.getswitchinterval()

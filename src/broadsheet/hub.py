@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from .digest.render import MailSite
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
-    from .search.fusion import Fused
+    from .search.fusion import Fused, FusionParams
     from .sync.http import HttpEdge, Pacer
     from .search.vectors_db import DatabaseVectorIndex
 
@@ -1226,10 +1226,12 @@ def copy_database(
 
 
 def evaluate_beir(
-    settings: Settings, folder: Path, *, split: str = "test", mode: str = "hybrid"
+    settings: Settings, folder: Path, *, split: str = "test", mode: str = "hybrid", fusion: FusionParams | None = None
 ) -> dict[str, object]:
     """Load a BEIR collection into the (throwaway) database of ``settings`` through the normal
-    ingest path, run every judged query through ``Hub.search``, and return nDCG@10 and recall@100."""
+    ingest path, run every judged query through ``Hub.search``, and return nDCG@10 and recall@100.
+
+    ``fusion``: another way to combine the two sides than the default (to measure a baseline)."""
     import time
 
     from .search.evaluation import as_plain_query, ndcg_at, recall_at
@@ -1245,6 +1247,8 @@ def evaluate_beir(
         hub.add_papers(read_corpus(folder, ids))
         if mode != "lexical":
             hub.index_embeddings()
+        if fusion is not None:
+            hub._search_engine().params = fusion
         hub.warm_up(wait=True)  # rank as a server does (same scores as FTS5, faster)
         ndcg = recall = 0.0
         started = time.perf_counter()

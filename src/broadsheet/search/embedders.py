@@ -87,9 +87,9 @@ class MiniLMOnnx:
         self._full.no_truncation()
         self._full.no_padding()
         # One single-threaded session per core, run side by side on alternate batches, instead of
-        # one session with a thread per core: +13 % documents/s, and a query (one short run) takes
-        # 3.4 ms instead of 7.1 ms, the pool's wake-up costing more than it parallelises
-        # (docs/benchmarks.md, "Embedding runtime"). No busy-waiting between runs: spinning threads
+        # one session with a thread per core: 1.13-1.66x documents/s, and a query (one short run)
+        # 3.1 ms instead of 7.1 ms on a quiet machine, the pool's wake-up costing more than it
+        # parallelises (docs/benchmarks.md, "Embedding runtime"). No busy-waiting between runs: spinning threads
         # take a core from the server's other work.
         # A session holds ~100 MB (+ its arena): the ones beyond the first are made on the first
         # bulk embedding, so a server that only embeds queries and single papers keeps one.

@@ -43,6 +43,8 @@ REBUILD_SHARE = 0.2
 SMALL = 10_000  # papers: below this a rebuild is quick enough to run in the searching thread
 # A writer that took its timestamp before another's may commit after it: look back this far.
 LOOKBACK = timedelta(seconds=30)
+
+
 class _Vocabulary:
     """Term → id, with a cache from surface word to term id (most words repeat)."""
 

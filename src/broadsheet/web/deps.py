@@ -39,7 +39,9 @@ def check_csrf(
     x_csrf_token: Annotated[str, Header()] = "",
 ) -> None:
     request.app.state.csrf.check(
-        request.cookies.get(CSRF_COOKIE), csrf_token or x_csrf_token
+        request.cookies.get(CSRF_COOKIE),
+        csrf_token or x_csrf_token,
+        request.cookies.get(SESSION_COOKIE, ""),
     )
 
 

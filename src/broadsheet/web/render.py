@@ -24,7 +24,7 @@ from ..periods import period_containing
 from ..taxonomy import category_name
 from ..trending import formula
 from ..types import Period
-from .security import CSRF_FIELD, csrf_cookie, set_cookies
+from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
@@ -181,7 +181,8 @@ class _LazyCsrfToken:
     def __str__(self) -> str:
         if self._value is None:
             self._value = self._request.app.state.csrf.token_for(
-                csrf_cookie(self._request)
+                csrf_cookie(self._request),
+                self._request.cookies.get(SESSION_COOKIE, ""),
             )
         return self._value
 

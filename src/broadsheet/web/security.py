@@ -2,13 +2,21 @@
 
 - **Sessions** live in the database (``Hub.log_in``): the ``bs_session`` cookie carries a random
   token, so logging out (or changing a password) really ends a session, on every server.
-- **CSRF**: signed double-submit. Every visitor gets a random ``bs_csrf`` cookie; forms carry
-  HMAC(secret key, cookie) in a hidden ``csrf_token`` field (JavaScript may send it as the
-  ``X-CSRF-Token`` header). Another site can neither read the cookie nor forge the HMAC. The
-  cookie is replaced at log-in and log-out, so a token never outlives the login it was made for.
+- **CSRF**: signed double-submit, bound to the login session. Every visitor gets a random
+  ``bs_csrf`` cookie; forms carry HMAC(secret key, cookie + session cookie) in a hidden
+  ``csrf_token`` field (JavaScript may send it as the ``X-CSRF-Token`` header). Another site can
+  neither read the cookies nor forge the HMAC, and a cookie and token pair taken from one login
+  (or from no login) is worthless with another session. The CSRF cookie is replaced at log-in and
+  log-out, so a token never outlives the login it was made for.
 - Both cookies are HttpOnly and SameSite=Lax (and Secure when ``base_url`` is https).
-- **Rate limits**: a sliding window per action and key (user id, or client address for sign-ups
-  and log-ins), in memory: a process restart forgets them, and two server processes count apart.
+- **Rate limits**: a sliding window per action and key (user id, or client address for sign-ups,
+  log-ins and anonymous searches), in memory: a process restart forgets them, and two server
+  processes count apart.
+- **Log-in delay per account** (``LoginThrottle``): after ``login_failures_allowed`` failed
+  log-ins for one account name, from any addresses, each further attempt must wait 2, 4, 8 …
+  seconds (at most ``login_delay_max_seconds``) after the previous one, or gets 429; a successful
+  log-in resets it. Guessing stays slow however many addresses an attacker has, and the owner is
+  never locked out for longer than the cap.
 """
 
 from __future__ import annotations
@@ -59,17 +67,21 @@ class Csrf:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def token_for(self, cookie: str) -> str:
-        mac = hmac.new(
-            self._secret, b"csrf:" + cookie.encode("utf-8"), hashlib.sha256
-        ).digest()
+    def token_for(self, cookie: str, session: str = "") -> str:
+        """The token for a CSRF cookie within a login session (``session``: the session cookie's
+        value, empty for a visitor who is not logged in)."""
+        message = f"csrf:{len(cookie)}:{cookie}:{session}".encode("utf-8", "surrogateescape")
+        mac = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
-    def check(self, cookie: str | None, token: str | None) -> None:
+    def check(self, cookie: str | None, token: str | None, session: str = "") -> None:
         if (
             not cookie
             or not token
-            or not hmac.compare_digest(self.token_for(cookie), token)
+            or not hmac.compare_digest(
+                self.token_for(cookie, session).encode(),
+                token.encode("utf-8", "surrogateescape"),
+            )
         ):
             raise CsrfError("the form expired or came from another site")
 

@@ -1,0 +1,65 @@
+"""Security of the web app beyond the pages' own tests (tests/test_web_pages.py): CSRF tokens
+bound to the login session, the per-account log-in delay, the anonymous search limit and the
+bounded number of searches at once, strict-transport-security, and private database files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from helpers import Clock
+from test_web_pages import Client
+from web_helpers import NOW, PASSWORD, csrf_of, site_hub
+
+from broadsheet.hub import Hub
+from broadsheet.web import create_app
+from broadsheet.web.security import CSRF_COOKIE, SESSION_COOKIE
+
+
+@pytest.fixture
+def hub(db_url: str) -> Iterator[Hub]:
+    h = site_hub(db_url, Clock(NOW))
+    h.create_user("bob", PASSWORD, email="bob@example.org")
+    h.create_user("carol", PASSWORD, email="carol@example.org")
+    yield h
+    h.close()
+
+
+# -- CSRF --------------------------------------------------------------------------------------
+
+
+def test_a_csrf_token_works_only_with_the_session_it_was_made_for(hub: Hub) -> None:
+    bob, carol = Client(hub), Client(hub)
+    bob.login("bob")
+    carol.login("carol")
+    bob_csrf = bob.http.cookies[CSRF_COOKIE]
+    # bob's own pair works for bob (and for a vote he then withdraws)
+    assert bob.post("/papers/2611.00001/vote", {"on": "1"}).status_code == 303
+    assert bob.post("/papers/2611.00001/vote", {"on": "0"}).status_code == 303
+    before = hub.get_paper("2611.00001").upvotes
+    # carol's session with bob's CSRF cookie and bob's token (a planted cookie): refused
+    forged = TestClient(create_app(hub), follow_redirects=False)
+    forged.cookies.set(SESSION_COOKIE, carol.http.cookies[SESSION_COOKIE])
+    forged.cookies.set(CSRF_COOKIE, bob_csrf)
+    r = forged.post("/papers/2611.00001/vote", data={"on": "1", "csrf_token": bob.token})
+    assert r.status_code == 403 and "This form has expired" in r.text
+    # nor a pair made without any login (an attacker's own anonymous visit)
+    anon = Client(hub)
+    anon.get("/login")
+    forged.cookies.set(CSRF_COOKIE, anon.http.cookies[CSRF_COOKIE])
+    r = forged.post("/papers/2611.00001/vote", data={"on": "1", "csrf_token": anon.token})
+    assert r.status_code == 403
+    assert hub.get_paper("2611.00001").upvotes == before
+    # carol's own page token still works
+    assert carol.post("/papers/2611.00001/vote", {"on": "1"}).status_code == 303
+
+
+def test_the_csrf_token_changes_at_login(hub: Hub) -> None:
+    c = Client(hub)
+    before = csrf_of(c.get("/login").text)
+    c.login("carol")
+    after = csrf_of(c.get("/settings").text)
+    assert before != after
+    r = c.post("/papers/2611.00001/vote", {"on": "1", "csrf_token": before}, csrf=False)
+    assert r.status_code == 403

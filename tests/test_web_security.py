@@ -63,3 +63,43 @@ def test_the_csrf_token_changes_at_login(hub: Hub) -> None:
     assert before != after
     r = c.post("/papers/2611.00001/vote", {"on": "1", "csrf_token": before}, csrf=False)
     assert r.status_code == 403
+
+
+# -- log-in delay per account ------------------------------------------------------------------
+
+
+def _login_from(hub_app, address: str, name: str, password: str):  # noqa: ANN001, ANN202
+    c = TestClient(hub_app, follow_redirects=False, client=(address, 40000))
+    token = csrf_of(c.get("/login").text)
+    return c.post("/login", data={"login": name, "password": password, "csrf_token": token})
+
+
+def test_wrong_passwords_for_one_account_from_many_addresses_get_429(hub: Hub) -> None:
+    app = create_app(hub)
+    answers = [_login_from(app, f"10.0.0.{n}", "carol", "wrong password").status_code for n in range(25)]
+    assert answers[:5] == [401] * 5  # login_failures_allowed
+    assert answers[5:] == [429] * 20
+    r = _login_from(app, "10.0.1.1", " Carol ", PASSWORD)  # the same account: waits too
+    assert r.status_code == 429 and "too many log-in attempts for this account" in r.text
+    assert 0 < int(r.headers["retry-after"]) <= 2
+    assert _login_from(app, "10.0.1.2", "bob", "wrong password").status_code == 401  # others are not held up
+
+
+def test_the_login_delay_doubles_is_capped_and_resets_on_success(hub: Hub) -> None:
+    from broadsheet.web.security import LoginThrottle, RateLimited
+
+    now = [0.0]
+    app = create_app(hub)
+    app.state.login_throttle = LoginThrottle(2, 20, clock=lambda: now[0])
+    statuses = []
+    for step in (0, 0, 0, 2, 2, 4, 4, 8, 16, 20, 20):
+        now[0] += step
+        statuses.append(_login_from(app, "10.0.0.1", "carol", "wrong").status_code)
+    # 2 free failures, then waits of 2, 4, 8, 16 and 20 (the cap) seconds after each failure
+    assert statuses == [401, 401, 429, 401, 429, 401, 429, 401, 401, 401, 401]
+    waited = pytest.raises(RateLimited, app.state.login_throttle.attempt, "carol")
+    assert waited.value.retry_after == 20
+    now[0] += 20
+    assert _login_from(app, "10.0.0.1", "carol", PASSWORD).status_code == 303
+    assert _login_from(app, "10.0.0.1", "carol", "wrong").status_code == 401  # the count started again
+    assert _login_from(app, "10.0.0.1", "carol", "wrong").status_code == 401

@@ -109,10 +109,27 @@ class Settings:
     rate_comments: str = _setting("10/minute", "Comments allowed per user.")
     rate_submissions: str = _setting("20/hour", "Paper submissions allowed per user.")
     rate_logins: str = _setting("20/minute", "Log-in attempts allowed per client address.")
+    login_failures_allowed: int = _setting(
+        5, "Failed log-ins in a row for one account (from any address) before each further attempt must wait 2, 4, 8 … seconds."
+    )
+    login_delay_max_seconds: int = _setting(
+        300, "Longest wait between log-in attempts for one account after failures (a success resets the wait)."
+    )
     rate_api_anonymous: str = _setting(
         "500/5minutes",
         "Requests to the JSON API, feeds, markdown and BibTeX allowed per client address without an API token "
         "(as Hugging Face's 500 per 5 minutes); over it, 429 with Retry-After.",
+    )
+    rate_search_anonymous: str = _setting(
+        "30/minute",
+        "Searches (/search) allowed per client address for visitors who are not logged in; pages served "
+        "from the page cache do not count. Over it, 429 with Retry-After.",
+    )
+    search_concurrency: int = _setting(
+        0, "Searches (pages, API, feeds) that run at once (0: twice the CPU cores); others queue for search_queue_seconds."
+    )
+    search_queue_seconds: float = _setting(
+        1.0, "Seconds a search waits for a free slot before the server answers 503 with Retry-After."
     )
     page_cache_seconds: float = _setting(
         10.0,

@@ -92,6 +92,8 @@ def login(
     next: Text = "/",
 ) -> Response:
     request.app.state.limiter.hit("logins", client_key(request))
+    throttle = request.app.state.login_throttle
+    throttle.attempt(login)  # 429 while this account waits after failed log-ins
     try:
         _, token = hub.log_in(login, password)
     except AuthenticationError as e:
@@ -101,6 +103,7 @@ def login(
             {"error": str(e), "login": login, "next": safe_next(next)},
             status=401,
         )
+    throttle.succeeded(login)
     return _logged_in(request, token, next)
 
 

@@ -41,7 +41,7 @@ from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .render import env, render
 from .security import Csrf as CsrfSigner
-from .security import CsrfError, RateLimited, RateLimiter, load_secret, parse_rate
+from .security import CsrfError, LoginThrottle, RateLimited, RateLimiter, load_secret, parse_rate
 
 log = logging.getLogger("broadsheet.web")
 STATIC = Path(__file__).with_name("static")
@@ -111,7 +111,11 @@ def create_app(hub: Hub) -> FastAPI:
             "comments": parse_rate(settings.rate_comments),
             "submissions": parse_rate(settings.rate_submissions),
             "api": parse_rate(settings.rate_api_anonymous),
+            "searches": parse_rate(settings.rate_search_anonymous),
         }
+    )
+    app.state.login_throttle = LoginThrottle(
+        settings.login_failures_allowed, settings.login_delay_max_seconds
     )
     env.globals["static_version"] = _static_version()
     env.globals["feed_links"] = feeds.feed_links

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import threading
@@ -193,3 +194,56 @@ class RateLimiter:
         longest = max(r.seconds for r in self._rates.values())
         for k in [k for k, w in self._hits.items() if not w or w[-1] <= now - longest]:
             del self._hits[k]
+
+
+# -- log-in delay per account ------------------------------------------------------------------
+
+
+def login_delay(failures: int, allowed: int, longest: int) -> int:
+    """Seconds the next log-in for an account must wait after its last attempt, given its
+    ``failures`` in a row: none for the first ``allowed``, then 2, 4, 8 … up to ``longest``."""
+    if failures < allowed:
+        return 0
+    return min(longest, 2 ** min(failures - allowed + 1, 30))
+
+
+class LoginThrottle:
+    """Failed log-ins per account name (whatever the client address), in memory; thread-safe.
+
+    ``attempt`` counts an attempt as failed before the password is checked (so that parallel
+    attempts cannot slip past the count); ``succeeded`` forgets the account. An account's count is
+    also forgotten a day after its last attempt."""
+
+    FORGET_SECONDS = 86400
+    MAX_KEYS = 50_000
+
+    def __init__(
+        self, allowed: int, longest: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.allowed, self.longest, self._clock = allowed, longest, clock
+        self._state: dict[str, tuple[int, float]] = {}  # key -> (failures, last attempt)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(login: str) -> str:
+        return login.strip().casefold()
+
+    def attempt(self, login: str) -> None:
+        """Raise RateLimited if this account must wait; else count the attempt as a failure."""
+        key, now = self.key(login), self._clock()
+        with self._lock:
+            failures, last = self._state.get(key, (0, now))
+            if now - last >= self.FORGET_SECONDS:
+                failures = 0
+            wait = login_delay(failures, self.allowed, self.longest) - (now - last)
+            if wait > 0:
+                raise RateLimited("log-in attempts for this account", math.ceil(wait))
+            self._state[key] = (failures + 1, now)
+            if len(self._state) > self.MAX_KEYS:
+                old = now - self.FORGET_SECONDS
+                for k in [k for k, (_, t) in self._state.items() if t <= old]:
+                    del self._state[k]
+
+    def succeeded(self, login: str) -> None:
+        with self._lock:
+            self._state.pop(self.key(login), None)

@@ -5,10 +5,11 @@ bounded number of searches at once, strict-transport-security, and private datab
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import Clock
+from helpers import Clock, hub_at
 from test_web_pages import Client
 from web_helpers import NOW, PASSWORD, csrf_of, site_hub
 
@@ -103,3 +104,36 @@ def test_the_login_delay_doubles_is_capped_and_resets_on_success(hub: Hub) -> No
     assert _login_from(app, "10.0.0.1", "carol", PASSWORD).status_code == 303
     assert _login_from(app, "10.0.0.1", "carol", "wrong").status_code == 401  # the count started again
     assert _login_from(app, "10.0.0.1", "carol", "wrong").status_code == 401
+
+
+# -- transport and files -----------------------------------------------------------------------
+
+
+def test_https_sites_send_strict_transport_security(hub: Hub, db_url: str) -> None:
+    assert "strict-transport-security" not in TestClient(create_app(hub)).get("/").headers
+    secure = hub_at(db_url, Clock(NOW), embedder="none", base_url="https://papers.example.org")
+    page = TestClient(create_app(secure), base_url="https://testserver").get("/")
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+    assert int(page.headers["strict-transport-security"].split("=")[1]) >= 180 * 86400
+    secure.close()
+
+
+def test_sqlite_files_and_folders_are_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)  # a usual umask: files would be 0644
+    try:
+        hub = site_hub(f"sqlite:///{tmp_path / 'new' / 'data' / 'hub.db'}")
+        Client(hub).get("/login")  # makes the secret key
+        hub.add_papers([])
+    finally:
+        os.umask(old)
+    folder = tmp_path / "new" / "data"
+    files = [folder / "hub.db", folder / "hub.db-wal", folder / "hub.db-shm", folder / "secret_key"]
+    for f in files:
+        assert f.exists(), f
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    for d in (folder, folder.parent):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    hub.close()

@@ -9,6 +9,7 @@ set-up, writer locking, insert-or-ignore) or in a ``*_pg`` module beside its SQL
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def create_db_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database).expanduser())
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is off (see _sqlite_pragmas): we emit BEGIN, as the
@@ -66,6 +67,21 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     raise AssertionError(parsed)  # normalise_url refused other backends
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file (empty: SQLite fills it) and any missing folders above it, readable
+    by their owner only (0600, 0700): SQLite gives its -wal and -shm files the database file's mode.
+    An existing file or folder keeps the mode it has."""
+    missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise StorageError(f"cannot create the database file {path}: {e}") from e
 
 
 def writer(engine: Engine) -> Engine:

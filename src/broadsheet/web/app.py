@@ -121,7 +121,7 @@ def create_app(hub: Hub) -> FastAPI:
     env.globals["feed_links"] = feeds.feed_links
     app.state.similar_cache = TtlCache(size=2048, ttl=600)
     app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=app.state.secure_cookies)
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
     )
@@ -290,11 +290,16 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """Adds ``SECURITY_HEADERS`` to every response (a plain ASGI middleware: no per-request task)."""
+HSTS = ("strict-transport-security", "max-age=31536000")  # a year; sent when base_url is https
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every response (a plain ASGI middleware: no per-request task),
+    and ``HSTS`` when the site is served over https."""
+
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = SECURITY_HEADERS | dict([HSTS] if https else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -304,7 +309,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     headers.setdefault(name, value)
             await send(message)
 

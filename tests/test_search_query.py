@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 
 from broadsheet.exceptions import InvalidInputError
-from broadsheet.search.query import parse_query
+from broadsheet.search.query import check_query, parse_query
 
 
 def test_everything_at_once() -> None:
@@ -59,3 +60,24 @@ def test_field_names_are_case_insensitive() -> None:
 def test_bad_syntax_is_a_clear_error(raw: str, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         parse_query(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ('"', "topic '\"': unbalanced quote"),
+        ('graph "networks', "unbalanced quote"),
+        ("!!! ...", "nothing to search for"),
+        ("-transformer", "besides exclusions"),
+        ("since:2024-13", "is not a real date"),
+        ("author:", "author: needs a value"),
+    ],
+)
+def test_check_query_says_what_is_wrong(raw: str, says: str) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(says)):
+        check_query(raw, what="topic")
+
+
+def test_check_query_accepts_what_search_accepts() -> None:
+    for raw in ("diffusion models", '"state space"', "cat:cs.LG", 'author:"Ada Lovelace"', "since:2024", "e.g.: ratio"):
+        assert check_query(raw) == parse_query(raw)

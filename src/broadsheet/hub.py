@@ -789,12 +789,14 @@ class Hub:
         again with the same frequency changes what an unconfirmed subscription gets and sends a
         new link; a confirmed one is changed only by its logged-in owner."""
         from .digest.compose import check_content, check_frequency
+        from .search.query import check_query
 
         address = email if email is not None else (user.email if user else None)
         if not address:
             raise InvalidInputError("an email address is needed: add one to your profile first" if user else "an email address is needed")
         address = accounts.check_email(address).lower()
-        top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics)
+        top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics,
+                                     lambda topic: check_query(topic, what="topic"))  # fmt: skip
         sub, changed = self._storage.digests.add_subscription(
             address, check_frequency(frequency), top, cleaned,
             user_id=user.id if user else None, now=self._now(), confirmed=confirmed,

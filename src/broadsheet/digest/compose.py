@@ -7,7 +7,7 @@ never a paper sent to them before, never one paper twice; nothing new means no e
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, timedelta
 
 from ..exceptions import InvalidInputError
@@ -37,8 +37,11 @@ def check_frequency(frequency: str) -> str:
     return frequency
 
 
-def check_content(trending_top: int, topics: Sequence[str]) -> tuple[int, tuple[str, ...]]:
-    """Clean a subscription's content; InvalidInputError when it would never say anything."""
+def check_content(
+    trending_top: int, topics: Sequence[str], check_topic: Callable[[str], object] = lambda _: None
+) -> tuple[int, tuple[str, ...]]:
+    """Clean a subscription's content; InvalidInputError when it would never say anything, or
+    when ``check_topic`` (the search query parser's check) refuses a topic."""
     if not 0 <= trending_top <= MAX_TRENDING:
         raise InvalidInputError(f"the number of trending papers must be between 0 and {MAX_TRENDING}")
     cleaned = tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
@@ -46,6 +49,8 @@ def check_content(trending_top: int, topics: Sequence[str]) -> tuple[int, tuple[
         raise InvalidInputError(f"at most {MAX_TOPICS} topics per subscription")
     if any(len(t) > 200 for t in cleaned):
         raise InvalidInputError("a topic has at most 200 characters")
+    for topic in cleaned:
+        check_topic(topic)
     if trending_top == 0 and not cleaned:
         raise InvalidInputError("choose trending papers, topics, or both")
     return trending_top, cleaned

@@ -109,3 +109,18 @@ def parse_query(raw: str) -> Query:
 
 
 _EXAMPLE = {"author": '"Ada Lovelace"', "cat": "cs.LG", "since": "2024-01", "until": "2024-12-31"}
+
+
+def check_query(raw: str, *, what: str = "query") -> Query:
+    """``raw`` parsed, for a query that is kept to run later (a digest topic): InvalidInputError
+    saying what is wrong, for the person who typed it, when ``parse_query`` refuses it or when
+    nothing is left to search for (``"!!"``, ``-word`` alone)."""
+    try:
+        query = parse_query(raw)
+    except InvalidInputError as e:
+        raise InvalidInputError(f"{what} {raw!r}: {e}") from None
+    if query.is_empty:
+        raise InvalidInputError(
+            f"{what} {raw!r}: nothing to search for (give words, a \"phrase\", author:, cat:, since: or until:)"
+        )
+    return query

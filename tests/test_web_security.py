@@ -137,3 +137,91 @@ def test_sqlite_files_and_folders_are_private(tmp_path: Path) -> None:
     for d in (folder, folder.parent):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     hub.close()
+
+
+# -- searches under load -----------------------------------------------------------------------
+
+
+def test_anonymous_searches_are_limited_per_address(db_url: str) -> None:
+    hub = site_hub(db_url, Clock(NOW), rate_search_anonymous="3/minute")
+    app = create_app(hub)
+    visitor = TestClient(app, client=("10.0.0.7", 1))
+    assert [visitor.get(f"/search?q=graph+{n}").status_code for n in range(3)] == [200] * 3
+    again = visitor.get("/search?q=graph+4")
+    assert again.status_code == 429 and "Slow down" in again.text
+    assert "too many searches" in again.text and 'class="brand"' in again.text
+    assert 0 < int(again.headers["retry-after"]) <= 60
+    assert again.headers["x-content-type-options"] == "nosniff"
+    assert TestClient(app, client=("10.0.0.8", 1)).get("/search?q=graph").status_code == 200
+    visitor.cookies.set(SESSION_COOKIE, "made-up")  # a session cookie that is not a login: still limited
+    assert visitor.get("/search?q=graph+5").status_code == 429
+    member = Client(hub, client=("10.0.0.7", 1))
+    member.login("ada")
+    assert [member.get(f"/search?q=graph+{n}").status_code for n in range(5)] == [200] * 5
+    hub.close()
+
+
+def test_searches_beyond_the_concurrency_wait_briefly_then_get_503(db_url: str) -> None:
+    import threading
+    import time
+
+    hub = site_hub(db_url, Clock(NOW), search_concurrency=1, search_queue_seconds=0.3, page_cache_seconds=0)
+    app = create_app(hub)
+    http = TestClient(app)
+    slots = app.state.search_slots
+    assert slots.try_take()  # another search holds the only slot
+    started = time.monotonic()
+    busy = http.get("/search?q=graph")
+    assert busy.status_code == 503 and 0.25 < time.monotonic() - started < 3
+    assert int(busy.headers["retry-after"]) >= 1 and "busy with other searches" in busy.text
+    api = http.get("/api/papers/search?q=graph")
+    assert api.status_code == 503 and "busy" in api.json()["error"]
+    health = time.monotonic()
+    assert http.get("/healthz").text == "ok" and time.monotonic() - health < 0.25  # no queue for it
+    assert http.get("/papers/trending").status_code == 200  # nor for other pages
+    # a search that waits in line gets the slot as soon as it is given back
+    got: list[int] = []
+    waiting = threading.Thread(target=lambda: got.append(http.get("/search?q=graph").status_code))
+    slots.wait = 5.0
+    waiting.start()
+    time.sleep(0.3)
+    slots.give_back()
+    waiting.join(10)
+    assert got == [200] and slots.held == 0
+    assert http.get("/search?q=graph").status_code == 200 and slots.held == 0
+    hub.close()
+
+
+def test_search_slots_serve_in_order_and_survive_cancelled_waiters() -> None:
+    import asyncio
+
+    from broadsheet.web.guard import SearchSlots
+
+    async def main() -> list[str]:
+        slots = SearchSlots(1, 1.0)
+        order: list[str] = []
+
+        async def search(name: str, seconds: float) -> None:
+            if await slots.take():
+                order.append(name)
+                await asyncio.sleep(seconds)
+                slots.give_back()
+            else:
+                order.append(f"{name}: busy")
+
+        first = asyncio.create_task(search("a", 0.2))
+        await asyncio.sleep(0.01)
+        gone = asyncio.create_task(search("gone", 0))
+        b = asyncio.create_task(search("b", 0.1))
+        await asyncio.sleep(0.01)
+        c = asyncio.create_task(search("c", 0))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # a client that went away while in line
+        await asyncio.gather(first, b, c, return_exceptions=True)
+        slow = SearchSlots(1, 0.05)
+        assert slow.try_take()
+        order.append(str(await slow.take()))  # nothing came free in time
+        assert slots.held == 0 and slow.held == 1
+        return order
+
+    assert asyncio.run(main()) == ["a", "b", "c", "False"]

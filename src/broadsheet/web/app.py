@@ -39,6 +39,7 @@ from ..hub import Hub
 from . import accounts, actions, api, digests, feeds, pages
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
+from .guard import SearchGuard, SearchSlots, slots_for
 from .render import env, render
 from .security import Csrf as CsrfSigner
 from .security import CsrfError, LoginThrottle, RateLimited, RateLimiter, load_secret, parse_rate
@@ -47,7 +48,7 @@ log = logging.getLogger("broadsheet.web")
 STATIC = Path(__file__).with_name("static")
 
 
-def healthz() -> PlainTextResponse:
+async def healthz() -> PlainTextResponse:  # async: never waits for a thread behind searches
     return PlainTextResponse("ok")
 
 
@@ -121,6 +122,10 @@ def create_app(hub: Hub) -> FastAPI:
     env.globals["feed_links"] = feeds.feed_links
     app.state.similar_cache = TtlCache(size=2048, ttl=600)
     app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
+    app.state.search_slots = SearchSlots(slots_for(settings.search_concurrency), settings.search_queue_seconds)
+    app.add_middleware(  # inside the page cache: cached answers skip it
+        SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
+    )
     app.add_middleware(SecurityHeaders, https=app.state.secure_cookies)
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
@@ -169,6 +174,7 @@ TITLES = {
     405: "Method not allowed",
     429: "Slow down",
     500: "Something went wrong",
+    503: "Busy",
 }
 
 

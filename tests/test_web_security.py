@@ -225,3 +225,23 @@ def test_search_slots_serve_in_order_and_survive_cancelled_waiters() -> None:
         return order
 
     assert asyncio.run(main()) == ["a", "b", "c", "False"]
+
+
+def test_login_throttle_edges() -> None:
+    from broadsheet.web.security import LoginThrottle, RateLimited, login_delay
+
+    assert [login_delay(n, 3, 300) for n in range(3, 13)] == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    assert login_delay(10**6, 3, 300) == 300 and login_delay(2, 3, 300) == 0
+    now = [0.0]
+    strict = LoginThrottle(0, 60, clock=lambda: now[0])
+    strict.attempt("x")  # no failures yet: no wait, even with none allowed
+    with pytest.raises(RateLimited):
+        strict.attempt("X ")
+    now[0] += 86400  # a day later the count is forgotten
+    strict.attempt("x")
+    small = LoginThrottle(1, 60, clock=lambda: now[0])
+    small.MAX_KEYS = 10
+    for n in range(25):
+        small.attempt(f"user{n}")
+        now[0] += 1
+    assert len(small._state) <= 10

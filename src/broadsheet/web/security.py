@@ -71,7 +71,7 @@ class Csrf:
     def token_for(self, cookie: str, session: str = "") -> str:
         """The token for a CSRF cookie within a login session (``session``: the session cookie's
         value, empty for a visitor who is not logged in)."""
-        message = f"csrf:{len(cookie)}:{cookie}:{session}".encode("utf-8", "surrogateescape")
+        message = f"csrf:{len(cookie)}:{cookie}:{session}".encode("utf-8", "surrogatepass")
         mac = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
@@ -81,7 +81,7 @@ class Csrf:
             or not token
             or not hmac.compare_digest(
                 self.token_for(cookie, session).encode(),
-                token.encode("utf-8", "surrogateescape"),
+                token.encode("utf-8", "surrogatepass"),
             )
         ):
             raise CsrfError("the form expired or came from another site")
@@ -232,17 +232,25 @@ class LoginThrottle:
         """Raise RateLimited if this account must wait; else count the attempt as a failure."""
         key, now = self.key(login), self._clock()
         with self._lock:
-            failures, last = self._state.get(key, (0, now))
+            failures, last = self._state.get(key, (0, -math.inf))
             if now - last >= self.FORGET_SECONDS:
-                failures = 0
+                failures = 0  # the first attempt, or none for a day
             wait = login_delay(failures, self.allowed, self.longest) - (now - last)
-            if wait > 0:
+            if failures and wait > 0:
                 raise RateLimited("log-in attempts for this account", math.ceil(wait))
             self._state[key] = (failures + 1, now)
             if len(self._state) > self.MAX_KEYS:
-                old = now - self.FORGET_SECONDS
-                for k in [k for k, (_, t) in self._state.items() if t <= old]:
-                    del self._state[k]
+                self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        """Forget counts a day old; if that is not enough, the oldest half."""
+        old = now - self.FORGET_SECONDS
+        for k in [k for k, (_, t) in self._state.items() if t <= old]:
+            del self._state[k]
+        if len(self._state) > self.MAX_KEYS:
+            by_age = sorted(self._state, key=lambda k: self._state[k][1])
+            for k in by_age[: len(by_age) // 2]:
+                del self._state[k]
 
     def succeeded(self, login: str) -> None:
         with self._lock:

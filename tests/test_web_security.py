@@ -176,13 +176,13 @@ def test_searches_beyond_the_concurrency_wait_briefly_then_get_503(db_url: str) 
     assert int(busy.headers["retry-after"]) >= 1 and "busy with other searches" in busy.text
     api = http.get("/api/papers/search?q=graph")
     assert api.status_code == 503 and "busy" in api.json()["error"]
+    slots.wait = 5.0  # searches now wait long in line; nothing else does
     health = time.monotonic()
-    assert http.get("/healthz").text == "ok" and time.monotonic() - health < 0.25  # no queue for it
-    assert http.get("/papers/trending").status_code == 200  # nor for other pages
+    assert http.get("/healthz").text == "ok" and time.monotonic() - health < 1
+    assert http.get("/papers/trending").status_code == 200 and time.monotonic() - health < 2
     # a search that waits in line gets the slot as soon as it is given back
     got: list[int] = []
     waiting = threading.Thread(target=lambda: got.append(http.get("/search?q=graph").status_code))
-    slots.wait = 5.0
     waiting.start()
     time.sleep(0.3)
     slots.give_back()

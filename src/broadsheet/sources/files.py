@@ -21,7 +21,6 @@ larger than that is refused without being read whole.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import lzma
 import re
@@ -188,10 +187,11 @@ def is_jsonl_line(line: bytes) -> bool:
 
 def read_document(data: bytes, name: str) -> Iterator[SourceItem]:
     """Items from one whole document, whose format is sniffed from its first bytes."""
-    m = _NOT_BLANK.search(data)
-    if m is None:
+    first = _NOT_BLANK.search(data)
+    if first is None:
         raise SourceError(f"{name}: empty (nothing but whitespace in it)")
-    start = data[m.start() : m.start() + 2048]
+    begin = first.start()
+    start = data[begin : begin + 2048]
     if start[:1] == b"<":
         m = _XML_ROOT.search(start) or _XML_ROOT.search(data[:65536])
         if m and m.group(1) == b"feed":
@@ -200,8 +200,8 @@ def read_document(data: bytes, name: str) -> Iterator[SourceItem]:
             return parse_oai_pmh(data, name)
         raise SourceError(f"{name}: XML that is neither an Atom feed nor an OAI-PMH response")
     if start[:1] == b"{":
-        end = data.find(b"\n", m.start())
-        if is_jsonl_line(data[m.start() : end if end >= 0 else len(data)]):
+        end = data.find(b"\n", begin)
+        if is_jsonl_line(data[begin : end if end >= 0 else len(data)]):
             return parse_jsonl(data.splitlines(), name)
     if start[:1] in (b"[", b"{"):
         return parse_hf_daily(data, name, day_from_name(name))

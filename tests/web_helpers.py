@@ -58,3 +58,40 @@ def csrf_of(html: str) -> str:
     m = CSRF_RE.search(html)
     assert m, "no CSRF token on the page"
     return m.group(1)
+
+
+class Server:
+    """uvicorn serving ``app`` on a free port of 127.0.0.1, in a thread. Logging is left to the
+    test run (``log_config=None``), so ``caplog`` sees uvicorn's own records too."""
+
+    def __init__(self, app: object) -> None:
+        import threading
+
+        import uvicorn
+
+        config = uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan="off",
+            ws="none",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

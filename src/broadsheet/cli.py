@@ -106,10 +106,15 @@ def ingest(
         err.print(f"note {n.source_ref}: {n.message}", highlight=False, markup=False)
     if len(report.notices) > REJECTS_SHOWN:
         err.print(f"... and {len(report.notices) - REJECTS_SHOWN} more notes")
-    for r in report.rejected[:REJECTS_SHOWN]:
+    names = {p.name for p in paths}
+    bad_files = [r for r in report.rejected if r.source_ref in names]  # unreadable, at all or part-way
+    for r in bad_files:
+        err.print(f"could not read {r.source_ref}: {r.reason}", highlight=False, markup=False)
+    records = [r for r in report.rejected if r.source_ref not in names]
+    for r in records[:REJECTS_SHOWN]:
         err.print(f"rejected {r.source_ref}: {r.reason}", highlight=False, markup=False)
-    if len(report.rejected) > REJECTS_SHOWN:
-        err.print(f"... and {len(report.rejected) - REJECTS_SHOWN} more rejected records"
+    if len(records) > REJECTS_SHOWN:
+        err.print(f"... and {len(records) - REJECTS_SHOWN} more rejected records"
                   + ("" if rejects else " (use --rejects FILE to keep them all)"))
     if rejects:
         with rejects.open("w", encoding="utf-8") as f:
@@ -117,8 +122,9 @@ def ingest(
                 f.write(json.dumps({"where": r.source_ref, "reason": r.reason}) + "\n")
     out.print(
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.listings_added} listings added, {len(report.rejected)} rejected"
-        + (f", {len(report.notices)} malformed documents read anyway (see notes)" if report.notices else ""),
+        f"{report.listings_added} listings added, {len(records)} rejected"
+        + (f", {len(report.notices)} malformed documents read anyway (see notes)" if report.notices else "")
+        + (f", {len(bad_files)} of {len(paths)} files could not be read whole" if bad_files else ""),
         highlight=False,
     )
     if report.rejected:

@@ -44,6 +44,9 @@ class Settings:
     ingest_batch_size: int = _setting(
         5000, "Papers written per transaction during ingest (larger is faster; other writers wait for a batch, about 2 s)."
     )
+    ingest_max_document_mb: int = _setting(
+        64, "Largest document (a JSON or XML file, an archive member) or JSON line `broadsheet ingest` reads, in MB; a larger one is reported and skipped."
+    )
     page_size: int = _setting(30, "Papers per page on the feed pages.")
     embedder: str = _setting(
         "minilm-int8",

@@ -162,15 +162,24 @@ class Hub:
         *,
         on_progress: Callable[[IngestProgress], None] | None = None,
     ) -> IngestReport:
-        """Ingest files of any supported format (see ``broadsheet.sources.files``)."""
-        from .sources.files import read_file
+        """Ingest files of any supported format (see ``broadsheet.sources.files``). A file that cannot
+        be read, at all or part-way, is one ``Rejected`` named after the file (what came before the
+        damage lands), and the next file is read."""
+        from .sources.files import read_file_reporting
+        from .types import Rejected
 
         total = IngestReport()
+        max_bytes = self.settings.ingest_max_document_mb * 2**20
         for path in paths:
             path = Path(path)
-            size = path.stat().st_size
+            try:  # a file that cannot be read is reported, and the next one read
+                size = path.stat().st_size
+                raw = path.open("rb")
+            except OSError as e:
+                total = _add_reports(total, IngestReport(rejected=(Rejected(path.name, f"cannot open: {e}"),)))
+                continue
             seen = rejected = 0
-            with path.open("rb") as raw:
+            with raw:
 
                 def progress(plan: BatchPlan) -> None:
                     nonlocal seen, rejected
@@ -179,7 +188,7 @@ class Hub:
                     if on_progress:
                         on_progress(IngestProgress(str(path), min(raw.tell(), size), size, seen, rejected))
 
-                report = self.add_papers(read_file(raw, path.name), on_batch=progress)
+                report = self.add_papers(read_file_reporting(raw, path.name, max_bytes=max_bytes), on_batch=progress)
             total = _add_reports(total, report)
         if total.added + total.updated >= OPTIMIZE_AFTER:
             self._storage.papers.optimize_fulltext()

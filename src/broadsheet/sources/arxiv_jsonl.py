@@ -69,10 +69,13 @@ def paper_from_json(obj: Any, ref: str) -> PaperData:
 def parse_jsonl(lines: Iterable[bytes | str], name: str) -> Iterator[SourceItem]:
     """Papers from JSON lines; a bad line is rejected with its line number, blank lines skipped."""
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        ref = f"{name}:{lineno}"
-        try:
-            yield paper_from_json(json.loads(line), ref)
-        except ValueError as e:  # JSONDecodeError, InvalidInputError and our own are ValueErrors
-            yield Rejected(ref, str(e))
+        if line.strip():
+            yield parse_line(line, f"{name}:{lineno}")
+
+
+def parse_line(line: bytes | str, ref: str) -> PaperData | Rejected:
+    """The paper on one JSON line, or why it cannot be read."""
+    try:
+        return paper_from_json(json.loads(line), ref)
+    except ValueError as e:  # JSONDecodeError, InvalidInputError and our own are ValueErrors
+        return Rejected(ref, str(e))

@@ -131,9 +131,10 @@ def create_app(hub: Hub) -> FastAPI:
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
     )
     api_rate = parse_rate(settings.rate_api_anonymous)
-    app.add_middleware(  # outermost: counts cached responses too
+    app.add_middleware(  # counts cached responses too
         api.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
     )
+    app.add_middleware(CatchAll)  # outermost: an unexpected error is a 500 page, the connection lives on
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
     for path, methods, endpoint in ROUTES:
@@ -217,13 +218,13 @@ def _install_error_pages(app: FastAPI) -> None:
         )
 
     def not_found(request: Request, exc: Exception) -> Response:
-        return error_page(request, 404, str(exc).capitalize() + ".")
+        return error_page(request, 404, _sentence(exc))
 
     def invalid(request: Request, exc: Exception) -> Response:
-        return error_page(request, 400, str(exc).capitalize() + ".")
+        return error_page(request, 400, _sentence(exc))
 
     def denied(request: Request, exc: Exception) -> Response:
-        return error_page(request, 403, str(exc).capitalize() + ".")
+        return error_page(request, 403, _sentence(exc))
 
     def csrf(request: Request, exc: Exception) -> Response:
         return error_page(
@@ -233,7 +234,7 @@ def _install_error_pages(app: FastAPI) -> None:
         )
 
     def unauthenticated(request: Request, exc: Exception) -> Response:
-        return error_page(request, 401, str(exc).capitalize() + ".")
+        return error_page(request, 401, _sentence(exc))
 
     def login_required(request: Request, exc: LoginRequired) -> Response:
         if wants_json(request):
@@ -255,16 +256,6 @@ def _install_error_pages(app: FastAPI) -> None:
         message = f"You have made too many {exc.action} in a short time. Please wait {wait} and try again."
         return error_page(request, 429, message, {"Retry-After": str(exc.retry_after)})
 
-    def crashed(request: Request, exc: Exception) -> Response:
-        log.exception(
-            "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
-        )
-        return error_page(
-            request,
-            500,
-            "The server hit an error it did not expect. It has been logged; please try again later.",
-        )
-
     handlers: list[tuple[Any, Any]] = [
         (HTTPException, http_error),
         (RequestValidationError, bad_request),
@@ -276,10 +267,63 @@ def _install_error_pages(app: FastAPI) -> None:
         (AuthenticationError, unauthenticated),
         (LoginRequired, login_required),
         (RateLimited, rate_limited),
-        (Exception, crashed),
     ]
     for exc_type, handler in handlers:
         app.add_exception_handler(exc_type, handler)
+
+
+def _sentence(exc: Exception) -> str:
+    """An exception's message as a sentence; only the first letter is raised (``2024-W20`` and
+    ``arXiv`` keep their case)."""
+    text = str(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def crashed(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(
+        request,
+        500,
+        "The server hit an error it did not expect. It has been logged; please try again later.",
+    )
+
+
+class CatchAll:
+    """Turns an exception that no handler took into the 500 page, and does not raise it further.
+
+    Starlette's own last-resort handler sends the page and then re-raises, so uvicorn logs a
+    second traceback and closes the keep-alive connection (a client's next request on it may be
+    reset). Only an error after the response has begun still closes the connection: the half-sent
+    response cannot be finished.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "done": False}
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                state["done"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if state["started"] and not state["done"]:
+                raise
+            request = Request(scope)
+            if state["done"]:  # e.g. a background task: the client has its answer
+                log.exception("unhandled error after %s %s", request.method, request.url.path, exc_info=exc)
+                return
+            response = crashed(request, exc)
+            await SecurityHeaders(response)(scope, receive, send)
 
 
 # -- headers ---------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ escaping and error pages."""
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
@@ -740,3 +743,71 @@ def test_submitting_a_missing_paper_fetches_it_from_arxiv(
         "arXiv has no paper 0808.05394"
         in member.post("/submit", {"arxiv_id": "0808.05394"}).text
     )
+
+
+class BlackHole:
+    """A local port that accepts connections and never answers: an arXiv that hangs."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.server.getsockname()[1]
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_a_submission_answers_within_seconds_when_arxiv_hangs(
+    db_url: str, clock: Clock
+) -> None:
+    """As `broadsheet serve` wires it, with the default timeouts: the form used to hang 189 s."""
+    arxiv = BlackHole()
+    hub = site_hub(db_url, clock, arxiv_api_url=arxiv.url + "/api/query")
+    hub.fetch_paper = hub.fetch_arxiv_paper  # what `broadsheet serve` does
+    member = Client(hub)
+    member.login()
+    member.get("/submit")
+    answer: list[object] = []
+    start = time.monotonic()
+    worker = threading.Thread(
+        target=lambda: answer.append(member.post("/submit", {"arxiv_id": "2612.00001"})),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(5)
+    took = time.monotonic() - start
+    arxiv.close()
+    try:
+        assert answer, f"no answer after {took:.1f} s"
+        page = answer[0]
+        assert page.status_code == 200 and took < 5  # type: ignore[attr-defined]
+        assert "arXiv could not be reached" in page.text  # type: ignore[attr-defined]
+        assert len(arxiv.held) == 1  # one try: no retries while a person waits
+    finally:
+        hub.close()
+
+
+def test_submitting_something_that_is_not_an_arxiv_id_says_so(hub: Hub) -> None:
+    hub.fetch_paper = hub.fetch_arxiv_paper  # a server that does fetch from arXiv
+    member = Client(hub)
+    member.login()
+    for value in ("hello-world", "not an id", "arxiv.org/abs/x"):
+        page = member.post("/submit", {"arxiv_id": value})
+        assert page.status_code == 400, value
+        assert "That is not an arXiv id" in page.text, value
+        assert "does not fetch papers" not in page.text

@@ -90,6 +90,11 @@ class Settings:
     submit_fetch: bool = _setting(
         True, "Fetch a submitted paper that is not in the database from the arXiv API (`broadsheet serve`; off for servers without network)."
     )
+    submit_fetch_timeout: float = _setting(
+        4.0,
+        "Seconds a web submission waits in all for arXiv when it fetches a paper that is not in the database "
+        "(its turn after other arXiv requests included); no retries: past it the page asks to try again later.",
+    )
     sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
     secret_key: str = _setting(
         "",

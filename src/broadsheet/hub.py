@@ -27,6 +27,7 @@ from .config import Settings
 from .exceptions import (
     AuthenticationError,
     BroadsheetError,
+    InvalidArxivIdError,
     InvalidInputError,
     NotFoundError,
     PaperNotFoundError,
@@ -466,13 +467,16 @@ class Hub:
         base_url: str | None = None,
         delay: float | None = None,
         embed: bool | None = None,
+        interactive: bool = True,
     ) -> Paper:
         """The paper with this arXiv id, fetched from the arXiv export API when it is not stored yet
         (or always, with ``refresh``), then stored and embedded: what a submission of a missing
-        paper calls. One request, paced with every other arXiv API request of this Hub.
+        paper calls. One request, paced with every other arXiv API request of this Hub; someone
+        waits for it, so one try within ``submit_fetch_timeout`` seconds (``interactive=False``:
+        a sync's retries and timeouts).
 
         Raises InvalidArxivIdError for a malformed id, PaperNotFoundError when arXiv has no such
-        paper, SourceError when arXiv cannot be reached (after the usual retries)."""
+        paper, SourceError when arXiv cannot be reached."""
         from .ids import parse_arxiv_id
         from .sync.arxiv import fetch_ids
 
@@ -480,7 +484,7 @@ class Hub:
         if not refresh and (stored := self._storage.papers.get(key)) is not None:
             return stored
         s = self.settings
-        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay, interactive) as edge:
             page = fetch_ids(edge, base_url or s.arxiv_api_url, [key])
         found = [i for i in page.items if isinstance(i, PaperData) and i.arxiv_id == key]
         if not found:
@@ -490,12 +494,12 @@ class Hub:
             self.index_embeddings(arxiv_ids=[key])
         return self.get_paper(key)
 
-    def _sync_edge(self, source: str, delay: float) -> HttpEdge:
+    def _sync_edge(self, source: str, delay: float, interactive: bool = False) -> HttpEdge:
         from .sync._run import make_edge
         from .sync.http import Pacer
 
         pacer = self._pacers.setdefault(source, Pacer())
-        return make_edge(self.settings, delay, pacer)
+        return make_edge(self.settings, delay, pacer, interactive=interactive)
 
     def _sync_sink(self, items: Sequence[SourceItem]) -> tuple[IngestReport, list[str]]:
         """Store one page; return the report and the arXiv ids it added or changed."""
@@ -726,13 +730,16 @@ class Hub:
 
         A paper not in the database is fetched with ``fetch_paper`` when there is one (status
         ``not_on_arxiv`` when the source has no such paper, ``unreachable`` when it cannot be
-        reached); without one the status is ``not_found``."""
+        reached); without one the status is ``not_found``. InvalidArxivIdError for an id that is
+        not an arXiv id (nor a local paper here)."""
         key, _ = parse_paper_id(arxiv_id)
         today = self._now().date()
         try:
             paper, pid = self._paper_id(key, user)
         except PaperNotFoundError:
-            if self.fetch_paper is None or not is_arxiv_id(key):
+            if not is_arxiv_id(key):
+                raise InvalidArxivIdError(f"not an arXiv id: {arxiv_id!r}") from None
+            if self.fetch_paper is None:
                 return Submission(key, "not_found", today)
             try:
                 self.fetch_paper(key)

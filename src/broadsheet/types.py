@@ -167,7 +167,7 @@ class Feed:
     total: int  # entries in the whole span, not only this page
     first: date
     last: date
-    sort: str  # "trending" | "newest"
+    sort: str  # "top" | "trending" | "newest" (broadsheet.trending.SORTS)
     as_of: datetime  # the time trending scores are computed at
     previous_day: date | None = None
     next_day: date | None = None

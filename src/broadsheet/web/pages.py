@@ -17,14 +17,14 @@ from ..exceptions import (
     PaperNotFoundError,
 )
 from ..periods import parse_period
-from ..trending import SORTS
+from ..trending import SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, User
 from .cache import cached
 from .deps import HubDep, Viewer
 from .render import render
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
-Sort = Annotated[str, Query(pattern="^(trending|newest)$")]
+Sort = Annotated[str | None, Query()]  # checked by trending.check_sort: a readable 400
 SIMILAR = 6
 SEARCH_PAGE = 20
 
@@ -45,11 +45,12 @@ def _feed_page(
     hub: Any,
     viewer: User | None,
     period: Period,
-    sort: str,
+    sort: str | None,
     page: int,
     *,
     home: bool = False,
 ) -> HTMLResponse:
+    sort = check_sort(sort) if sort else default_sort(period.kind)
     size = hub.settings.page_size
     feed = _shared(
         request,
@@ -69,6 +70,8 @@ def _feed_page(
             "page": page,
             "pages": _pages(feed.total, size),
             "sorts": SORTS,
+            # the sort other periods' links keep: none when it is this kind's default
+            "chosen_sort": None if sort == default_sort(period.kind) else sort,
             "home": home,
             "offset": (page - 1) * size,
         },
@@ -79,7 +82,7 @@ def home(
     request: Request,
     hub: HubDep,
     viewer: Viewer,
-    sort: Sort = "trending",
+    sort: Sort = None,
     page: Page = 1,
 ) -> HTMLResponse:
     """The latest listed day; before anything is listed, the newest papers."""
@@ -99,7 +102,7 @@ def period_page(kind: str) -> Any:
         slug: str,
         hub: HubDep,
         viewer: Viewer,
-        sort: Sort = "trending",
+        sort: Sort = None,
         page: Page = 1,
     ) -> HTMLResponse:
         return _feed_page(request, hub, viewer, parse_period(kind, slug), sort, page)

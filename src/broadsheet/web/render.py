@@ -22,7 +22,7 @@ from ..bibtex import to_bibtex
 from ..ids import is_arxiv_id
 from ..periods import period_containing
 from ..taxonomy import category_name
-from ..trending import formula
+from ..trending import default_sort, formula
 from ..types import Period
 from .security import CSRF_FIELD, csrf_cookie, set_cookies
 
@@ -100,7 +100,7 @@ def period_label(p: Period) -> str:
 
 def period_url(kind: str, day: date, sort: str | None = None) -> str:
     url = f"/papers/{kind}/{period_containing(kind, day).slug}"
-    return url + (f"?sort={sort}" if sort and sort != "trending" else "")
+    return url + (f"?sort={sort}" if sort and sort != default_sort(kind) else "")
 
 
 def paper_url(arxiv_id: str) -> str:

@@ -44,7 +44,7 @@ class Settings:
     ingest_batch_size: int = _setting(
         5000, "Papers written per transaction during ingest (larger is faster; other writers wait for a batch, about 2 s)."
     )
-    page_size: int = _setting(30, "Papers per page on the feed pages.")
+    page_size: int = _setting(50, "Papers per page on the feed pages (50: a whole day, as Hugging Face shows it; its busiest days list 50).")
     embedder: str = _setting(
         "minilm-int8",
         "Embedding model for semantic search: minilm-int8 (offline, shipped), "

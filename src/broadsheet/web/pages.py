@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..exceptions import (
     BroadsheetError,
@@ -21,7 +21,7 @@ from ..trending import SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, User
 from .cache import cached
 from .deps import HubDep, Viewer
-from .render import render
+from .render import period_url, render
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
 Sort = Annotated[str | None, Query()]  # checked by trending.check_sort: a readable 400
@@ -109,6 +109,26 @@ def period_page(kind: str) -> Any:
 
     handler.__name__ = f"{kind}_page"
     return handler
+
+
+def go_to_day(kind: str = "date", day: str = "", sort: str = "") -> RedirectResponse:
+    """The date picker of the feed pages (a GET form): the day, week or month holding ``day``."""
+    if kind not in ("date", "week", "month"):
+        raise InvalidInputError("the period must be date, week or month")
+    picked = _day(day, "picked")
+    if picked is None:
+        raise InvalidInputError("pick a day, such as 2024-05-17")
+    return RedirectResponse(period_url(kind, picked, check_sort(sort) if sort else None), status_code=303)
+
+
+def ranking(request: Request, hub: HubDep) -> HTMLResponse:
+    """How the feeds, trending and search rank papers (the feeds link here)."""
+    s = hub.settings
+    return render(
+        request,
+        "ranking.html",
+        {"days": s.trending_days, "gravity": f"{s.trending_gravity:g}"},
+    )
 
 
 def trending(
@@ -240,6 +260,7 @@ def paper_context(
     )
     return {
         "paper": paper,
+        "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
         "comments": top,
         "replies": replies,

@@ -78,6 +78,16 @@ def render_markdown(text: str) -> Markup:
     return Markup(clean)
 
 
+@lru_cache(maxsize=1024)
+def render_markdown_inline(text: str) -> Markup:
+    """One line of markdown (a summary, a parameter's description): inline markup only, no ``<p>``;
+    sanitised like a comment's."""
+    import nh3
+
+    html = _markdown().renderInline(text)
+    return Markup(nh3.clean(html, tags=COMMENT_TAGS, attributes={"a": {"href", "title"}}, url_schemes={"http", "https", "mailto"}))
+
+
 def fmt_day(d: date | datetime | None, long: bool = False) -> str:
     if d is None:
         return ""
@@ -151,6 +161,7 @@ def here(request: Request) -> str:
 env = TEMPLATES.env
 env.filters.update(
     markdown=render_markdown,
+    markdown_inline=render_markdown_inline,
     day=fmt_day,
     period_label=period_label,
     category_name=category_name,

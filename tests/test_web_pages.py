@@ -855,3 +855,41 @@ def test_a_whole_day_fits_on_a_page(db_url: str) -> None:
         assert len(titles(page)) == 50 and "Page 1 of 2" in page
     finally:
         hub.close()
+
+
+def _published(html: str) -> list[str]:
+    from datetime import datetime as dt
+
+    days = re.findall(r"<span>published ([A-Z][a-z]{2} \d+, \d{4})</span>", html)
+    return [dt.strptime(d, "%b %d, %Y").date().isoformat() for d in days]
+
+
+def test_search_shows_its_count_and_sorts_by_relevance_date_or_upvotes(anon: Client) -> None:
+    page = anon.get("/search", params={"q": "study"}).text
+    ranks = re.findall(r'<span class="rank">(\d+)\.</span>', page)
+    assert len(ranks) == 15 and "15 results" in page
+    assert 'aria-current="true" class="on">Relevance' in page
+    by_date = anon.get("/search", params={"q": "study", "sort": "date"}).text
+    published = _published(by_date)
+    assert len(published) == 15 and published == sorted(published, reverse=True)
+    assert "15 results" in by_date and 'name="sort" value="date"' in by_date  # a new search keeps the sort
+    by_votes = anon.get("/search", params={"q": "study", "sort": "upvotes"}).text
+    votes = [int(n) for n in re.findall(r'data-paper="[^"]+">(\d+)<', by_votes)]
+    assert len(votes) == 15 and votes == sorted(votes, reverse=True) and votes[0] > votes[-1]
+    one = anon.get("/search", params={"q": '"paper 7 about"'}).text
+    assert "1 result<" in one
+    bad = anon.get("/search", params={"q": "study", "sort": "best"})
+    assert bad.status_code == 400 and "There is no sort &#39;best&#39; for search" in bad.text
+
+
+def test_an_author_query_names_the_matched_author(anon: Client, hub: Hub) -> None:
+    crowd = ("Ann One", "Bob Two", "Cy Three", "Di Four", "Ed Five", "Fay Six", "Grace Hopper")
+    hub.add_papers([paper("2611.08888", title="Many hands", authors=crowd)])
+    page = anon.get("/search", params={"q": "author:hopper"}).text
+    assert "1 result<" in page
+    authors = re.search(r'<p class="authors">(.*?)</p>', page, re.DOTALL)
+    assert authors and "<mark>Grace Hopper</mark>" in authors.group(1)
+    assert "and 2 more" in authors.group(1)  # Ed Five and Fay Six; never the matched author
+    assert "author Grace Hopper" in page  # the explanation names them
+    full = anon.get("/search", params={"q": 'author:"grace hopper"'}).text
+    assert "<mark>Grace Hopper</mark>" in full and "author Grace Hopper" in full

@@ -79,6 +79,8 @@ if TYPE_CHECKING:
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
 SYNC_EMBED_CHUNK = 1000  # papers a sync embeds per index_embeddings call
 MAX_COMMENT = 10_000  # characters of markdown in one comment
+SEARCH_COUNT = 100  # results a search counts at least (= the fusion's depth: the ranking stays the same)
+SEARCH_SORT_POOL = 1000  # the best results that a search sorted by date or upvotes orders
 
 # What `submit_paper` calls for a paper that is not in the database: fetch it from a live source,
 # store it and return it; raise PaperNotFoundError when the source has no such paper, SourceError
@@ -263,9 +265,11 @@ class Hub:
         mode: str = "hybrid",
         limit: int = 20,
         cursor: str | None = None,
+        sort: str = "relevance",
     ) -> SearchPage:
-        """Papers for a query (see ``broadsheet.search.query`` for the language), best first, each
-        with why it matched. Raises InvalidInputError for a malformed query, mode or cursor."""
+        """Papers for a query (see ``broadsheet.search.query`` for the language), best first (or by
+        ``sort``: ``date``, ``upvotes``, over the best ``SEARCH_SORT_POOL``), each with why it
+        matched, and how many there are. InvalidInputError for a malformed query, mode, sort or cursor."""
         from .search.query import parse_query
 
         if not 1 <= limit <= 100:
@@ -282,11 +286,18 @@ class Hub:
             )
         if parsed.is_empty:
             raise InvalidInputError("empty query: type some words, or use filters such as cat:cs.LG")
+        from .trending import order_results
+
         engine = self._search_engine()
-        ranked = engine.rank(parsed, mode, offset + limit + 1)
+        asked = SEARCH_SORT_POOL if sort != "relevance" else max(SEARCH_COUNT, offset + limit + 1)
+        order_results([], {}, sort)  # a bad sort is refused before the search runs
+        ranked = engine.rank(parsed, mode, asked)
+        by_id = {f.paper_id: f for f in ranked}
+        keys = self._storage.browse.sort_keys(list(by_id)) if sort != "relevance" else {}
+        ranked = [by_id[pid] for pid in order_results(list(by_id), keys, sort)]
         page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
         hits = self._hits(parsed, page)
-        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None)
+        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None, len(ranked), len(ranked) >= asked)
 
     def _hits(self, parsed: Query, page: Sequence[Fused]) -> list[SearchHit]:
         from .search.explain import best_window, mark, matched_terms, query_stems

@@ -12,7 +12,7 @@ since (a demo or an archive), so an old archive still has a meaningful trending 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, TypeVar
 
@@ -97,3 +97,26 @@ def rank(
     else:
         check_sort(sort)
     return scored
+
+
+# -- search results -------------------------------------------------------------------------------
+
+SEARCH_SORTS = ("relevance", "date", "upvotes")
+
+
+def order_results(ids: Sequence[int], keys: Mapping[int, tuple[date | None, int]], sort: str) -> list[int]:
+    """Search results (paper ids, most relevant first) in the order ``sort`` asks: ``relevance``
+    as they are, ``date`` newest published first, ``upvotes`` most upvoted first; ties keep their
+    relevance order. ``keys``: each paper's ``(published, upvotes)``."""
+    if sort not in SEARCH_SORTS:
+        raise InvalidInputError(f"there is no sort {sort[:40]!r} for search: use one of {', '.join(SEARCH_SORTS)}")
+    if sort == "relevance":
+        return list(ids)
+    at = {pid: n for n, pid in enumerate(ids)}
+
+    def key(pid: int) -> tuple[int, int]:
+        published, upvotes = keys.get(pid, (None, 0))
+        first = -(published or date.min).toordinal() if sort == "date" else -upvotes
+        return first, at[pid]
+
+    return sorted(ids, key=key)

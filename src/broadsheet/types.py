@@ -254,11 +254,14 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """A page of search results; pass ``next_cursor`` back to get the next page."""
+    """A page of search results; pass ``next_cursor`` back to get the next page. ``total``: how
+    many results the search has, or at least has when ``total_capped`` (it stops counting)."""
 
     hits: tuple[SearchHit, ...]
     mode: str
     next_cursor: str | None = None
+    total: int = 0
+    total_capped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

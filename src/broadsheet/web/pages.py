@@ -17,7 +17,8 @@ from ..exceptions import (
     PaperNotFoundError,
 )
 from ..periods import parse_period
-from ..trending import SORTS, check_sort, default_sort
+from ..search.query import parse_query
+from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, User
 from .cache import cached
 from .deps import HubDep, Viewer
@@ -285,6 +286,7 @@ def search(
     cat: str = "",
     mode: Annotated[str, Query(pattern="^(hybrid|lexical|semantic)$")] = "hybrid",
     cursor: str = "",
+    sort: str = "relevance",
 ) -> HTMLResponse:
     ctx: dict[str, Any] = {
         "q": q,
@@ -292,6 +294,8 @@ def search(
         "until": until,
         "cat": cat,
         "mode": mode,
+        "sort": sort,
+        "sorts": SEARCH_SORTS,
         "results": None,
         "error": None,
     }
@@ -303,15 +307,42 @@ def search(
         )
         if q.strip() or filters != SearchFilters():
             result = hub.search(
-                q, filters=filters, mode=mode, limit=SEARCH_PAGE, cursor=cursor or None
+                q,
+                filters=filters,
+                mode=mode,
+                limit=SEARCH_PAGE,
+                cursor=cursor or None,
+                sort=sort,
             )
             ctx["results"] = result
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)
+            wanted = parse_query(q).authors
+            ctx["matched_authors"] = {
+                h.paper.arxiv_id: matched_authors(h.paper.authors, wanted)
+                for h in result.hits
+            }
     except InvalidInputError as e:
-        ctx["error"] = str(e)
+        ctx["error"] = str(e)[:1].upper() + str(e)[1:] + "."
         return render(request, "search.html", ctx, status=400)
     return render(request, "search.html", ctx)
+
+
+def matched_authors(authors: tuple[str, ...], wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The paper's authors that an ``author:`` of the query names: the words of the query's name,
+    in order, within the author's name (``author:gu`` and ``author:"Albert Gu"`` find Albert Gu)."""
+    from ..text import name_key
+
+    keys = [name_key(w).split() for w in wanted]
+    found = []
+    for name in authors:
+        words = name_key(name).split()
+        if any(
+            k and any(words[i : i + len(k)] == k for i in range(len(words) - len(k) + 1))
+            for k in keys
+        ):
+            found.append(name)
+    return tuple(found)
 
 
 def _day(value: str, what: str) -> date | None:

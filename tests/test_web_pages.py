@@ -893,3 +893,14 @@ def test_an_author_query_names_the_matched_author(anon: Client, hub: Hub) -> Non
     assert "author Grace Hopper" in page  # the explanation names them
     full = anon.get("/search", params={"q": 'author:"grace hopper"'}).text
     assert "<mark>Grace Hopper</mark>" in full and "author Grace Hopper" in full
+
+
+def test_a_search_with_many_results_says_so_and_sorts_them_all(anon: Client, hub: Hub) -> None:
+    hub.add_papers(
+        [paper(f"2610.{n:05d}", title=f"Crowded topic {n}", abstract="A crowded topic.", published=NOW.date() - timedelta(days=n)) for n in range(1, 131)]
+    )
+    page = anon.get("/search", params={"q": "crowded"}).text
+    assert "100+ results" in page  # relevance counts the best 100 (the fusion's depth)
+    by_date = anon.get("/search", params={"q": "crowded", "sort": "date"}).text
+    assert "130 results" in by_date  # a sort orders the best 1,000
+    assert _published(by_date)[0] == (NOW.date() - timedelta(days=1)).isoformat()

@@ -13,6 +13,7 @@ from broadsheet import accounts
 from broadsheet.exceptions import (
     AuthenticationError,
     ConflictError,
+    InvalidArxivIdError,
     InvalidInputError,
     NotFoundError,
     PaperNotFoundError,
@@ -219,9 +220,8 @@ def test_submission_fetches_a_missing_paper_through_the_hook(db_url: str) -> Non
     )
     assert hub.submit_paper(user, "2612.00002").status == "not_on_arxiv"
     assert hub.submit_paper(user, "2612.00003").status == "unreachable"
-    assert (
-        hub.submit_paper(user, "demo-99").status == "not_found"
-    )  # a local id is never fetched
+    with pytest.raises(InvalidArxivIdError):
+        hub.submit_paper(user, "demo-99")  # a local id is never fetched: not an arXiv id
     assert asked == ["2612.00001", "2612.00002", "2612.00003"]
     hub.close()
 

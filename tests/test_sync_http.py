@@ -139,3 +139,29 @@ def test_requests_are_paced(replay) -> None:
     gaps = [b.at - a.at for a, b in zip(replay.log, replay.log[1:])]
     # measured where the server logs them, so connection set-up blurs a gap by a few ms
     assert all(g >= 0.2 for g in gaps) and time.monotonic() - started >= 0.5
+
+
+def test_pacer_refuses_a_turn_that_comes_too_late() -> None:
+    now = [100.0]
+    pacer = Pacer(sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])
+    assert pacer.wait_turn(3.0, limit=1.0)  # nothing before it
+    now[0] += 1.0
+    assert not pacer.wait_turn(3.0, limit=1.0)  # its turn is 2 s away: not taken
+    assert pacer.wait_turn(3.0, limit=2.5) and now[0] == 103.0  # within the limit: waits
+
+
+def test_an_interactive_edge_tries_once_within_its_budget(replay) -> None:
+    """What a web submission uses: no retries, one deadline (a person is waiting)."""
+    from broadsheet.sync.http import interactive
+
+    replay.fail(Fault("503", path="/api/query", retry_after="0"))
+    with HttpEdge("Broadsheet-test", interactive(0.0, 2.0)) as edge:
+        with pytest.raises(SourceError, match="HTTP 503"):
+            edge.get(replay.url + "/api/query", ONE, _read)
+        assert edge.requests == 1
+        replay.fail(Fault("slow", path="/api/query", seconds=3))
+        start = time.monotonic()
+        with pytest.raises(SourceError, match="no answer within 2 s"):
+            edge.get(replay.url + "/api/query", ONE, _read)
+        assert time.monotonic() - start < 2.5
+        assert [i.arxiv_id for i in edge.get(replay.url + "/api/query", ONE, _read)] == ["1605.08386"]

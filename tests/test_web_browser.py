@@ -273,3 +273,13 @@ def test_screenshots_of_the_main_pages(page: Any, browser_context: Any) -> None:
             )
     print(f"screenshots in {folder}")
     assert len(list(folder.glob("*.png"))) == 2 * len(shots)
+
+
+def test_api_docs_render_their_markdown_and_fit_a_phone(page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.base + "/api/docs")
+    text = page.inner_text("main")
+    assert "/api/daily_papers" in text
+    assert "`" not in text, "raw Markdown backticks on /api/docs"
+    assert page.locator("main .apiop code").count() > 20  # the descriptions' code spans, rendered
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "/api/docs scrolls sideways on a phone"

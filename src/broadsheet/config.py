@@ -47,7 +47,7 @@ class Settings:
     ingest_max_document_mb: int = _setting(
         64, "Largest document (a JSON or XML file, an archive member) or JSON line `broadsheet ingest` reads, in MB; a larger one is reported and skipped."
     )
-    page_size: int = _setting(30, "Papers per page on the feed pages.")
+    page_size: int = _setting(50, "Papers per page on the feed pages (50: a whole day, as Hugging Face shows it; its busiest days list 50).")
     embedder: str = _setting(
         "minilm-int8",
         "Embedding model for semantic search: minilm-int8 (offline, shipped), "
@@ -92,6 +92,11 @@ class Settings:
     )
     submit_fetch: bool = _setting(
         True, "Fetch a submitted paper that is not in the database from the arXiv API (`broadsheet serve`; off for servers without network)."
+    )
+    submit_fetch_timeout: float = _setting(
+        4.0,
+        "Seconds a web submission waits in all for arXiv when it fetches a paper that is not in the database "
+        "(its turn after other arXiv requests included); no retries: past it the page asks to try again later.",
     )
     sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
     secret_key: str = _setting(

@@ -27,6 +27,7 @@ from .config import Settings
 from .exceptions import (
     AuthenticationError,
     BroadsheetError,
+    InvalidArxivIdError,
     InvalidInputError,
     NotFoundError,
     PaperNotFoundError,
@@ -78,6 +79,8 @@ if TYPE_CHECKING:
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
 SYNC_EMBED_CHUNK = 1000  # papers a sync embeds per index_embeddings call
 MAX_COMMENT = 10_000  # characters of markdown in one comment
+SEARCH_COUNT = 100  # results a search counts at least (= the fusion's depth: the ranking stays the same)
+SEARCH_SORT_POOL = 1000  # the best results that a search sorted by date or upvotes orders
 
 # What `submit_paper` calls for a paper that is not in the database: fetch it from a live source,
 # store it and return it; raise PaperNotFoundError when the source has no such paper, SourceError
@@ -271,9 +274,11 @@ class Hub:
         mode: str = "hybrid",
         limit: int = 20,
         cursor: str | None = None,
+        sort: str = "relevance",
     ) -> SearchPage:
-        """Papers for a query (see ``broadsheet.search.query`` for the language), best first, each
-        with why it matched. Raises InvalidInputError for a malformed query, mode or cursor."""
+        """Papers for a query (see ``broadsheet.search.query`` for the language), best first (or by
+        ``sort``: ``date``, ``upvotes``, over the best ``SEARCH_SORT_POOL``), each with why it
+        matched, and how many there are. InvalidInputError for a malformed query, mode, sort or cursor."""
         from .search.query import parse_query
 
         if not 1 <= limit <= 100:
@@ -290,11 +295,18 @@ class Hub:
             )
         if parsed.is_empty:
             raise InvalidInputError("empty query: type some words, or use filters such as cat:cs.LG")
+        from .trending import order_results
+
         engine = self._search_engine()
-        ranked = engine.rank(parsed, mode, offset + limit + 1)
+        asked = SEARCH_SORT_POOL if sort != "relevance" else max(SEARCH_COUNT, offset + limit + 1)
+        order_results([], {}, sort)  # a bad sort is refused before the search runs
+        ranked = engine.rank(parsed, mode, asked)
+        by_id = {f.paper_id: f for f in ranked}
+        keys = self._storage.browse.sort_keys(list(by_id)) if sort != "relevance" else {}
+        ranked = [by_id[pid] for pid in order_results(list(by_id), keys, sort)]
         page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
         hits = self._hits(parsed, page)
-        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None)
+        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None, len(ranked), len(ranked) >= asked)
 
     def _hits(self, parsed: Query, page: Sequence[Fused]) -> list[SearchHit]:
         from .search.explain import best_window, mark, matched_terms, query_stems
@@ -475,13 +487,16 @@ class Hub:
         base_url: str | None = None,
         delay: float | None = None,
         embed: bool | None = None,
+        interactive: bool = True,
     ) -> Paper:
         """The paper with this arXiv id, fetched from the arXiv export API when it is not stored yet
         (or always, with ``refresh``), then stored and embedded: what a submission of a missing
-        paper calls. One request, paced with every other arXiv API request of this Hub.
+        paper calls. One request, paced with every other arXiv API request of this Hub; someone
+        waits for it, so one try within ``submit_fetch_timeout`` seconds (``interactive=False``:
+        a sync's retries and timeouts).
 
         Raises InvalidArxivIdError for a malformed id, PaperNotFoundError when arXiv has no such
-        paper, SourceError when arXiv cannot be reached (after the usual retries)."""
+        paper, SourceError when arXiv cannot be reached."""
         from .ids import parse_arxiv_id
         from .sync.arxiv import fetch_ids
 
@@ -489,7 +504,7 @@ class Hub:
         if not refresh and (stored := self._storage.papers.get(key)) is not None:
             return stored
         s = self.settings
-        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay, interactive) as edge:
             page = fetch_ids(edge, base_url or s.arxiv_api_url, [key])
         found = [i for i in page.items if isinstance(i, PaperData) and i.arxiv_id == key]
         if not found:
@@ -499,12 +514,12 @@ class Hub:
             self.index_embeddings(arxiv_ids=[key])
         return self.get_paper(key)
 
-    def _sync_edge(self, source: str, delay: float) -> HttpEdge:
+    def _sync_edge(self, source: str, delay: float, interactive: bool = False) -> HttpEdge:
         from .sync._run import make_edge
         from .sync.http import Pacer
 
         pacer = self._pacers.setdefault(source, Pacer())
-        return make_edge(self.settings, delay, pacer)
+        return make_edge(self.settings, delay, pacer, interactive=interactive)
 
     def _sync_sink(self, items: Sequence[SourceItem]) -> tuple[IngestReport, list[str]]:
         """Store one page; return the report and the arXiv ids it added or changed."""
@@ -735,13 +750,16 @@ class Hub:
 
         A paper not in the database is fetched with ``fetch_paper`` when there is one (status
         ``not_on_arxiv`` when the source has no such paper, ``unreachable`` when it cannot be
-        reached); without one the status is ``not_found``."""
+        reached); without one the status is ``not_found``. InvalidArxivIdError for an id that is
+        not an arXiv id (nor a local paper here)."""
         key, _ = parse_paper_id(arxiv_id)
         today = self._now().date()
         try:
             paper, pid = self._paper_id(key, user)
         except PaperNotFoundError:
-            if self.fetch_paper is None or not is_arxiv_id(key):
+            if not is_arxiv_id(key):
+                raise InvalidArxivIdError(f"not an arXiv id: {arxiv_id!r}") from None
+            if self.fetch_paper is None:
                 return Submission(key, "not_found", today)
             try:
                 self.fetch_paper(key)

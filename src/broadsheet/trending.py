@@ -1,4 +1,4 @@
-"""Trending: votes with time decay, as a pure function (the formula pages show in one line).
+"""Ranking listings: trending (votes with time decay, a pure function), top (most upvoted), newest.
 
     score = (upvotes + 1) / (hours since the start of the listing day + 2) ** gravity
 
@@ -12,7 +12,7 @@ since (a demo or an archive), so an old archive still has a meaningful trending 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, TypeVar
 
@@ -56,17 +56,35 @@ class Rankable(Protocol):
 
 
 R = TypeVar("R", bound=Rankable)
-SORTS = ("trending", "newest")
+# top: most upvoted first (as Hugging Face ranks a day, a week or a month); trending: the formula;
+# newest: the latest listed first.
+SORTS = ("top", "trending", "newest")
+
+
+def default_sort(period_kind: str) -> str:
+    """The sort a period's page opens with: ``trending`` for a day, ``top`` for a week or a month
+    (over a month the formula would rank the last days' papers first, whatever their votes)."""
+    return "trending" if period_kind == "date" else "top"
+
+
+def check_sort(sort: str) -> str:
+    """``sort`` if it is one of ``SORTS``; InvalidInputError that names them otherwise."""
+    if sort not in SORTS:
+        raise InvalidInputError(f"there is no sort {sort[:40]!r}: use one of {', '.join(SORTS)}")
+    return sort
 
 
 def rank(
     rows: Iterable[R], as_of: datetime, gravity: float, sort: str = "trending"
 ) -> list[tuple[R, float]]:
-    """``(row, score)`` pairs, best first: by trending score (ties: more votes, then lower id),
-    or ``newest``: latest listing day, then latest publication."""
+    """``(row, score)`` pairs, best first: by trending score (ties: more votes, then lower id);
+    ``top``: most upvotes (ties: the trending score, which favours the later listed); or
+    ``newest``: latest listing day, then latest publication."""
     scored = [(r, trending_score(r.upvotes, r.listed_on, as_of, gravity)) for r in rows]
     if sort == "trending":
         scored.sort(key=lambda rs: (-rs[1], -rs[0].upvotes, rs[0].paper_id))
+    elif sort == "top":
+        scored.sort(key=lambda rs: (-rs[0].upvotes, -rs[1], rs[0].paper_id))
     elif sort == "newest":
         scored.sort(
             key=lambda rs: (
@@ -77,5 +95,28 @@ def rank(
             reverse=True,
         )
     else:
-        raise InvalidInputError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+        check_sort(sort)
     return scored
+
+
+# -- search results -------------------------------------------------------------------------------
+
+SEARCH_SORTS = ("relevance", "date", "upvotes")
+
+
+def order_results(ids: Sequence[int], keys: Mapping[int, tuple[date | None, int]], sort: str) -> list[int]:
+    """Search results (paper ids, most relevant first) in the order ``sort`` asks: ``relevance``
+    as they are, ``date`` newest published first, ``upvotes`` most upvoted first; ties keep their
+    relevance order. ``keys``: each paper's ``(published, upvotes)``."""
+    if sort not in SEARCH_SORTS:
+        raise InvalidInputError(f"there is no sort {sort[:40]!r} for search: use one of {', '.join(SEARCH_SORTS)}")
+    if sort == "relevance":
+        return list(ids)
+    at = {pid: n for n, pid in enumerate(ids)}
+
+    def key(pid: int) -> tuple[int, int]:
+        published, upvotes = keys.get(pid, (None, 0))
+        first = -(published or date.min).toordinal() if sort == "date" else -upvotes
+        return first, at[pid]
+
+    return sorted(ids, key=key)

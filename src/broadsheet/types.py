@@ -167,7 +167,7 @@ class Feed:
     total: int  # entries in the whole span, not only this page
     first: date
     last: date
-    sort: str  # "trending" | "newest"
+    sort: str  # "top" | "trending" | "newest" (broadsheet.trending.SORTS)
     as_of: datetime  # the time trending scores are computed at
     previous_day: date | None = None
     next_day: date | None = None
@@ -254,11 +254,14 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """A page of search results; pass ``next_cursor`` back to get the next page."""
+    """A page of search results; pass ``next_cursor`` back to get the next page. ``total``: how
+    many results the search has, or at least has when ``total_capped`` (it stops counting)."""
 
     hits: tuple[SearchHit, ...]
     mode: str
     next_cursor: str | None = None
+    total: int = 0
+    total_capped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """SQL for browsing: the listings of a span of days (light rows, ranked by the Hub), the nearest
-listed days around a span, and an author's or a category's papers."""
+listed days around a span, an author's or a category's papers, and what search results sort by."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -59,6 +60,19 @@ class BrowseStore:
                         r.paper_id, r.listed_on, r.upvotes, r.published, r.submitter
                     )
         return list(seen.values())
+
+    def sort_keys(self, ids: Sequence[int]) -> dict[int, tuple[date | None, int]]:
+        """``(published, upvotes)`` of each of these papers: what search results sort by."""
+        nvotes = (
+            select(func.count())
+            .where(votes.c.paper_id == papers.c.id)
+            .scalar_subquery()
+        )
+        q = select(
+            papers.c.id, papers.c.published, (papers.c.external_upvotes + nvotes)
+        ).where(papers.c.id.in_(list(ids)))
+        with self._engine.connect() as conn:
+            return {pid: (published, upvotes) for pid, published, upvotes in conn.execute(q)}
 
     def listed_days_around(
         self, first: date, last: date

@@ -9,6 +9,7 @@ from ..config import Settings
 from ..exceptions import InvalidInputError
 from ..types import IngestReport, Notice, Rejected, SourceItem, SyncProgress, SyncReport
 from .http import HttpEdge, Pacer, Politeness, user_agent
+from .http import interactive as interactive_politeness
 
 # Stores one page of items (one transaction per ingest batch) and says what it changed: the
 # report, and the arXiv ids it added or changed. The Hub passes one built on ``add_papers``.
@@ -26,12 +27,17 @@ class StateStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-def make_edge(settings: Settings, delay: float, pacer: Pacer | None = None) -> HttpEdge:
-    """An edge with the settings' User-Agent, timeout and retry bounds, and this source's delay."""
+def make_edge(settings: Settings, delay: float, pacer: Pacer | None = None, *, interactive: bool = False) -> HttpEdge:
+    """An edge with the settings' User-Agent, timeout and retry bounds, and this source's delay;
+    ``interactive`` (a person waits for it): one try within ``submit_fetch_timeout`` seconds."""
     if delay < 0:
         raise InvalidInputError(f"delay must be 0 or more seconds, not {delay}")
-    politeness = Politeness(
-        delay=delay, retries=settings.sync_retries, timeout=settings.sync_timeout, max_wait=settings.sync_max_wait
+    politeness = (
+        interactive_politeness(delay, settings.submit_fetch_timeout)
+        if interactive
+        else Politeness(
+            delay=delay, retries=settings.sync_retries, timeout=settings.sync_timeout, max_wait=settings.sync_max_wait
+        )
     )
     return HttpEdge(user_agent(settings), politeness, pacer=pacer)
 

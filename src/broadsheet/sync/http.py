@@ -5,6 +5,9 @@ connection errors, timeouts, 429/5xx answers and bodies the parser finds cut sho
 XML or JSON); it waits ``Retry-After`` when the server sends one (up to ``max_wait``), else
 ``delay`` × 2^(n-1). Other answers (an arXiv error feed with status 400, an OAI-PMH error) are
 handed to ``read`` or raised as they are: retrying them would get the same answer.
+
+An *interactive* edge (``Politeness.budget``: a web request waiting on it) has no retries and one
+deadline for everything: its turn among the requests to that server, connecting, the answer.
 """
 
 from __future__ import annotations
@@ -91,6 +94,13 @@ class Politeness:
     retries: int
     timeout: float
     max_wait: float
+    # Interactive: seconds for the whole request, its turn included, and no retries (a person waits).
+    budget: float | None = None
+
+
+def interactive(delay: float, budget: float) -> Politeness:
+    """How a request that a person waits for treats the server: one try within ``budget`` seconds."""
+    return Politeness(delay=delay, retries=0, timeout=budget, max_wait=0.0, budget=budget)
 
 
 class Pacer:
@@ -103,13 +113,22 @@ class Pacer:
         self._next_at = float("-inf")
         self._sleep, self._clock = sleep, clock
 
-    def wait_turn(self, delay: float) -> None:
-        """Block until this request may start; the next may start ``delay`` seconds after it."""
-        with self._lock:  # held while sleeping: callers queue in order
+    def wait_turn(self, delay: float, limit: float | None = None) -> bool:
+        """Block until this request may start; the next may start ``delay`` seconds after it.
+        With ``limit``: False, without taking a turn, when it would come later than that."""
+        asked = time.monotonic()
+        if not self._lock.acquire(timeout=-1 if limit is None else max(limit, 0.0)):
+            return False
+        try:  # held while sleeping: callers queue in order
             wait = self._next_at - self._clock()
+            if limit is not None and wait > limit - (time.monotonic() - asked):
+                return False
             if wait > 0:
                 self._sleep(wait)
             self._next_at = self._clock() + delay
+            return True
+        finally:
+            self._lock.release()
 
     def defer(self, seconds: float) -> None:
         """No request before ``seconds`` from now (a server's Retry-After, a back-off)."""
@@ -153,6 +172,8 @@ class HttpEdge:
         """``read(body)`` of a GET, after bounded retries; raises SourceError when it gives up."""
         p = self.politeness
         what = f"{url}?{httpx.QueryParams(params)}" if params else url
+        if p.budget is not None:
+            return self._get_once(url, params, read, what, p.budget)
         attempt = 0
         while True:
             self.pacer.wait_turn(p.delay)
@@ -174,11 +195,28 @@ class HttpEdge:
                 self.on_retry(line)
             self.pacer.defer(wait)
 
-    def _attempt(self, url: str, params: Mapping[str, str], read: Callable[[bytes], T]) -> tuple[_Ok[T] | str, float | None]:
+    def _get_once(self, url: str, params: Mapping[str, str], read: Callable[[bytes], T], what: str, budget: float) -> T:
+        """An interactive request: half the budget at most for its turn, the rest for connecting
+        (a third of it) and the answer; any failure is raised at once."""
+        start = time.monotonic()
+        if not self.pacer.wait_turn(self.politeness.delay, limit=budget / 2):
+            raise SourceError(f"{what}: the server is busy with this site's other requests; not tried")
+        left = max(0.1, budget - (time.monotonic() - start))
+        timeout = httpx.Timeout(left * 2 / 3, connect=left / 3)
+        failure, _ = self._attempt(url, params, read, timeout)
+        if isinstance(failure, str):
+            if "Timeout" in failure:
+                failure = f"no answer within {budget:g} s ({failure})"
+            raise SourceError(f"{what}: {failure}")
+        return failure.value
+
+    def _attempt(
+        self, url: str, params: Mapping[str, str], read: Callable[[bytes], T], timeout: httpx.Timeout | None = None
+    ) -> tuple[_Ok[T] | str, float | None]:
         """One request: ``(_Ok(value), None)``, or ``(what went wrong, Retry-After)`` when worth a
         retry; raises SourceError when it is not."""
         try:
-            response = self._client.get(url, params=params)
+            response = self._client.get(url, params=params, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
             raise SourceError(f"{url}: {exc}") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from ..exceptions import InvalidInputError
+from ..exceptions import InvalidArxivIdError, InvalidInputError
 from .deps import Actor, HubDep, Viewer, safe_next, wants_json
 from .pages import paper_context
 from .render import paper_url, render
@@ -73,15 +73,25 @@ def submit(
     try:
         result = hub.submit_paper(user, arxiv_id)
     except InvalidInputError as e:
+        error = (
+            f"That is not an arXiv id: {arxiv_id.strip()!r}. An arXiv id looks like 2405.21060 "
+            "(or give the paper's arxiv.org address)."
+            if isinstance(e, InvalidArxivIdError)
+            else str(e)
+        )
         return render(
             request,
             "submit.html",
-            {"result": None, "error": str(e), "value": arxiv_id},
+            {"result": None, "error": error, "value": arxiv_id},
             status=400,
         )
-    return render(
-        request, "submit.html", {"result": result, "error": None, "value": ""}
-    )
+    context = {
+        "result": result,
+        "error": None,
+        "value": "",
+        "wait": hub.settings.submit_fetch_timeout,
+    }
+    return render(request, "submit.html", context)
 
 
 def hide_paper(

@@ -2,7 +2,8 @@
 huggingface.co, so ``huggingface_hub.HfApi(endpoint=<this server>)`` works unchanged:
 
 - ``GET /api/daily_papers`` (``list_daily_papers``): ``date`` | ``week`` | ``month``,
-  ``submitter``, ``sort`` (``publishedAt`` | ``trending``), ``p`` (page from 0), ``limit``;
+  ``submitter``, ``sort`` (``publishedAt`` | ``trending``; without it the most upvoted first, as
+  huggingface.co answers), ``p`` (page from 0), ``limit``;
 - ``GET /api/papers/search?q=&limit=`` (``list_papers``): hybrid search;
 - ``GET /api/papers/{id}`` (``paper_info``) and ``GET /papers/{id}.md`` (``read_paper``).
 
@@ -64,9 +65,12 @@ def daily_papers(
         Query(max_length=128, description="Only papers this user submitted."),
     ] = None,
     sort: Annotated[
-        Literal["publishedAt", "trending"],
-        Query(description="publishedAt: newest first; trending: by trending score."),
-    ] = "publishedAt",
+        Literal["publishedAt", "trending"] | None,
+        Query(
+            description="publishedAt: newest first; trending: by trending score; "
+            "without it, most upvoted first (as huggingface.co lists a day, a week or a month)."
+        ),
+    ] = None,
     p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page, from 0.")] = 0,
     limit: Limit = DEFAULT_LIMIT,
 ) -> JSONResponse:
@@ -87,7 +91,7 @@ def daily_papers(
         if latest is None:
             return JSONResponse([])
         first, last = (EPOCH if submitter else latest), latest
-    order = "trending" if sort == "trending" else "newest"
+    order = {"trending": "trending", "publishedAt": "newest", None: "top"}[sort]
     key = (
         "hf daily",
         first,

@@ -56,6 +56,8 @@ GET, POST = ["GET"], ["POST"]
 ROUTES: list[tuple[str, list[str], Any]] = [
     ("/", GET, pages.home),
     ("/papers/trending", GET, pages.trending),
+    ("/papers/go", GET, pages.go_to_day),
+    ("/about/ranking", GET, pages.ranking),
     ("/papers/date/{slug}", GET, pages.period_page("date")),
     ("/papers/week/{slug}", GET, pages.period_page("week")),
     ("/papers/month/{slug}", GET, pages.period_page("month")),

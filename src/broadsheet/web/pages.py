@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..exceptions import (
     BroadsheetError,
@@ -17,14 +17,15 @@ from ..exceptions import (
     PaperNotFoundError,
 )
 from ..periods import parse_period
-from ..trending import SORTS
+from ..search.query import parse_query
+from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, User
 from .cache import cached
 from .deps import HubDep, Viewer
-from .render import render
+from .render import period_url, render
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
-Sort = Annotated[str, Query(pattern="^(trending|newest)$")]
+Sort = Annotated[str | None, Query()]  # checked by trending.check_sort: a readable 400
 SIMILAR = 6
 SEARCH_PAGE = 20
 
@@ -45,11 +46,12 @@ def _feed_page(
     hub: Any,
     viewer: User | None,
     period: Period,
-    sort: str,
+    sort: str | None,
     page: int,
     *,
     home: bool = False,
 ) -> HTMLResponse:
+    sort = check_sort(sort) if sort else default_sort(period.kind)
     size = hub.settings.page_size
     feed = _shared(
         request,
@@ -69,6 +71,8 @@ def _feed_page(
             "page": page,
             "pages": _pages(feed.total, size),
             "sorts": SORTS,
+            # the sort other periods' links keep: none when it is this kind's default
+            "chosen_sort": None if sort == default_sort(period.kind) else sort,
             "home": home,
             "offset": (page - 1) * size,
         },
@@ -79,7 +83,7 @@ def home(
     request: Request,
     hub: HubDep,
     viewer: Viewer,
-    sort: Sort = "trending",
+    sort: Sort = None,
     page: Page = 1,
 ) -> HTMLResponse:
     """The latest listed day; before anything is listed, the newest papers."""
@@ -99,13 +103,33 @@ def period_page(kind: str) -> Any:
         slug: str,
         hub: HubDep,
         viewer: Viewer,
-        sort: Sort = "trending",
+        sort: Sort = None,
         page: Page = 1,
     ) -> HTMLResponse:
         return _feed_page(request, hub, viewer, parse_period(kind, slug), sort, page)
 
     handler.__name__ = f"{kind}_page"
     return handler
+
+
+def go_to_day(kind: str = "date", day: str = "", sort: str = "") -> RedirectResponse:
+    """The date picker of the feed pages (a GET form): the day, week or month holding ``day``."""
+    if kind not in ("date", "week", "month"):
+        raise InvalidInputError("the period must be date, week or month")
+    picked = _day(day, "picked")
+    if picked is None:
+        raise InvalidInputError("pick a day, such as 2024-05-17")
+    return RedirectResponse(period_url(kind, picked, check_sort(sort) if sort else None), status_code=303)
+
+
+def ranking(request: Request, hub: HubDep) -> HTMLResponse:
+    """How the feeds, trending and search rank papers (the feeds link here)."""
+    s = hub.settings
+    return render(
+        request,
+        "ranking.html",
+        {"days": s.trending_days, "gravity": f"{s.trending_gravity:g}"},
+    )
 
 
 def trending(
@@ -237,6 +261,7 @@ def paper_context(
     )
     return {
         "paper": paper,
+        "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
         "comments": top,
         "replies": replies,
@@ -261,6 +286,7 @@ def search(
     cat: str = "",
     mode: Annotated[str, Query(pattern="^(hybrid|lexical|semantic)$")] = "hybrid",
     cursor: str = "",
+    sort: str = "relevance",
 ) -> HTMLResponse:
     ctx: dict[str, Any] = {
         "q": q,
@@ -268,6 +294,8 @@ def search(
         "until": until,
         "cat": cat,
         "mode": mode,
+        "sort": sort,
+        "sorts": SEARCH_SORTS,
         "results": None,
         "error": None,
     }
@@ -279,15 +307,42 @@ def search(
         )
         if q.strip() or filters != SearchFilters():
             result = hub.search(
-                q, filters=filters, mode=mode, limit=SEARCH_PAGE, cursor=cursor or None
+                q,
+                filters=filters,
+                mode=mode,
+                limit=SEARCH_PAGE,
+                cursor=cursor or None,
+                sort=sort,
             )
             ctx["results"] = result
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)
+            wanted = parse_query(q).authors
+            ctx["matched_authors"] = {
+                h.paper.arxiv_id: matched_authors(h.paper.authors, wanted)
+                for h in result.hits
+            }
     except InvalidInputError as e:
-        ctx["error"] = str(e)
+        ctx["error"] = str(e)[:1].upper() + str(e)[1:] + "."
         return render(request, "search.html", ctx, status=400)
     return render(request, "search.html", ctx)
+
+
+def matched_authors(authors: tuple[str, ...], wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The paper's authors that an ``author:`` of the query names: the words of the query's name,
+    in order, within the author's name (``author:gu`` and ``author:"Albert Gu"`` find Albert Gu)."""
+    from ..text import name_key
+
+    keys = [name_key(w).split() for w in wanted]
+    found = []
+    for name in authors:
+        words = name_key(name).split()
+        if any(
+            k and any(words[i : i + len(k)] == k for i in range(len(words) - len(k) + 1))
+            for k in keys
+        ):
+            found.append(name)
+    return tuple(found)
 
 
 def _day(value: str, what: str) -> date | None:

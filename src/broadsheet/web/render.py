@@ -22,7 +22,7 @@ from ..bibtex import to_bibtex
 from ..ids import is_arxiv_id
 from ..periods import period_containing
 from ..taxonomy import category_name
-from ..trending import formula
+from ..trending import default_sort, formula
 from ..types import Period
 from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
@@ -78,6 +78,16 @@ def render_markdown(text: str) -> Markup:
     return Markup(clean)
 
 
+@lru_cache(maxsize=1024)
+def render_markdown_inline(text: str) -> Markup:
+    """One line of markdown (a summary, a parameter's description): inline markup only, no ``<p>``;
+    sanitised like a comment's."""
+    import nh3
+
+    html = _markdown().renderInline(text)
+    return Markup(nh3.clean(html, tags=COMMENT_TAGS, attributes={"a": {"href", "title"}}, url_schemes={"http", "https", "mailto"}))
+
+
 def fmt_day(d: date | datetime | None, long: bool = False) -> str:
     if d is None:
         return ""
@@ -100,7 +110,7 @@ def period_label(p: Period) -> str:
 
 def period_url(kind: str, day: date, sort: str | None = None) -> str:
     url = f"/papers/{kind}/{period_containing(kind, day).slug}"
-    return url + (f"?sort={sort}" if sort and sort != "trending" else "")
+    return url + (f"?sort={sort}" if sort and sort != default_sort(kind) else "")
 
 
 def paper_url(arxiv_id: str) -> str:
@@ -151,6 +161,7 @@ def here(request: Request) -> str:
 env = TEMPLATES.env
 env.filters.update(
     markdown=render_markdown,
+    markdown_inline=render_markdown_inline,
     day=fmt_day,
     period_label=period_label,
     category_name=category_name,

@@ -35,8 +35,10 @@ from ..exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
+from ..config import mask_secrets, secret_values
 from ..hub import Hub
 from . import accounts, actions, api, digests, feeds, pages
+from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .render import env, render
@@ -101,6 +103,7 @@ def create_app(hub: Hub) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.hub = hub
+    app.state.secrets = secret_values(settings)  # masked in error pages (and in logs: logs.py)
     app.state.csrf = CsrfSigner(load_secret(settings))
     app.state.secure_cookies = settings.base_url.startswith("https://")
     app.state.limiter = RateLimiter(
@@ -122,9 +125,10 @@ def create_app(hub: Hub) -> FastAPI:
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
     )
     api_rate = parse_rate(settings.rate_api_anonymous)
-    app.add_middleware(  # outermost: counts cached responses too
+    app.add_middleware(  # outermost but for the log: counts cached responses too
         api.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
     )
+    app.add_middleware(AccessLog)  # outermost: one line per request, cached and refused ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
     for path, methods, endpoint in ROUTES:
@@ -171,6 +175,7 @@ TITLES = {
 def error_page(
     request: Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
+    message = mask_secrets(message, getattr(request.app.state, "secrets", ()))
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
     if status != 500:

@@ -502,6 +502,24 @@ def user_create(
     out.print(f"created {'admin' if user.is_admin else 'user'} {user.name}", highlight=False)
 
 
+@user_app.command("set-password")
+def user_set_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[
+        str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True, help="Asked for when not given.")
+    ],
+) -> None:
+    """Set an account's password (no current password needed); its sessions are logged out."""
+    hub = _hub()
+    try:
+        user = hub.set_password(name, password)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(f"password of {user.name} set; its sessions are logged out", highlight=False)
+
+
 # -- email digests and the worker (docs/dev.md "Digests"; README "Email digests") ---------------
 
 subscription_app = typer.Typer(help="Manage email digest subscriptions.", no_args_is_help=True)

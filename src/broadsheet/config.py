@@ -110,6 +110,7 @@ class Settings:
         secret=True,
     )
     session_days: int = _setting(30, "Days a login lasts (the session cookie and its database row).")
+    password_reset_minutes: int = _setting(60, "Minutes a password reset link works (it works once; needs base_url and a mail server).")
     allow_signups: bool = _setting(True, "Whether anyone may create an account at /signup (else only `broadsheet user create`).")
     trending_days: int = _setting(7, "Days of listings the trending page ranks (ending at the last listed day).")
     trending_gravity: float = _setting(

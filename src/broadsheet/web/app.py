@@ -88,6 +88,10 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/digest/unsubscribe/{token}", GET, digests.unsubscribe_page),
     ("/digest/unsubscribe/{token}", POST, digests.unsubscribe),  # RFC 8058 one-click: no CSRF
     ("/digest/preview", GET, digests.preview),
+    ("/reset-password", GET, accounts.reset_request_form),
+    ("/reset-password", POST, accounts.reset_request),
+    ("/reset-password/{token}", GET, accounts.reset_form),
+    ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/healthz", GET, healthz),
 ]
 

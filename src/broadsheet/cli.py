@@ -58,7 +58,13 @@ def _url(db: str) -> str:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    from .config import mask_secrets, secret_values
+
+    settings = getattr(state, "settings", None)
+    message = mask_secrets(message, secret_values(settings)) if settings else message
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

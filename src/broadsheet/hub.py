@@ -907,13 +907,15 @@ class Hub:
             raise InvalidInputError("this link is not valid")
         return int(sid), email
 
-    def _mail_site(self) -> MailSite:
+    def _mail_site(self, fallback_url: str = "") -> MailSite:
         from .digest.render import MailSite
 
         s = self.settings
+        if not s.base_url and fallback_url:  # shown in the browser, never mailed
+            return MailSite.of(s.site_name, fallback_url, s.mail_from)
         if not s.base_url:
             raise InvalidInputError(
-                "this site cannot send emails with links yet: its admin has to set base_url (BROADSHEET_BASE_URL) "
+                "this site cannot send emails with links yet: its admin has to set the base_url setting "
                 "to the site's public address"
             )
         return MailSite.of(s.site_name, s.base_url, s.mail_from)
@@ -959,9 +961,10 @@ class Hub:
         found.update({h.paper.arxiv_id: h for h in best if h.paper.arxiv_id in listed and h.paper.arxiv_id not in found})
         return [h.paper for h in sorted(found.values(), key=lambda h: -h.score)]
 
-    def preview_digest(self, user: User) -> tuple[Digest | None, bytes]:
+    def preview_digest(self, user: User, *, site_url: str = "") -> tuple[Digest | None, bytes]:
         """The next digest ``user`` would get (their first subscription, or the trending papers
-        when they have none): the composed digest and the rendered email."""
+        when they have none): the composed digest and the rendered email. ``site_url`` stands in
+        for an unset ``base_url`` (a preview is shown, not mailed)."""
         from .digest.render import message_id_for, render_digest
 
         subs = self.get_subscriptions(user)
@@ -970,8 +973,8 @@ class Hub:
         digest = self.compose_digest(sub, now.date() + timedelta(days=1))
         if digest is None:
             return None, b""
-        site = self._mail_site()
-        url = self.unsubscribe_url(sub) if sub.id else f"{site.base_url}/settings"
+        site = self._mail_site(site_url)
+        url = f"{site.base_url}/digest/unsubscribe/{self._sign('unsubscribe', sub)}" if sub.id else f"{site.base_url}/settings"
         return digest, render_digest(digest, site, url, message_id_for(f"preview:{digest.period.key}", site), now)
 
     def send_digests(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..exceptions import ConflictError, InvalidInputError
 from .deps import Actor, CsrfChecked, HubDep, Member, Viewer, client_key
-from .render import render
+from .render import render, site_url
 
 Text = Annotated[str, Form()]
 
@@ -83,7 +83,7 @@ def unsubscribe(request: Request, hub: HubDep, token: str) -> Response:
 
 def preview(request: Request, hub: HubDep, user: Member) -> Response:
     """The next digest's HTML part as the email shows it (inline styles: a CSP of its own)."""
-    digest, message = hub.preview_digest(user)
+    digest, message = hub.preview_digest(user, site_url=site_url(request))
     if digest is None:
         return render(request, "digest_link.html", {"action": "preview", "token": "", "done": None})
     from email import message_from_bytes

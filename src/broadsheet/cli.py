@@ -647,7 +647,10 @@ def worker(
     run at once: each job runs once per scheduled time, and one sender holds the outbox."""
     import time
 
+    from .logs import configure_logging
+
     hub = _hub()
+    configure_logging(hub.settings, level=30)  # warnings: failed requests and SMTP failures, secrets masked
     try:
         from .schedule import parse_schedule
 

@@ -650,7 +650,7 @@ def worker(
     from .logs import configure_logging
 
     hub = _hub()
-    configure_logging(hub.settings, level=30)  # warnings: failed requests and SMTP failures, secrets masked
+    configure_logging(hub.settings, level=30)  # warnings (failed requests, SMTP failures), secrets masked
     try:
         from .schedule import parse_schedule
 

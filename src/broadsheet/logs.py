@@ -19,6 +19,19 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOGGERS = ("broadsheet", "uvicorn")
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is at the time (a command run in-process, as
+    tests do, leaves no handler on a closed stream behind)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 class MaskingFormatter(logging.Formatter):
     """A formatter that replaces each of ``secrets`` by ``config.MASK`` in what it writes."""
 
@@ -31,9 +44,10 @@ class MaskingFormatter(logging.Formatter):
 
 
 def configure_logging(settings: Settings, *, stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
-    """Send Broadsheet's and uvicorn's records to ``stream`` (stderr), secrets masked. Calling it
-    again replaces the handler it installed before."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Send Broadsheet's and uvicorn's records to ``stream`` (else stderr), secrets masked. Calling
+    it again replaces the handler it installed before. Records still reach the root logger's
+    handlers, if an embedding program set any."""
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(MaskingFormatter(secret_values(settings)))
     handler.set_name("broadsheet")
     for name in LOGGERS:
@@ -42,6 +56,6 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None, level
             logger.removeHandler(old)
         logger.addHandler(handler)
         logger.setLevel(level)
-        logger.propagate = False
     logging.getLogger("uvicorn.access").disabled = True  # broadsheet.access logs each request
     return handler
+

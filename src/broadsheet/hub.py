@@ -881,8 +881,8 @@ class Hub:
         if not _is_row_id(subscription_id) or not self._storage.digests.delete_subscription(subscription_id, user_id=user.id):
             raise NotFoundError(f"you have no subscription {subscription_id}")
 
-    def unsubscribe_url(self, sub: Subscription) -> str:
-        return f"{self._mail_site().base_url}/digest/unsubscribe/{self._sign('unsubscribe', sub)}"
+    def unsubscribe_url(self, sub: Subscription, *, site: MailSite | None = None) -> str:
+        return f"{(site or self._mail_site()).base_url}/digest/unsubscribe/{self._sign('unsubscribe', sub)}"
 
     def confirmation_mail(self, sub: Subscription) -> OutboxMessage | None:
         """The newest confirmation email of ``sub`` in the outbox: sent, or why it waits."""
@@ -974,7 +974,7 @@ class Hub:
         if digest is None:
             return None, b""
         site = self._mail_site(site_url)
-        url = f"{site.base_url}/digest/unsubscribe/{self._sign('unsubscribe', sub)}" if sub.id else f"{site.base_url}/settings"
+        url = self.unsubscribe_url(sub, site=site) if sub.id else f"{site.base_url}/settings"
         return digest, render_digest(digest, site, url, message_id_for(f"preview:{digest.period.key}", site), now)
 
     def send_digests(

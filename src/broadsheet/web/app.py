@@ -28,6 +28,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
     InvalidArxivIdError,
@@ -35,7 +36,6 @@ from ..exceptions import (
     NotFoundError,
     PermissionDeniedError,
 )
-from ..config import mask_secrets, secret_values
 from ..hub import Hub
 from . import accounts, actions, api, digests, feeds, pages
 from .access_log import AccessLog

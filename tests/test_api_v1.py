@@ -17,7 +17,8 @@ from broadsheet.web import create_app
 @pytest.fixture
 def hub(db_url: str) -> Iterator[Hub]:
     h = site_hub(
-        db_url, Clock(NOW), rate_api_anonymous="5/minute", rate_comments="3/minute"
+        db_url, Clock(NOW), rate_api_anonymous="5/minute", rate_comments="3/minute",
+        base_url="https://papers.example.org",  # subscribing sends a confirmation email with a link
     )
     yield h
     h.close()

@@ -37,7 +37,8 @@ def _fill(url: str) -> dict[str, object]:
     """A site with something in every table; what the copy must reproduce."""
     smtp = SmtpServer().start()
     try:
-        hub = site_hub(url, Clock(NOW), embedder="minilm-int8", smtp_host="127.0.0.1", smtp_port=smtp.port, secret_key="k" * 40)
+        hub = site_hub(url, Clock(NOW), embedder="minilm-int8", smtp_host="127.0.0.1", smtp_port=smtp.port, secret_key="k" * 40,
+                       base_url="https://papers.example.org")  # fmt: skip
         assert hub.index_embeddings() == 16
         ada, root = hub.get_user("ada"), hub.get_user("root")
         hub.set_vote(ada, "2611.00002")
@@ -47,6 +48,7 @@ def _fill(url: str) -> dict[str, object]:
         _, token = hub.log_in("ada", PASSWORD)
         hub.subscribe("ada@example.org", topics=("diffusion models",), confirmed=True)
         hub.subscribe("later@example.org")  # unconfirmed: its confirmation waits in the outbox
+        assert hub.request_password_reset("root")  # an outbox row without a subscription
         run = hub.send_digests("daily", date(2026, 11, 28))
         assert run.sent >= 1
         hub._storage.sync_state.put("oai:test", {"token": "2752941|1001"}, NOW)  # noqa: SLF001
@@ -70,7 +72,7 @@ def test_copy_moves_everything_and_the_copy_works(urls: dict[str, str], source: 
     copied = copy_database(urls[source], urls[target])
     assert copied["papers"] == 16 and copied["papers_fts"] == 16 and copied["embeddings"] == 32  # whole + passages
     assert all(copied[t.name] > 0 for t in TABLES), copied  # something in every table
-    hub = hub_at(urls[target], Clock(NOW), embedder="minilm-int8", secret_key="k" * 40)
+    hub = hub_at(urls[target], Clock(NOW), embedder="minilm-int8", secret_key="k" * 40, base_url="https://papers.example.org")
     user = hub.user_for_session(expected["token"])  # type: ignore[arg-type]
     assert user is not None and user.name == "ada"
     assert hub.get_paper("2611.00002") == expected["paper"]

@@ -16,7 +16,7 @@ def test_subscription_add_list_send_status(db_url: str) -> None:
     hub.close()
     server = SmtpServer().start()
     env = {"BROADSHEET_DATABASE_URL": db, "BROADSHEET_SMTP_HOST": "127.0.0.1", "BROADSHEET_SMTP_PORT": str(server.port),
-           "BROADSHEET_SECRET_KEY": "s" * 40, "BROADSHEET_EMBEDDER": "none",
+           "BROADSHEET_SECRET_KEY": "s" * 40, "BROADSHEET_EMBEDDER": "none", "BROADSHEET_BASE_URL": "https://papers.example.org",
            "BROADSHEET_SCHEDULE": "digest-daily=00:00; digest-weekly=off"}  # fmt: skip
     runner = CliRunner()
 

@@ -26,7 +26,7 @@ def _setup(db_url: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
     env.update({
         "BROADSHEET_DATABASE_URL": url, "BROADSHEET_SMTP_HOST": "127.0.0.1", "BROADSHEET_SMTP_PORT": str(port),
-        "BROADSHEET_SECRET_KEY": "s" * 40, "BROADSHEET_EMBEDDER": "none",
+        "BROADSHEET_SECRET_KEY": "s" * 40, "BROADSHEET_EMBEDDER": "none", "BROADSHEET_BASE_URL": "https://papers.example.org",
     })  # fmt: skip
     return env
 

@@ -165,3 +165,21 @@ def test_an_interactive_edge_tries_once_within_its_budget(replay) -> None:
             edge.get(replay.url + "/api/query", ONE, _read)
         assert time.monotonic() - start < 2.5
         assert [i.arxiv_id for i in edge.get(replay.url + "/api/query", ONE, _read)] == ["1605.08386"]
+
+
+def test_each_failed_request_is_logged_with_its_cause(replay, caplog: pytest.LogCaptureFixture) -> None:
+    replay.fail(Fault("reset", path="/api/query"), Fault("503", path="/api/query", retry_after="0"))
+    with caplog.at_level("WARNING", logger="broadsheet.sync"), _edge() as edge:
+        edge.get(replay.url + "/api/query", ONE, _read)
+        with pytest.raises(SourceError):
+            edge.get(replay.url + "/api/query", {"search_query": "never recorded"}, _read)
+    lines = [r.getMessage() for r in caplog.records if r.name == "broadsheet.sync"]
+    assert len(lines) == 3, lines  # two faults survived, one 404: one line each
+    assert all(line.startswith(f"GET {replay.url}/api/query?") for line in lines)
+    assert "RemoteProtocolError" in lines[0] or "ConnectError" in lines[0] or "ReadError" in lines[0], lines[0]
+    assert "HTTP 503" in lines[1] and "HTTP 404" in lines[2]
+
+
+def test_user_agent_without_base_url() -> None:
+    assert user_agent(load_settings(env={}, contact_email="ops@example.org")).endswith(" (mailto:ops@example.org)")
+    assert "(" not in user_agent(load_settings(env={}))

@@ -58,7 +58,13 @@ def _url(db: str) -> str:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    from .config import mask_secrets, secret_values
+
+    settings = getattr(state, "settings", None)
+    message = mask_secrets(message, secret_values(settings)) if settings else message
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -300,16 +306,40 @@ def serve(
 def _serve(hub: Hub, host: str, port: int) -> None:
     import uvicorn
 
+    from .logs import configure_logging
     from .web import create_app
 
+    s = hub.settings
+    configure_logging(s)  # access log, failed requests, errors: stderr, secrets masked
     out.print(f"Broadsheet on http://{host}:{port}/  (Ctrl+C to stop)", highlight=False)
+    for warning in _serve_warnings(s):
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
-    if hub.settings.submit_fetch and hub.fetch_paper is None:
+    if s.submit_fetch and hub.fetch_paper is None:
         hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
+    proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(hub), host=host, port=port, log_config=None, log_level="info", access_log=False,
+            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+        )  # fmt: skip
     finally:
         hub.close()
+
+
+def _serve_warnings(s: Settings) -> list[str]:
+    """What `serve` should tell the operator at start about its settings. The site's digest form
+    and password reset send email whatever the schedule says, so these hold for every site."""
+    warnings = []
+    if not s.base_url:
+        warnings.append(
+            "base_url is not set: pages and feeds link to the address each request came to, but emails "
+            "(digest confirmations, password resets, digests) cannot link back and are refused; set base_url "
+            "(BROADSHEET_BASE_URL) to the site's public address, e.g. https://papers.example.org"
+        )
+    if not s.smtp_host:
+        warnings.append("smtp_host is not set: no mail server; emails wait in the outbox (`broadsheet digest status`)")
+    return warnings
 
 
 @app.command()
@@ -484,6 +514,24 @@ def user_create(
     out.print(f"created {'admin' if user.is_admin else 'user'} {user.name}", highlight=False)
 
 
+@user_app.command("set-password")
+def user_set_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[
+        str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True, help="Asked for when not given.")
+    ],
+) -> None:
+    """Set an account's password (no current password needed); its sessions are logged out."""
+    hub = _hub()
+    try:
+        user = hub.set_password(name, password)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(f"password of {user.name} set; its sessions are logged out", highlight=False)
+
+
 # -- email digests and the worker (docs/dev.md "Digests"; README "Email digests") ---------------
 
 subscription_app = typer.Typer(help="Manage email digest subscriptions.", no_args_is_help=True)
@@ -605,7 +653,10 @@ def worker(
     run at once: each job runs once per scheduled time, and one sender holds the outbox."""
     import time
 
+    from .logs import configure_logging
+
     hub = _hub()
+    configure_logging(hub.settings, level=30)  # warnings (failed requests, SMTP failures), secrets masked
     try:
         from .schedule import parse_schedule
 
@@ -639,9 +690,12 @@ it is out of date.
 
 
 @app.command("settings")
-def settings_(markdown: Annotated[bool, typer.Option("--markdown", help="As the table in docs/settings.md.")] = False) -> None:
-    """Every setting: name, environment variable, default, help, and its current value."""
-    from .config import describe_settings
+def settings_(
+    markdown: Annotated[bool, typer.Option("--markdown", help="As the table in docs/settings.md.")] = False,
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Show secrets (secret_key, smtp_password, the database password) instead of ********.")] = False,
+) -> None:
+    """Every setting: name, environment variable, default, help, and its current value (secrets masked)."""
+    from .config import describe_settings, shown_value
 
     if markdown:
         print(SETTINGS_DOC_HEADER)
@@ -650,7 +704,7 @@ def settings_(markdown: Annotated[bool, typer.Option("--markdown", help="As the 
             print(f"| `{name}` | `{env}` | `{default!r}` | {help_text} |")
         return
     for name, env, _default, help_text in describe_settings():
-        value = getattr(state.settings, name)
+        value = getattr(state.settings, name) if show_secrets else shown_value(state.settings, name)
         out.print(f"[bold]{name}[/bold] = {value!r}  ({env})\n    {help_text}", highlight=False)
 
 

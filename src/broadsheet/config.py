@@ -2,7 +2,9 @@
 
 Precedence: defaults < TOML file (``BROADSHEET_CONFIG`` or ``--config``) < ``BROADSHEET_*``
 environment variables < explicit overrides (CLI flags). A secret may also be given as a file:
-``BROADSHEET_SMTP_PASSWORD_FILE=/run/secrets/smtp``. Secrets are masked in ``repr``.
+``BROADSHEET_SMTP_PASSWORD_FILE=/run/secrets/smtp``. Secrets (the ``secret=True`` settings and the
+password of ``database_url``) are masked in ``repr`` and wherever they are shown (``shown_value``,
+``mask_secrets``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
+from urllib.parse import unquote, urlsplit
 
 from .exceptions import InvalidInputError
 
 ENV_PREFIX = "BROADSHEET_"
+MASK = "********"  # what a secret is shown as
 
 
 def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
@@ -38,7 +42,14 @@ class Settings:
         "", "SQLAlchemy URL of the database; empty means a SQLite file in the user's data directory."
     )
     base_url: str = _setting(
-        "http://127.0.0.1:8000", "Public URL of the site, used for absolute links (feeds, email)."
+        "",
+        "Public URL of the site (https://papers.example.org), for links in emails and other work outside a "
+        "request; empty: pages and feeds link to the address each request came to, and emails cannot be sent.",
+    )
+    trusted_proxies: str = _setting(
+        "127.0.0.1",
+        "Addresses of reverse proxies (comma-separated; * for any) whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers `broadsheet serve` believes (the client address, https); empty: none.",
     )
     site_name: str = _setting("Broadsheet", "Name shown in page titles and emails.")
     ingest_batch_size: int = _setting(
@@ -107,6 +118,7 @@ class Settings:
         secret=True,
     )
     session_days: int = _setting(30, "Days a login lasts (the session cookie and its database row).")
+    password_reset_minutes: int = _setting(60, "Minutes a password reset link works (it works once; needs base_url and a mail server).")
     allow_signups: bool = _setting(True, "Whether anyone may create an account at /signup (else only `broadsheet user create`).")
     trending_days: int = _setting(7, "Days of listings the trending page ranks (ending at the last listed day).")
     trending_gravity: float = _setting(
@@ -146,7 +158,9 @@ class Settings:
     )
 
     # -- email digests (`broadsheet digest ...`, `broadsheet worker`; docs/dev.md "Digests") --
-    smtp_host: str = _setting("localhost", "SMTP server that digests and confirmation emails go through.")
+    smtp_host: str = _setting(
+        "", "SMTP server that digests, confirmation and password-reset emails go through; empty: none (emails wait in the outbox)."
+    )
     smtp_port: int = _setting(25, "SMTP server port (587 is usual with starttls, 465 with tls).")
     smtp_security: str = _setting("none", "SMTP connection security: none, starttls or tls.")
     smtp_user: str = _setting("", "SMTP user name; empty means no authentication.")
@@ -255,3 +269,43 @@ def describe_settings() -> list[tuple[str, str, Any, str]]:
     return [
         (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(Settings)
     ]
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password if "://" in url else None
+    except ValueError:
+        return None
+
+
+def shown_value(settings: Settings, name: str) -> Any:
+    """A setting's value as it may be shown (CLI, logs, pages): a secret set to something is
+    ``MASK``, and so is the password inside ``database_url``."""
+    value = getattr(settings, name)
+    meta = Settings.__dataclass_fields__[name].metadata
+    if meta.get("secret") and value:
+        return MASK
+    if isinstance(value, str) and (password := _url_password(value)):
+        return value.replace(f":{password}@", f":{MASK}@", 1)
+    return value
+
+
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """The secrets in force (non-empty secret settings, the database password), longest first:
+    what ``mask_secrets`` hides."""
+    found: set[str] = set()
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.metadata.get("secret") and isinstance(value, str) and value:
+            found.add(value)
+        if isinstance(value, str) and (password := _url_password(value)):
+            found.update({password, unquote(password)})
+    return tuple(sorted((s for s in found if len(s) >= 3), key=len, reverse=True))
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``MASK``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, MASK)
+    return text

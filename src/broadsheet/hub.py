@@ -51,6 +51,7 @@ from .types import (
     FeedEntry,
     IngestReport,
     Listing,
+    OutboxMessage,
     Paper,
     PaperData,
     Query,
@@ -668,6 +669,35 @@ class Hub:
         self._storage.users.set_password_hash(user.id, accounts.hash_password(accounts.check_password(new)))
         self._storage.users.delete_sessions(user.id, keep=accounts.token_hash(keep_session) if keep_session else None)
 
+    def set_password(self, name: str, new: str) -> User:
+        """Set ``name``'s password without the current one (`broadsheet user set-password`); every
+        session of the account ends."""
+        user = self.get_user(name)
+        self._storage.users.set_password_hash(user.id, accounts.hash_password(accounts.check_password(new)))
+        self._storage.users.delete_sessions(user.id)
+        return user
+
+    def request_password_reset(self, login: str) -> bool:
+        """Email a reset link (signed, single-use, expiring) through the outbox to the account named
+        ``login`` (name or email). False when there is no such account with an address: callers
+        must not tell the visitor which (see ``digest.reset``)."""
+        from .digest.reset import request_reset
+
+        return request_reset(self._storage, self._mail_site(), self._signing_key(), login, self._now(),
+                             self.settings.password_reset_minutes, lambda did: self._deliver(only={did}))  # fmt: skip
+
+    def password_reset_user(self, token: str) -> User:
+        """The account a reset link is for; InvalidInputError when it is not valid, expired or used."""
+        from .digest.reset import check_token
+
+        return check_token(self._storage, self._signing_key(), token, self._now(), self.settings.password_reset_minutes)[0]
+
+    def reset_password(self, token: str, new: str) -> User:
+        """Set a new password through a reset link (which then stops working); sessions end."""
+        from .digest.reset import reset_password
+
+        return reset_password(self._storage, self._signing_key(), token, new, self._now(), self.settings.password_reset_minutes)
+
     def set_email(self, user: User, email: str) -> User:
         email = accounts.check_email(email) if email.strip() else ""
         self._storage.users.set_email(user.id, email or None)
@@ -822,6 +852,8 @@ class Hub:
         if not address:
             raise InvalidInputError("an email address is needed: add one to your profile first" if user else "an email address is needed")
         address = accounts.check_email(address).lower()
+        if not confirmed:
+            self._mail_site()  # a confirmation email needs the site's address: say so before storing
         top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics,
                                      lambda topic: check_query(topic, what="topic"))  # fmt: skip
         sub, changed = self._storage.digests.add_subscription(
@@ -878,8 +910,12 @@ class Hub:
         if not _is_row_id(subscription_id) or not self._storage.digests.delete_subscription(subscription_id, user_id=user.id):
             raise NotFoundError(f"you have no subscription {subscription_id}")
 
-    def unsubscribe_url(self, sub: Subscription) -> str:
-        return f"{self.settings.base_url.rstrip('/')}/digest/unsubscribe/{self._sign('unsubscribe', sub)}"
+    def unsubscribe_url(self, sub: Subscription, *, site: MailSite | None = None) -> str:
+        return f"{(site or self._mail_site()).base_url}/digest/unsubscribe/{self._sign('unsubscribe', sub)}"
+
+    def confirmation_mail(self, sub: Subscription) -> OutboxMessage | None:
+        """The newest confirmation email of ``sub`` in the outbox: sent, or why it waits."""
+        return self._storage.digests.latest(subscription_id=sub.id, kind="confirm")
 
     def _signing_key(self) -> bytes:
         if self._secret is None:
@@ -900,10 +936,17 @@ class Hub:
             raise InvalidInputError("this link is not valid")
         return int(sid), email
 
-    def _mail_site(self) -> MailSite:
+    def _mail_site(self, fallback_url: str = "") -> MailSite:
         from .digest.render import MailSite
 
         s = self.settings
+        if not s.base_url and fallback_url:  # shown in the browser, never mailed
+            return MailSite.of(s.site_name, fallback_url, s.mail_from)
+        if not s.base_url:
+            raise InvalidInputError(
+                "this site cannot send emails with links yet: its admin has to set the base_url setting "
+                "to the site's public address"
+            )
         return MailSite.of(s.site_name, s.base_url, s.mail_from)
 
     def compose_digest(self, sub: Subscription, day: date, *, cache: dict[str, object] | None = None) -> Digest | None:
@@ -947,9 +990,10 @@ class Hub:
         found.update({h.paper.arxiv_id: h for h in best if h.paper.arxiv_id in listed and h.paper.arxiv_id not in found})
         return [h.paper for h in sorted(found.values(), key=lambda h: -h.score)]
 
-    def preview_digest(self, user: User) -> tuple[Digest | None, bytes]:
+    def preview_digest(self, user: User, *, site_url: str = "") -> tuple[Digest | None, bytes]:
         """The next digest ``user`` would get (their first subscription, or the trending papers
-        when they have none): the composed digest and the rendered email."""
+        when they have none): the composed digest and the rendered email. ``site_url`` stands in
+        for an unset ``base_url`` (a preview is shown, not mailed)."""
         from .digest.render import message_id_for, render_digest
 
         subs = self.get_subscriptions(user)
@@ -958,8 +1002,8 @@ class Hub:
         digest = self.compose_digest(sub, now.date() + timedelta(days=1))
         if digest is None:
             return None, b""
-        site = self._mail_site()
-        url = self.unsubscribe_url(sub) if sub.id else f"{site.base_url}/settings"
+        site = self._mail_site(site_url)
+        url = self.unsubscribe_url(sub, site=site) if sub.id else f"{site.base_url}/settings"
         return digest, render_digest(digest, site, url, message_id_for(f"preview:{digest.period.key}", site), now)
 
     def send_digests(

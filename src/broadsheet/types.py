@@ -411,10 +411,11 @@ class Digest:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """A row of the outbox: one rendered email, pending until an SMTP server accepts it."""
+    """A row of the outbox: one rendered email, pending until an SMTP server accepts it. A message
+    to an account (a password reset) has no subscription (``subscription_id`` None)."""
 
     id: int
-    subscription_id: int
+    subscription_id: int | None
     email: str
     period: str
     status: str  # pending | sent | failed

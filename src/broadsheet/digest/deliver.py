@@ -11,6 +11,7 @@ leaves a trace), sends, then marks it sent, to retry (backoff) or failed. See do
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 import ssl
@@ -21,6 +22,8 @@ from email.utils import parseaddr
 from typing import Protocol
 
 from ..storage.digests import DigestStore
+
+log = logging.getLogger("broadsheet.digest")
 
 
 class TemporaryFailure(Exception):
@@ -68,6 +71,8 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
+        if not c.host:
+            raise ServerUnusable("this server has no mail server configured (smtp_host is empty)")
         context = self._ssl or ssl.create_default_context()
         try:
             if c.security == "tls":
@@ -184,12 +189,15 @@ def deliver_outbox(
                 mailer.open()  # before the attempt is recorded: a server that is down costs no attempt
             except ServerUnusable as e:
                 counts.stopped = str(e)
+                store.note_error(row.id, str(e))  # why it waits (digest status, the admin's page)
+                log.warning("outbox: not sent to %s (%s): %s", row.email, row.period, e)
                 return counts
             store.mark_attempt(row.id)
             attempts = row.attempts + 1
             try:
                 mailer.send(envelope_from, row.email, row.message)
             except TemporaryFailure as e:
+                log.warning("outbox: SMTP failed for %s (%s), attempt %d: %s", row.email, row.period, attempts, e)
                 if attempts >= max_attempts:
                     store.mark_failed(row.id, f"{e} (after {attempts} attempts)")
                     counts.failed += 1
@@ -198,6 +206,7 @@ def deliver_outbox(
                     counts.retry_later += 1
                 outcome = "retry"
             except PermanentFailure as e:
+                log.warning("outbox: SMTP refused %s (%s) for good: %s", row.email, row.period, e)
                 store.mark_failed(row.id, str(e))
                 counts.failed += 1
                 outcome = "failed"

@@ -1,4 +1,4 @@
-"""Emails from templates (``templates/``): a digest, a confirmation request. Both have a plain
+"""Emails from templates (``templates/``): a digest, a confirmation request, a password reset. Each has a plain
 text and an HTML part, absolute links from ``base_url``, and (digests) the RFC 8058 one-click
 unsubscribe headers. The message is rendered once and stored in the outbox, so a retry sends the
 same bytes with the same Message-ID.
@@ -139,3 +139,10 @@ def render_confirmation(
         "confirm_url": confirm_url, "days": days, "to": to,
     }  # fmt: skip
     return _build(site, to, subject, "confirm", context, message_id, now)
+
+
+def render_reset(site: MailSite, to: str, name: str, reset_url: str, message_id: str, now: datetime, minutes: int) -> bytes:
+    """The password reset email: a link that expires after ``minutes`` and works once."""
+    subject = f"Set a new {site.name} password"
+    context = {"name": name, "reset_url": reset_url, "minutes": minutes}
+    return _build(site, to, subject, "reset", context, message_id, now)

@@ -32,9 +32,12 @@ def sign(secret: bytes, purpose: str, payload: str, now: float) -> str:
     return f"{body}.{_mac(secret, purpose, body)}"
 
 
-def verify(secret: bytes, purpose: str, token: str, now: float, max_age: float | None = None) -> str:
+def verify(
+    secret: bytes, purpose: str, token: str, now: float, max_age: float | None = None,
+    expired: str = "this link has expired: subscribe again to get a new one",
+) -> str:  # fmt: skip
     """The payload of a token this site signed for ``purpose``; InvalidInputError when it was
-    not, was changed, or is older than ``max_age`` seconds."""
+    not, was changed, or is older than ``max_age`` seconds (then with the message ``expired``)."""
     try:
         payload, issued, mac = token.split(".")
         if not hmac.compare_digest(_mac(secret, purpose, f"{payload}.{issued}"), mac):
@@ -44,7 +47,7 @@ def verify(secret: bytes, purpose: str, token: str, now: float, max_age: float |
     except ValueError:  # also binascii.Error and UnicodeDecodeError
         raise InvalidInputError("this link is not valid: copy the whole link from the email") from None
     if max_age is not None and age > max_age:
-        raise InvalidInputError("this link has expired: subscribe again to get a new one")
+        raise InvalidInputError(expired)
     return text
 
 

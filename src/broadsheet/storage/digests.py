@@ -176,8 +176,35 @@ class DigestStore:
                 conn.execute(insert(digest_papers), [{"digest_id": did, "paper_id": p} for p in pids])
         return did
 
+    def enqueue_to(self, recipient: str, key: str, message_id: str, message: bytes, now: datetime) -> int:
+        """Store a rendered message to an address without a subscription (a password reset)."""
+        with self._writer.begin() as conn:
+            return conn.execute(
+                insert(digests)
+                .values(recipient=recipient, period=key, status="pending", attempts=0,
+                        message_id=message_id, message=message, created_at=now)
+                .returning(digests.c.id)
+            ).scalar_one()  # fmt: skip
+
+    def latest(self, *, subscription_id: int, kind: str) -> OutboxMessage | None:
+        """The newest message of a subscription whose key starts with ``kind:`` (``confirm``)."""
+        q = (
+            self._outbox_query()
+            .where(digests.c.subscription_id == subscription_id, digests.c.period.startswith(kind + ":"))
+            .order_by(digests.c.id.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(q).first()
+        return _message(row) if row else None
+
+    def note_error(self, did: int, error: str) -> None:
+        """Why a message is still waiting, when no attempt was made (the server was unusable)."""
+        self._set(did, last_error=error[:1000])
+
     def _outbox_query(self) -> Any:
-        return select(digests, subscriptions.c.email).join(subscriptions, subscriptions.c.id == digests.c.subscription_id)
+        email = func.coalesce(digests.c.recipient, subscriptions.c.email).label("email")
+        return select(digests, email).outerjoin(subscriptions, subscriptions.c.id == digests.c.subscription_id)
 
     def due(self, now: datetime, limit: int, after: int = 0) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first (ids above ``after``)."""

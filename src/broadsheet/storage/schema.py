@@ -159,13 +159,15 @@ subscriptions = Table(
     UniqueConstraint("email", "frequency", name="uq_subscriptions_email_frequency"),
 )
 
-# The outbox of digests: one row per subscription and period, sent exactly once.
+# The outbox of email: one row per subscription and period (a digest, a confirmation), sent exactly
+# once; a message to an account (a password reset) has no subscription but a recipient (0006).
 digests = Table(
     "digests",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
-    Column("period", String(32), nullable=False),  # e.g. "daily:2026-11-28", "weekly:2026-W48"
+    Column("subscription_id", Integer, ForeignKey("subscriptions.id", ondelete="CASCADE")),
+    Column("recipient", String(320)),  # the address when there is no subscription
+    Column("period", String(64), nullable=False),  # e.g. "daily:2026-11-28", "weekly:2026-W48", "confirm:12:..."
     Column("status", String(16), nullable=False),  # pending | sent | failed
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime),

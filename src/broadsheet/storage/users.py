@@ -102,6 +102,25 @@ class UserStore:
             ).first()
         return (_user(row), row.password_hash) if row else None
 
+    def by_id(self, user_id: int) -> tuple[User, str | None] | None:
+        """The user with this id and their password hash."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        return (_user(row), row.password_hash) if row else None
+
+    def replace_password_hash(self, user_id: int, old: str | None, new: str) -> bool:
+        """Set the hash only if it is still ``old`` (one statement: of two uses of one password
+        reset link, one wins). Whether it was set."""
+        with self._writer.begin() as conn:
+            return (
+                conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id, users.c.password_hash.is_(None) if old is None else users.c.password_hash == old)
+                    .values(password_hash=new)
+                ).rowcount
+                == 1
+            )
+
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(

@@ -8,11 +8,14 @@ handed to ``read`` or raised as they are: retrying them would get the same answe
 
 An *interactive* edge (``Politeness.budget``: a web request waiting on it) has no retries and one
 deadline for everything: its turn among the requests to that server, connecting, the answer.
+Every failed request is logged (``broadsheet.sync``, one warning line: the URL and the cause),
+whether it is retried or not.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +31,7 @@ from ..config import Settings
 from ..exceptions import SourceError
 
 T = TypeVar("T")
+log = logging.getLogger("broadsheet.sync")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # What a parser's SourceError wraps when the body is cut short or garbled: worth another try.
@@ -82,8 +86,12 @@ def user_agent(settings: Settings) -> str:
         own = version("broadsheet")
     except PackageNotFoundError:  # running from a source tree that was never installed
         own = "dev"
-    contact = f"; mailto:{settings.contact_email}" if settings.contact_email else ""
-    return f"Broadsheet/{own} (+{settings.base_url}{contact})"
+    about = "; ".join(
+        part
+        for part in (settings.base_url and f"+{settings.base_url}", settings.contact_email and f"mailto:{settings.contact_email}")
+        if part
+    )
+    return f"Broadsheet/{own}" + (f" ({about})" if about else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,26 +222,33 @@ class HttpEdge:
         self, url: str, params: Mapping[str, str], read: Callable[[bytes], T], timeout: httpx.Timeout | None = None
     ) -> tuple[_Ok[T] | str, float | None]:
         """One request: ``(_Ok(value), None)``, or ``(what went wrong, Retry-After)`` when worth a
-        retry; raises SourceError when it is not."""
+        retry; raises SourceError when it is not. Every failure is logged, one line."""
+        what = f"{url}?{httpx.QueryParams(params)}" if params else url
         try:
             response = self._client.get(url, params=params, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            log.warning("GET %s failed: %s", what, exc)
             raise SourceError(f"{url}: {exc}") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            log.warning("GET %s failed: %s (%s)", what, type(exc).__name__, exc)
             return f"{type(exc).__name__} ({exc})", None
         finally:
             self.requests += 1
         status = response.status_code
         if status in RETRY_STATUSES:
             header = response.headers.get("Retry-After")
+            log.warning("GET %s failed: HTTP %d%s", what, status, f" (Retry-After: {header})" if header else "")
             return f"HTTP {status}", retry_after_seconds(header, datetime.now(UTC))
         try:
             return _Ok(read(response.content)), None
         except SourceError as exc:
             if status >= 400:
+                log.warning("GET %s failed: HTTP %d: %s", what, status, exc)
                 raise SourceError(f"HTTP {status} from {response.url}: {exc}") from exc
             if is_unreadable(exc):
+                log.warning("GET %s failed: unreadable body, %d bytes (%s)", what, len(response.content), exc)
                 return f"unreadable body, {len(response.content)} bytes ({exc})", None
+            log.warning("GET %s failed: %s", what, exc)
             raise
 
 

@@ -174,3 +174,51 @@ def settings_token(
     return _settings(
         request, hub, user, new_token=hub.new_api_token(user), form="token"
     )
+
+
+# -- password reset by email (Hub.request_password_reset; digest/reset.py) ---------------------
+
+
+def reset_request_form(request: Request, viewer: Viewer) -> HTMLResponse:
+    return render(request, "password_reset.html", {"step": "ask", "error": None, "login": ""})
+
+
+def reset_request(
+    request: Request, hub: HubDep, _: CsrfChecked, login: Text = ""
+) -> HTMLResponse:
+    request.app.state.limiter.hit("signups", client_key(request))  # it sends email
+    try:
+        if not login.strip():
+            raise InvalidInputError("give your user name or email address")
+        hub.request_password_reset(login)
+    except InvalidInputError as e:
+        ctx = {"step": "ask", "error": str(e), "login": login}
+        return render(request, "password_reset.html", ctx, status=400)
+    # The same answer whether or not there is such an account, and no claim that mail went out.
+    minutes = hub.settings.password_reset_minutes
+    return render(request, "password_reset.html", {"step": "asked", "error": None, "login": login, "minutes": minutes})
+
+
+def reset_form(request: Request, hub: HubDep, viewer: Viewer, token: str) -> HTMLResponse:
+    try:
+        user = hub.password_reset_user(token)
+    except InvalidInputError as e:
+        ctx = {"step": "bad", "error": str(e), "login": ""}
+        return render(request, "password_reset.html", ctx, status=400)
+    return render(request, "password_reset.html", {"step": "set", "error": None, "token": token, "name": user.name})
+
+
+def reset(
+    request: Request, hub: HubDep, _: CsrfChecked, token: str, new: Text = ""
+) -> HTMLResponse:
+    try:
+        user = hub.reset_password(token, new)
+    except InvalidInputError as e:
+        try:
+            name = hub.password_reset_user(token).name
+        except InvalidInputError:  # the link itself is bad: no form to show again
+            ctx = {"step": "bad", "error": str(e), "login": ""}
+            return render(request, "password_reset.html", ctx, status=400)
+        ctx = {"step": "set", "error": str(e), "token": token, "name": name}
+        return render(request, "password_reset.html", ctx, status=400)
+    return render(request, "password_reset.html", {"step": "done", "error": None, "name": user.name})

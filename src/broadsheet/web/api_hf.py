@@ -25,6 +25,7 @@ from ..types import Paper
 from . import hf_api
 from .cache import cached
 from .deps import HubDep
+from .render import site_url
 
 DEFAULT_LIMIT = 50
 MAX_PAGE = 10_000
@@ -145,11 +146,11 @@ def paper_info(arxiv_id: str, hub: HubDep) -> JSONResponse:
     return JSONResponse(hf_api.paper_info(paper, hub.get_first_listing(paper.arxiv_id)))
 
 
-def paper_markdown(arxiv_id: str, hub: HubDep) -> Response:
+def paper_markdown(request: Request, arxiv_id: str, hub: HubDep) -> Response:
     """The paper page as markdown (``HfApi.read_paper``)."""
     paper = visible_paper(hub, arxiv_id)
     text = hf_api.paper_markdown(
-        paper, hub.get_first_listing(paper.arxiv_id), hub.settings.base_url
+        paper, hub.get_first_listing(paper.arxiv_id), site_url(request)
     )
     return Response(text, media_type="text/markdown; charset=utf-8")
 

@@ -28,6 +28,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
     InvalidArxivIdError,
@@ -37,6 +38,7 @@ from ..exceptions import (
 )
 from ..hub import Hub
 from . import accounts, actions, api, digests, feeds, pages
+from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .guard import SearchGuard, SearchSlots, slots_for
@@ -89,6 +91,10 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/digest/unsubscribe/{token}", GET, digests.unsubscribe_page),
     ("/digest/unsubscribe/{token}", POST, digests.unsubscribe),  # RFC 8058 one-click: no CSRF
     ("/digest/preview", GET, digests.preview),
+    ("/reset-password", GET, accounts.reset_request_form),
+    ("/reset-password", POST, accounts.reset_request),
+    ("/reset-password/{token}", GET, accounts.reset_form),
+    ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/healthz", GET, healthz),
 ]
 
@@ -104,6 +110,7 @@ def create_app(hub: Hub) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.hub = hub
+    app.state.secrets = secret_values(settings)  # masked in error pages (and in logs: logs.py)
     app.state.csrf = CsrfSigner(load_secret(settings))
     app.state.secure_cookies = settings.base_url.startswith("https://")
     app.state.limiter = RateLimiter(
@@ -136,7 +143,8 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(  # counts cached responses too
         api.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
     )
-    app.add_middleware(CatchAll)  # outermost: an unexpected error is a 500 page, the connection lives on
+    app.add_middleware(CatchAll)  # an unexpected error is a 500 page, the connection lives on
+    app.add_middleware(AccessLog)  # outermost: one line per request, cached, refused and failed ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
     for path, methods, endpoint in ROUTES:
@@ -184,6 +192,7 @@ TITLES = {
 def error_page(
     request: Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
+    message = mask_secrets(message, getattr(request.app.state, "secrets", ()))
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
     if status != 500:

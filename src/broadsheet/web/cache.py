@@ -101,7 +101,9 @@ class PageCache:
         if self.cache.ttl <= 0 or not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], scope["query_string"])
+        # The host is part of the key: without base_url a page's absolute links follow it.
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+        key = (scope.get("scheme", "http"), host, scope["path"], scope["query_string"])
         version = (
             self._version()
         )  # read first: a write during rendering makes the entry stale

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..exceptions import ConflictError, InvalidInputError
 from .deps import Actor, CsrfChecked, HubDep, Member, Viewer, client_key
-from .render import render
+from .render import render, site_url
 
 Text = Annotated[str, Form()]
 
@@ -30,7 +30,7 @@ def _trending(value: str) -> int:
 
 
 def subscribe_form(request: Request, viewer: Viewer, topic: str = "") -> HTMLResponse:
-    return render(request, "digest_subscribe.html", {"sent_to": None, "error": None, "email": "", "topics": topic,
+    return render(request, "digest_subscribe.html", {"sent_to": None, "error": None, "mail": None, "email": "", "topics": topic,
                                                      "frequency": "daily", "trending": "10"})  # fmt: skip
 
 
@@ -50,10 +50,14 @@ def subscribe(
         sub = hub.subscribe(email.strip() or None, frequency=frequency, trending_top=_trending(trending),
                             topics=_topics(topics), user=viewer)  # fmt: skip
     except (InvalidInputError, ConflictError) as e:
-        return render(request, "digest_subscribe.html", {"sent_to": None, "error": str(e), **form}, status=400)
-    # The same answer whether the address was new, unconfirmed or already confirmed: the page
-    # does not tell who is subscribed.
-    return render(request, "digest_subscribe.html", {"sent_to": sub.email, "error": None, **form})
+        return render(request, "digest_subscribe.html", {"sent_to": None, "error": str(e), "mail": None, **form}, status=400)
+    # Visitors get the same answer whether the address was new, unconfirmed or already confirmed
+    # (the page does not tell who is subscribed), and it claims no email was sent: none may have
+    # been. Admins see what happened to the confirmation email and the outbox.
+    mail = None
+    if viewer is not None and viewer.is_admin:
+        mail = {"message": hub.confirmation_mail(sub), "outbox": hub.digest_status()["outbox"], "sub": sub}
+    return render(request, "digest_subscribe.html", {"sent_to": sub.email, "error": None, "mail": mail, **form})
 
 
 def confirm_page(request: Request, token: str) -> HTMLResponse:
@@ -79,7 +83,7 @@ def unsubscribe(request: Request, hub: HubDep, token: str) -> Response:
 
 def preview(request: Request, hub: HubDep, user: Member) -> Response:
     """The next digest's HTML part as the email shows it (inline styles: a CSP of its own)."""
-    digest, message = hub.preview_digest(user)
+    digest, message = hub.preview_digest(user, site_url=site_url(request))
     if digest is None:
         return render(request, "digest_link.html", {"action": "preview", "token": "", "done": None})
     from email import message_from_bytes

@@ -29,6 +29,7 @@ from ..types import Paper
 from .api_hf import visible_paper
 from .cache import cached
 from .deps import HubDep
+from .render import site_url
 
 FEED_SIZE = 50  # entries in a feed
 # the daily feed: papers listed in this many days up to the last listed day
@@ -111,14 +112,17 @@ def build_feed(
 
 def _feed_response(request: Request, fmt: str, key: Any, make: Any) -> Response:
     hub: Hub = request.app.state.hub
-    body = cached(
-        request.app.state.data_cache, ("feed", fmt, key), lambda: hub.data_version, make
+    body = cached(  # per site address: without base_url, links follow the request's host
+        request.app.state.data_cache,
+        ("feed", fmt, key, site_url(request)),
+        lambda: hub.data_version,
+        make,
     )
     return Response(body, media_type=MEDIA[fmt])
 
 
 def _urls(hub: Hub, request: Request, page: str) -> dict[str, str]:
-    base = hub.settings.base_url.rstrip("/")
+    base = site_url(request)
     self_url = (
         base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     )

@@ -154,6 +154,14 @@ def with_query(request: Request, **changes: Any) -> str:
     return request.url.path + ("?" + urlencode(params) if params else "")
 
 
+def site_url(request: Request) -> str:
+    """The site's address for absolute links, without a trailing slash: ``base_url`` when set,
+    else the scheme, host and port this request came to (``X-Forwarded-Proto`` counts only from
+    ``trusted_proxies``: uvicorn checks it)."""
+    base: str = request.app.state.hub.settings.base_url
+    return base.rstrip("/") or str(request.base_url).rstrip("/")
+
+
 def here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
@@ -177,6 +185,7 @@ env.globals.update(
     period_url=period_url,
     with_query=with_query,
     here=here,
+    site_url=site_url,
     csrf_field=CSRF_FIELD,
 )
 

@@ -116,19 +116,22 @@ def duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def progress_line(what: str, done: float, total: float | None, elapsed: float, *, unit: str = "", megabytes: bool = False) -> str:
-    """One progress line for logs: 'embedded 1,000 / 5,000 papers (20 %), 40/s, ETA 1m40s'."""
+def progress_line(what: str, done: float, total: float | None, elapsed: float, *, unit: str = "", size: bool = False) -> str:
+    """One progress line for logs: 'embedded 1,000 / 5,000 papers (20 %), 40/s, ETA 1m40s'.
+    ``size``: amounts are bytes, shown in kB, MB or GB (by the total)."""
+    scale = 1.0
+    if size:
+        scale, unit = next((s, u) for s, u in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")) if (total or done) >= s or u == "kB")
 
     def amount(n: float) -> str:
-        return f"{n / 1e6:,.1f}" if megabytes else f"{int(n):,}"
+        return f"{n / scale:,.1f}" if size else f"{int(n):,}"
 
-    unit = "MB" if megabytes else unit
     line = f"{what} {amount(done)}" + (f" / {amount(total)}" if total else "") + (f" {unit}" if unit else "")
     if total:
         line += f" ({min(100, int(100 * done / total))} %)"
     rate = done / elapsed if elapsed > 0 else 0.0
     if rate > 0:
-        line += f", {amount(rate) if megabytes else f'{rate:,.0f}'}{' MB' if megabytes else ''}/s"
+        line += f", {amount(rate) + ' ' + unit if size else f'{rate:,.0f}'}/s"
         if total and done < total:
             line += f", ETA {duration((total - done) / rate)}"
     return line
@@ -206,7 +209,7 @@ def ingest(
                 TextColumn("{task.fields[papers]} papers, {task.fields[rejected]} rejected"), TimeRemainingColumn())  # fmt: skip
 
     def line(task: _Task, elapsed: float) -> str:
-        return (progress_line(task.description, task.completed, task.total, elapsed, megabytes=True)
+        return (progress_line(task.description, task.completed, task.total, elapsed, size=True)
                 + f"; {task.fields['papers']:,} papers, {task.fields['rejected']:,} rejected")  # fmt: skip
 
     hub = _hub()
@@ -334,7 +337,8 @@ def index() -> None:
 
     hub = _hub()
     try:
-        with _progress(columns, lambda task, elapsed: progress_line("embedded", task.completed, task.total, elapsed, unit="papers")) as progress:
+        # steps: each paper is one step for its whole text and one for its long tail (passages)
+        with _progress(columns, lambda task, elapsed: progress_line("embedding", task.completed, task.total, elapsed)) as progress:
             task = progress.add_task("embed", total=None)
 
             def show(p: IndexProgress) -> None:

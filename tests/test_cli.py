@@ -146,24 +146,29 @@ def test_plain_progress_lines_come_at_an_interval(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err == "rows 1\nrows 2\n"
 
 
-def test_search_output_is_not_wrapped_without_a_terminal(tmp_path: Path) -> None:
-    db = str(tmp_path / "w.sqlite3")
-    assert cli("--db", db, "ingest", str(papers_file(tmp_path, 2))).returncode == 0
+def sparse_attention_db(folder: Path, n: int = 2) -> str:
+    """A SQLite database holding ``n`` papers on sparse attention (written in-process)."""
+    from helpers import hub_at, paper
+
+    url = f"sqlite:///{folder / 'papers.sqlite3'}"
+    hub = hub_at(url)
+    hub.add_papers([paper(f"2401.{i:05d}", title=f"Paper {i} on sparse attention",
+                          abstract="We study sparse attention for long sequences. " * 3) for i in range(1, n + 1)])  # fmt: skip
+    hub.close()
+    return url
+
+
+def test_search_on_a_pipe_is_not_wrapped_and_json_is_one_document(tmp_path: Path) -> None:
+    db = sparse_attention_db(tmp_path)
     proc = cli("--db", db, "search", "sparse attention", "--mode", "lexical")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 6, proc.stdout  # three lines a hit, none cut at 80 columns
     assert max(map(len, lines)) > 80
-
-
-def test_search_json_is_one_document(tmp_path: Path) -> None:
-    db = str(tmp_path / "j.sqlite3")
-    assert cli("--db", db, "ingest", str(papers_file(tmp_path, 2))).returncode == 0
     proc = cli("--db", db, "search", "sparse attention", "--mode", "lexical", "--json")
-    hits = json.loads(proc.stdout)
-    assert [h["id"] for h in hits] == ["2401.00001", "2401.00002"] or {h["id"] for h in hits} == {"2401.00001", "2401.00002"}
-    proc = cli("--db", db, "search", "nothing like this", "--mode", "lexical", "--json")
-    assert proc.returncode == 0 and json.loads(proc.stdout) == []
+    assert {h["id"] for h in json.loads(proc.stdout)} == {"2401.00001", "2401.00002"}
+    code, out, _ = run("search", "nothing like this", "--mode", "lexical", "--json", db=db)
+    assert code == 0 and json.loads(out) == []
 
 
 @pytest.mark.parametrize("command", ["serve", "demo"])
@@ -189,12 +194,12 @@ def test_demo_fills_the_default_database_that_info_and_search_open(tmp_path: Pat
     assert str(tmp_path / "data") in info["database"]
     hits = json.loads(cli("search", "person re-identification", "--mode", "lexical", "--json", env=env).stdout)
     assert hits and hits[0]["id"] == "demo-01"
-    assert cli("demo", "--no-serve", env=env).returncode == 0  # again: the demo's own database
+    again = runner.invoke(app, ["demo", "--no-serve"], env={"BROADSHEET_DATABASE_URL": "", **env})
+    assert again.exit_code == 0 and "(0 added now)" in again.stdout  # its own database: loaded again
 
 
 def test_demo_leaves_a_database_of_other_papers_alone(tmp_path: Path) -> None:
-    db = str(tmp_path / "real.sqlite3")
-    assert cli("--db", db, "ingest", str(papers_file(tmp_path, 2))).returncode == 0
-    proc = cli("--db", db, "demo", "--no-serve")
-    assert proc.returncode == 2 and "holds 2 papers" in proc.stderr, proc.stderr
-    assert json.loads(cli("--db", db, "info", "--json").stdout)["papers"] == 2
+    db = sparse_attention_db(tmp_path)
+    code, _, err = run("demo", "--no-serve", db=db)
+    assert code == 2 and "holds 2 papers" in err, err
+    assert json.loads(run("info", "--json", db=db)[1])["papers"] == 2

@@ -158,7 +158,7 @@ def test_cli_search_json_and_errors(hub) -> None:
     db = hub.settings.database_url
     result = runner.invoke(app, ["--db", db, "search", "state space models", "--json", "--limit", "2"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = json.loads(result.stdout)  # one JSON document: an array of hits
     assert len(rows) == 2 and {"id", "score", "lexical_rank", "semantic_rank", "matched_terms", "snippet"} <= set(rows[0])
     result = runner.invoke(app, ["--db", db, "search", "since:2024-99"])
     assert result.exit_code == 2 and "not a real date" in result.stderr

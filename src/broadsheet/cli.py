@@ -1,37 +1,68 @@
-"""The ``broadsheet`` command: thin commands over the Hub, with progress bars on long jobs."""
+"""The ``broadsheet`` command: thin commands over the Hub, with progress on long jobs.
+
+Start-up is kept light: this module imports only Typer and the standard library, and each command
+imports what it uses (the Hub, SQLAlchemy, numpy, Rich) when it runs, so `broadsheet --help` and a
+command's first output are quick (bench/cli_startup.py; tests/test_cli_startup.py keeps it so).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 
-from .config import Settings, load_settings
+from .config import load_settings
 from .exceptions import BroadsheetError
-from .hub import Hub, IngestProgress, make_hub
 
 if TYPE_CHECKING:
-    from rich.progress import TaskID
+    from rich.console import Console
 
-    from .types import SyncProgress, SyncReport
+    from .config import Settings
+    from .hub import Hub, IndexProgress, IngestProgress
+    from .types import CopyProgress, SyncProgress, SyncReport
 
-app = typer.Typer(
-    help="Broadsheet: a self-hostable research-papers hub.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-err = Console(stderr=True)
-out = Console()
+
+def _typer(help: str) -> typer.Typer:  # noqa: A002 - Typer's name
+    """A command group. Plain help (no Rich): quick, and no type noise such as `<bool>` on flags."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
+
+
+app = _typer("Broadsheet: a self-hostable research-papers hub.")
+
+
+class _LazyConsole:
+    """A Rich console made on first use (importing Rich costs a tenth of a second). Not on a
+    terminal, lines are never wrapped (a log or a pipe gets each line whole, not cut at 80)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+            self._console.soft_wrap = not self._console.is_terminal
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
+err = _LazyConsole(stderr=True)
+out = _LazyConsole(stderr=False)
 
 REJECTS_SHOWN = 20  # rejected records printed on the terminal; --rejects FILE keeps them all
+PROGRESS_EVERY = 10.0  # seconds between two progress lines when stderr is not a terminal
 
 
 class _State:
@@ -43,8 +74,8 @@ state = _State()
 
 @app.callback()
 def _main(
-    db: Annotated[Optional[str], typer.Option("--db", help="Database URL or SQLite file path.", envvar=None)] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML settings file.")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", metavar="URL", help="Database URL or SQLite file path.", envvar=None)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE", help="TOML settings file.")] = None,
 ) -> None:
     try:
         state.settings = load_settings(config, database_url=_url(db) if db else None)
@@ -69,6 +100,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _hub(settings: Settings | None = None) -> Hub:
+    from .hub import make_hub
+
     try:
         return make_hub(settings or state.settings)
     except BroadsheetError as e:
@@ -76,25 +109,118 @@ def _hub(settings: Settings | None = None) -> Hub:
         raise  # unreachable: _fail exits
 
 
+# -- progress: a Rich bar on a terminal, plain lines in a log or a pipe --------------------------
+
+
+def duration(seconds: float) -> str:
+    """'45s', '1m40s', '2h05m'."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def progress_line(what: str, done: float, total: float | None, elapsed: float, *, unit: str = "", size: bool = False) -> str:
+    """One progress line for logs: 'embedded 1,000 / 5,000 papers (20 %), 40/s, ETA 1m40s'.
+    ``size``: amounts are bytes, shown in kB, MB or GB (by the total)."""
+    scale = 1.0
+    if size:
+        scale, unit = next((s, u) for s, u in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")) if (total or done) >= s or u == "kB")
+
+    def amount(n: float) -> str:
+        return f"{n / scale:,.1f}" if size else f"{int(n):,}"
+
+    line = f"{what} {amount(done)}" + (f" / {amount(total)}" if total else "") + (f" {unit}" if unit else "")
+    if total:
+        line += f" ({min(100, int(100 * done / total))} %)"
+    rate = done / elapsed if elapsed > 0 else 0.0
+    if rate > 0:
+        line += f", {amount(rate) + ' ' + unit if size else f'{rate:,.0f}'}/s"
+        if total and done < total:
+            line += f", ETA {duration((total - done) / rate)}"
+    return line
+
+
+@dataclass
+class _Task:
+    description: str
+    total: float | None
+    fields: dict[str, Any]
+    completed: float = 0
+    started: float = field(default_factory=time.monotonic)
+    shown: bool = False  # the current state has been printed
+
+
+class _Lines:
+    """Progress as plain lines, for a stderr that is not a terminal: the same calls as Rich's
+    Progress (add_task, update); a line per task every PROGRESS_EVERY seconds, and the last state
+    of each task at the end."""
+
+    def __init__(self, line: Callable[[_Task, float], str], every: float = PROGRESS_EVERY) -> None:
+        self._line, self._every = line, every
+        self._tasks: list[_Task] = []
+        self._last = time.monotonic()
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            if not task.shown:
+                self._show(task)
+
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
+        self._tasks.append(_Task(description, total, fields))
+        return len(self._tasks) - 1
+
+    def update(self, task_id: int, *, completed: float | None = None, total: float | None = None, **fields: Any) -> None:
+        task = self._tasks[task_id]
+        if completed is not None:
+            task.completed = completed
+        if total is not None:
+            task.total = total
+        task.fields.update(fields)
+        task.shown = False
+        if time.monotonic() - self._last >= self._every:
+            self._show(task)
+
+    def _show(self, task: _Task) -> None:
+        now = time.monotonic()
+        err.print(self._line(task, now - task.started), highlight=False, markup=False, soft_wrap=True)
+        task.shown, self._last = True, now
+
+
+def _progress(columns: Callable[[], tuple[Any, ...]], line: Callable[[_Task, float], str]) -> Any:
+    """Rich's progress bar with these columns on a terminal; plain lines made by `line` otherwise."""
+    if err.is_interactive:
+        from rich.progress import Progress
+
+        return Progress(*columns(), console=err.console)
+    return _Lines(line)
+
+
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files: JSONL, HF daily JSON, arXiv Atom, OAI-PMH XML; plain, .gz or .tar.gz.", exists=True, dir_okay=False)],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Files: JSONL, HF daily JSON, arXiv Atom, OAI-PMH XML; plain, .gz or .tar.gz.", exists=True, dir_okay=False)],
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Write every rejected record (JSON Lines) here.")] = None,
 ) -> None:
     """Load papers (and daily listings) from files. Re-running is safe: nothing is duplicated."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
+
+        return (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                TextColumn("{task.fields[papers]} papers, {task.fields[rejected]} rejected"), TimeRemainingColumn())  # fmt: skip
+
+    def line(task: _Task, elapsed: float) -> str:
+        return (progress_line(task.description, task.completed, task.total, elapsed, size=True)
+                + f"; {task.fields['papers']:,} papers, {task.fields['rejected']:,} rejected")  # fmt: skip
 
     hub = _hub()
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TextColumn("{task.fields[papers]} papers, {task.fields[rejected]} rejected"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=False,
-        ) as progress:
+        with _progress(columns, line) as progress:
             tasks: dict[str, int] = {}
 
             def show(p: IngestProgress) -> None:
@@ -151,15 +277,15 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="One JSON object."
         print(json.dumps(data))
         return
     for key, value in data.items():
-        out.print(f"{key:>15}: {value}", highlight=False)
+        print(f"{key:>15}: {value}")
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Query: words, "phrases", -exclusions, author:, cat:, since:, until:.')],
+    query: Annotated[str, typer.Argument(metavar="QUERY", help='Query: words, "phrases", -exclusions, author:, cat:, since:, until:.')],
     mode: Annotated[str, typer.Option(help="hybrid, lexical or semantic.")] = "hybrid",
     limit: Annotated[int, typer.Option(help="How many results (1-100).")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one hit a line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array of hits, best first ([] when nothing matches).")] = False,
 ) -> None:
     """Search papers, and say why each matched."""
     hub = _hub()
@@ -170,8 +296,7 @@ def search(
     finally:
         hub.close()
     if as_json:
-        for hit in page.hits:
-            print(json.dumps(_hit_json(hit)))
+        print(json.dumps([_hit_json(hit) for hit in page.hits]))
         return
     if not page.hits:
         out.print("no papers match", highlight=False)
@@ -215,14 +340,17 @@ def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
 
 @app.command()
 def index() -> None:
-    """Compute missing or outdated embeddings for semantic search (resumable; only what changed)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    """Embed papers for semantic search. Only new or changed papers; resumable."""
 
-    from .hub import IndexProgress
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        return TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
 
     hub = _hub()
     try:
-        with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
+        # steps: each paper is one step for its whole text and one for its long tail (passages)
+        with _progress(columns, lambda task, elapsed: progress_line("embedding", task.completed, task.total, elapsed)) as progress:
             task = progress.add_task("embed", total=None)
 
             def show(p: IndexProgress) -> None:
@@ -238,13 +366,13 @@ def index() -> None:
 
 @app.command("eval-beir")
 def eval_beir(
-    folder: Annotated[Path, typer.Argument(help="A BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.", exists=True, file_okay=False)],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.", exists=True, file_okay=False)],
     split: Annotated[str, typer.Option(help="Which qrels file to use.")] = "test",
     mode: Annotated[str, typer.Option(help="hybrid, lexical or semantic.")] = "hybrid",
     keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the evaluation database in this folder and reuse it (re-runs skip loading and embedding).", file_okay=False)] = None,
     database: Annotated[Optional[str], typer.Option("--database", help="Evaluate in this database instead (e.g. an empty PostgreSQL one made for it; a re-run reuses what it loaded).")] = None,
 ) -> None:
-    """Measure search quality on a BEIR collection; print one JSON object (ndcg@10, recall@100).
+    """Measure search quality on a BEIR collection. Prints one JSON object (ndcg@10, recall@100).
 
     The collection is loaded into a throwaway SQLite database (never the configured one), or the
     database given by --database."""
@@ -270,16 +398,19 @@ def copy_db(
     target: Annotated[str, typer.Option("--to", help="Database URL (or SQLite file path) to copy into; must be empty.")],
     replace: Annotated[bool, typer.Option("--replace", help="Delete what the target holds first.")] = False,
 ) -> None:
-    """Copy everything (papers, listings, users, votes, comments, subscriptions, the digest
-    outbox, jobs, sync state, embeddings) from one database to another, e.g. SQLite to
-    PostgreSQL; verified by counting the rows of every table on both sides."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    """Copy a whole database (SQLite and PostgreSQL, either way).
 
+    Everything: papers, listings, users, votes, comments, subscriptions, the digest outbox, jobs,
+    sync state, embeddings; verified by counting the rows of every table on both sides."""
     from .hub import copy_database
-    from .types import CopyProgress
 
-    with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as progress:
-        tasks: dict[str, TaskID] = {}
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        return TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+
+    with _progress(columns, lambda task, elapsed: progress_line(f"copied {task.description}", task.completed, task.total, elapsed, unit="rows")) as progress:
+        tasks: dict[str, int] = {}
 
         def show(p: CopyProgress) -> None:
             if p.table not in tasks:
@@ -300,7 +431,33 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web site and API."""
+    _check_port(host, port)
     _serve(_hub(), host, port)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 with a clear message, before any banner, when the server could not listen there."""
+    import errno
+    import socket
+
+    def bind(p: int) -> None:
+        family, kind, proto, _, address = socket.getaddrinfo(host, p, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            s.bind(address)
+
+    try:
+        bind(port)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        for other in range(port + 1, min(port + 21, 65536)):
+            try:
+                bind(other)
+            except OSError:
+                continue
+            _fail(f"port {port} is in use: try --port {other}")
+        _fail(f"port {port} is in use: try another --port")
 
 
 def _serve(hub: Hub, host: str, port: int) -> None:
@@ -348,17 +505,27 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo database and exit.")] = False,
 ) -> None:
-    """Build a demo database from the built-in papers (no network) and serve it."""
+    """Serve a demo: the built-in papers, no network needed.
+
+    The papers go into the configured database (by default the one every command opens), when it
+    is empty or already the demo's; a database holding other papers is left alone."""
     from .demo import load_demo_papers
+    from .exceptions import PaperNotFoundError
 
-    settings = state.settings
-    if not settings.database_url:
-        from platformdirs import user_data_dir
-
-        path = Path(user_data_dir("broadsheet")) / "demo.sqlite3"
-        settings = settings.replace(database_url=f"sqlite:///{path}")
-    hub = _hub(settings)
-    report = hub.add_papers(item for pair in load_demo_papers() for item in pair)
+    if not no_serve:
+        _check_port(host, port)
+    demo_papers = load_demo_papers()
+    hub = _hub()
+    try:
+        held = hub.stats().papers
+        if held:
+            hub.get_paper(demo_papers[0][0].arxiv_id)  # already the demo's database: load again (a no-op)
+    except PaperNotFoundError:
+        where = hub.stats().database
+        hub.close()
+        _fail(f"the database {where} holds {held:,} papers: the demo goes into an empty database "
+              f"(broadsheet --db demo.sqlite3 demo), and `broadsheet serve` serves this one")  # fmt: skip
+    report = hub.add_papers(item for pair in demo_papers for item in pair)
     stats = hub.stats()
     out.print(f"demo database {stats.database}: {stats.papers} papers, {stats.listings} listings "
               f"({report.added} added now)", highlight=False)
@@ -370,7 +537,7 @@ def demo(
 
 # -- live sources: broadsheet sync arxiv | oai | hf-daily (broadsheet.sync) ---------------------
 
-sync_app = typer.Typer(help="Fetch papers from live sources: arXiv API, arXiv OAI-PMH, Hugging Face daily papers.", no_args_is_help=True)
+sync_app = _typer("Fetch papers from the live sources. arXiv's API and OAI-PMH, Hugging Face daily papers.")
 app.add_typer(sync_app, name="sync")
 
 _DAYS = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
@@ -387,21 +554,23 @@ def _day(value: datetime | None) -> date | None:
 
 def _run_sync(label: str, call: Callable[..., SyncReport]) -> None:
     """Run one sync with a progress bar, print its report; exit 1 when it stopped early."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+        return (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn())  # fmt: skip
+
+    def line(task: _Task, elapsed: float) -> str:
+        detail = task.fields["detail"]
+        return progress_line(task.description, task.completed, task.total, elapsed, unit="records") + (f"; {detail}" if detail else "")
 
     if not state.settings.contact_email:
         err.print("note: set contact_email (BROADSHEET_CONTACT_EMAIL): arXiv asks harvesters for a contact address", highlight=False)
     hub = _hub()
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=err,
-        ) as progress:
-            tasks: dict[str, TaskID] = {}
+        with _progress(columns, line) as progress:
+            tasks: dict[str, int] = {}
 
             def show(p: SyncProgress) -> None:
                 if p.phase not in tasks:
@@ -441,7 +610,7 @@ def _run_sync(label: str, call: Callable[..., SyncReport]) -> None:
 
 @sync_app.command("arxiv")
 def sync_arxiv(
-    category: Annotated[list[str], typer.Option("--category", "-c", help="arXiv category (repeatable): cs.LG, hep-th, math.")] = [],  # noqa: B006 - Typer's way
+    category: Annotated[list[str], typer.Option("--category", "-c", metavar="CATEGORY", help="arXiv category (repeatable): cs.LG, hep-th, math.")] = [],  # noqa: B006 - Typer's way
     query: Annotated[Optional[str], typer.Option("--query", "-q", help="arXiv API query, e.g. 'ti:diffusion AND au:ho'.")] = None,
     since: Since = None,
     until: Until = None,
@@ -451,7 +620,7 @@ def sync_arxiv(
     delay: Delay = None,
     embed: Embed = None,
 ) -> None:
-    """Papers from the arXiv export API: by category, query and last-update dates (--since/--until)."""
+    """Papers from the arXiv export API. By category, query and last-update dates (--since/--until)."""
     _run_sync("arxiv", lambda hub, show: hub.sync_arxiv(
         category, query, _day(since), _day(until), base_url=base_url, delay=delay,
         page_size=page_size, max_results=max_results, embed=embed, on_progress=show,
@@ -469,7 +638,7 @@ def sync_oai(
     delay: Delay = None,
     embed: Embed = None,
 ) -> None:
-    """Harvest arXiv OAI-PMH, resumably: an interrupted harvest goes on where it stopped when re-run with the same options."""
+    """Harvest arXiv OAI-PMH, resumably. An interrupted harvest goes on where it stopped when re-run with the same options."""
     _run_sync("oai", lambda hub, show: hub.sync_oai(
         set_spec, _day(from_), _day(until), fmt, full=full, base_url=base_url, delay=delay, embed=embed, on_progress=show,
     ))  # fmt: skip
@@ -484,19 +653,19 @@ def sync_hf_daily(
     delay: Delay = None,
     embed: Embed = None,
 ) -> None:
-    """Hugging Face daily papers: listings, upvotes, submitters, repos (default: the last hf_days days)."""
+    """Hugging Face daily papers. Listings, upvotes, submitters, repos (default: the last hf_days days)."""
     _run_sync("hf-daily", lambda hub, show: hub.sync_hf_daily(
         _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, on_progress=show,
     ))  # fmt: skip
 
 
-user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+user_app = _typer("Manage accounts.")
 app.add_typer(user_app, name="user")
 
 
 @user_app.command("create")
 def user_create(
-    name: Annotated[str, typer.Argument(help="User name: 2-32 letters, digits, '-' or '_'.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name: 2-32 letters, digits, '-' or '_'.")],
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when not given.")
     ],
@@ -534,21 +703,21 @@ def user_set_password(
 
 # -- email digests and the worker (docs/dev.md "Digests"; README "Email digests") ---------------
 
-subscription_app = typer.Typer(help="Manage email digest subscriptions.", no_args_is_help=True)
+subscription_app = _typer("Manage email digest subscriptions.")
 app.add_typer(subscription_app, name="subscription")
-digest_app = typer.Typer(help="Compose and send email digests.", no_args_is_help=True)
+digest_app = _typer("Compose and send email digests.")
 app.add_typer(digest_app, name="digest")
 
 
 @subscription_app.command("add")
 def subscription_add(
-    email: Annotated[str, typer.Argument(help="Email address.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="Email address.")],
     frequency: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
     topic: Annotated[Optional[list[str]], typer.Option("--topic", help="A search query (also cat:cs.LG, author:\"Name\"); repeat for more.")] = None,
     trending: Annotated[Optional[int], typer.Option("--trending", help="Trending papers per digest (0: none; default: digest_trending_top).")] = None,
     confirmed: Annotated[bool, typer.Option("--confirmed", help="Skip the confirmation email (only for addresses you know want it).")] = False,
 ) -> None:
-    """Subscribe an address; it gets a confirmation email first unless --confirmed."""
+    """Subscribe an address. It gets a confirmation email first unless --confirmed."""
     hub = _hub()
     try:
         sub = hub.subscribe(email, frequency=frequency, topics=topic or (), trending_top=trending, confirmed=confirmed)
@@ -585,7 +754,7 @@ def digest_send(
     date_: Annotated[Optional[str], typer.Option("--date", help="Send date YYYY-MM-DD (default today, UTC): a daily digest covers the day before, a weekly one the 7 days before.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compose and render; store and send nothing.")] = False,
 ) -> None:
-    """Compose the digests of a period into the outbox and send everything due (safe to re-run)."""
+    """Compose digests and send everything due. Safe to re-run."""
     from datetime import date
 
     try:
@@ -619,7 +788,7 @@ def digest_send(
 def digest_status(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Put failed messages back in the outbox.")] = False,
 ) -> None:
-    """The outbox: pending, sent, failed messages; recent failures; scheduled jobs."""
+    """The outbox and the jobs. Pending, sent and failed messages, recent failures, scheduled jobs."""
     hub = _hub()
     try:
         if retry_failed:
@@ -649,8 +818,10 @@ def worker(
     job: Annotated[Optional[list[str]], typer.Option("--job", help="Only this job (repeat for more).")] = None,
     interval: Annotated[float, typer.Option(help="Seconds between two looks at the schedule.")] = 30.0,
 ) -> None:
-    """Run scheduled jobs (the `schedule` setting): digests and source syncs. Several workers may
-    run at once: each job runs once per scheduled time, and one sender holds the outbox."""
+    """Run the scheduled jobs (digests, source syncs).
+
+    The jobs and their times are the `schedule` setting. Several workers may run at once: each job
+    runs once per scheduled time, and one sender holds the outbox."""
     import time
 
     from .logs import configure_logging
@@ -694,7 +865,7 @@ def settings_(
     markdown: Annotated[bool, typer.Option("--markdown", help="As the table in docs/settings.md.")] = False,
     show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Show secrets (secret_key, smtp_password, the database password) instead of ********.")] = False,
 ) -> None:
-    """Every setting: name, environment variable, default, help, and its current value (secrets masked)."""
+    """Every setting with its value (secrets masked). Also its environment variable, default and help."""
     from .config import describe_settings, shown_value
 
     if markdown:

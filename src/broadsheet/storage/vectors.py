@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select
 
 from .engine import chunks, is_postgres, writer
 from .schema import embeddings, papers
 from .vectors_pg import put_rows
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: `broadsheet info` needs no numpy
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class VectorStore:
     def put(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
         """Store ``(paper_id, content_hash, vector)`` rows, replacing older vectors of those papers.
         A row may hold several vectors (a k×dim array: a paper's passages; k may be 0)."""
+        import numpy as np
+
         if not items:
             return
         with self._writer.begin() as conn:
@@ -98,6 +103,8 @@ class VectorStore:
     ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """Like ``load_since`` for rows that hold several vectors each (passages, maybe none):
         (last id seen, paper ids, vectors per paper, matrix of all their vectors)."""
+        import numpy as np
+
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)
@@ -117,6 +124,8 @@ class VectorStore:
     ) -> tuple[int, np.ndarray, np.ndarray]:
         """Vectors stored after ``after_id``, at most ``limit`` of them: (last id seen, paper ids,
         matrix n×dim float32)."""
+        import numpy as np
+
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)

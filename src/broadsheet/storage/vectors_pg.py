@@ -14,13 +14,16 @@ so inner product (``<#>``, the fastest operator) ranks as cosine does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
 from .engine import bulk_insert
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: `broadsheet info` needs no numpy
 
 HNSW_DIM = 384  # as in migration 0005
 EF_SEARCH_MIN = 40  # pgvector's default candidate list; raised to the number of results wanted
@@ -41,12 +44,16 @@ ischema_names.setdefault("vector", Vector)
 
 def vector_literal(v: np.ndarray) -> str:
     """pgvector's text form of a vector: ``[0.1,0.2,...]`` (float32 values round-trip exactly)."""
+    import numpy as np
+
     return "[" + ",".join(map(str, np.asarray(v, np.float32).tolist())) + "]"
 
 
 def put_rows(conn: Connection, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
     """Insert ``(paper_id, content_hash, vector)`` rows (the caller deleted the old ones): the blob,
     and for a single vector (not a k×dim group of passages) its pgvector twin."""
+    import numpy as np
+
     bulk_insert(
         conn,
         "embeddings",
@@ -64,6 +71,8 @@ PASSAGES = "#passages"  # the suffix of a passages model's key (search.embedders
 def put_copied(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
     """Insert ``embeddings`` rows copied from another database (ids kept, ``copy-db``), each whole
     vector with its pgvector twin."""
+    import numpy as np
+
     bulk_insert(
         conn,
         "embeddings",
@@ -81,6 +90,8 @@ def put_copied(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
 def fill_missing(conn: Connection, chunk: int = 2000) -> int:
     """Give the pgvector column to stored whole-paper vectors that lack it (stored before migration
     0005 or copied in as blobs); return how many. Passage rows (model ``...#passages``) stay NULL."""
+    import numpy as np
+
     done, after = 0, 0
     select = text(
         "SELECT id, vector FROM embeddings WHERE id > :after AND embedding IS NULL "
@@ -110,6 +121,8 @@ class PgVectorSearch:
         do not leave the list short). Filtered by ``allowed`` ids: exact over those rows (a
         materialised CTE keeps the index out), as the in-memory index is exact for filters.
         """
+        import numpy as np
+
         if limit <= 0 or (allowed is not None and not allowed):
             return []
         dim = int(np.asarray(vector).shape[-1])

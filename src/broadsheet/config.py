@@ -91,6 +91,15 @@ class Settings:
         True, "Fetch a submitted paper that is not in the database from the arXiv API (`broadsheet serve`; off for servers without network)."
     )
     sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
+    background_embed: bool = _setting(
+        True, "`serve` and `worker` embed papers that have no vector yet in a low-priority background thread (off: only `broadsheet index`)."
+    )
+    arxiv_enrich: bool = _setting(
+        True,
+        "Fetch arXiv metadata (categories, comments, DOI, journal reference, versions) for papers that arrive without it "
+        "(Hugging Face records) after `sync hf-daily` and `ingest` (off: only `broadsheet enrich`).",
+    )
+    arxiv_enrich_batch: int = _setting(100, "Papers asked for per arXiv export API request when enriching (`id_list`; at most 2,000).")
     secret_key: str = _setting(
         "",
         "Key that signs the site's CSRF tokens; empty means a random key generated on first run "

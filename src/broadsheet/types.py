@@ -250,6 +250,9 @@ class SearchHit:
     semantic_rank: int | None = None
     semantic_score: float | None = None
     lexical_share: float = 0.0
+    # The paper has no vector yet: its semantic part was imputed by the fusion (from the weakest
+    # candidate's cosine, or from its words), not measured.
+    semantic_imputed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +262,31 @@ class SearchPage:
     hits: tuple[SearchHit, ...]
     mode: str
     next_cursor: str | None = None
+    # Papers that meaning search cannot see yet (no vector, or one made from older text); 0 in
+    # lexical mode, or when search has no semantic side at all (``semantic`` False).
+    not_embedded: int = 0
+    semantic: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingStatus:
+    """How far embedding for semantic search is: ``embedded`` of ``papers`` have an up-to-date
+    vector; ``background`` is what this process's background embedder does (``off``, ``idle``,
+    ``embedding``, ``waiting``: another process holds the embedding lock, ``stopped``, or
+    ``disabled``: no embedder); ``holder`` is the process holding that lock, if any; ``rate`` the
+    papers per second of the last pass, ``error`` its last failure."""
+
+    model: str | None
+    papers: int
+    embedded: int
+    background: str = "off"
+    holder: str | None = None
+    rate: float | None = None
+    error: str | None = None
+
+    @property
+    def waiting(self) -> int:
+        return self.papers - self.embedded
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/digest/unsubscribe/{token}", GET, digests.unsubscribe_page),
     ("/digest/unsubscribe/{token}", POST, digests.unsubscribe),  # RFC 8058 one-click: no CSRF
     ("/digest/preview", GET, digests.preview),
+    ("/admin/status", GET, pages.admin_status),
     ("/healthz", GET, healthz),
 ]
 

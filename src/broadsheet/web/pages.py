@@ -20,7 +20,7 @@ from ..periods import parse_period
 from ..trending import SORTS
 from ..types import Comment, Paper, Period, SearchFilters, User
 from .cache import cached
-from .deps import HubDep, Viewer
+from .deps import HubDep, Member, Viewer
 from .render import render
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
@@ -299,3 +299,8 @@ def _day(value: str, what: str) -> date | None:
         raise InvalidInputError(
             f"the {what} date must look like 2024-05-17, not {value!r}"
         ) from None
+
+
+def admin_status(request: Request, hub: HubDep, user: Member) -> HTMLResponse:
+    """For admins: how far embedding for search by meaning is (403 for other members)."""
+    return render(request, "admin_status.html", {"embedding": hub.admin_status(user)})

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from ..bibtex import to_bibtex
 from ..ids import is_arxiv_id
 from ..periods import period_containing
+from ..search.explain import coverage_note
 from ..taxonomy import category_name
 from ..trending import formula
 from ..types import Period
@@ -167,6 +168,7 @@ env.globals.update(
     with_query=with_query,
     here=here,
     csrf_field=CSRF_FIELD,
+    coverage_note=coverage_note,
 )
 
 

@@ -449,6 +449,7 @@ class Hub:
         embedded = papers - self._storage.vectors.count_stale(model)
         bg = self._background
         holder = self._storage.lock_holder(EMBED_LOCK, self._now())
+        holder = None if holder and _holder_is_dead(holder) else holder  # killed: its lease is void
         if bg is None:
             return EmbeddingStatus(model, papers, embedded, background="off", holder=holder)
         return EmbeddingStatus(model, papers, embedded, bg.state, holder, bg.rate, bg.error)

@@ -98,6 +98,8 @@ def ingest(
 
             report = hub.ingest_paths(paths, on_progress=show)
         waiting = hub.embedding_status().waiting if report.added + report.updated else 0
+        lacking = hub.count_lacking_arxiv_metadata() if report.added + report.updated else 0
+        enriched = hub.enrich_arxiv() if lacking and hub.settings.ingest_enrich else None
     except BroadsheetError as e:
         _fail(str(e))
     finally:
@@ -122,6 +124,18 @@ def ingest(
         + (f", {len(report.notices)} malformed documents read anyway (see notes)" if report.notices else ""),
         highlight=False,
     )
+    if enriched is not None:
+        for problem in enriched.problems:
+            err.print(f"[red]stopped:[/red] {problem}", highlight=False)
+        out.print(f"arXiv metadata fetched for {enriched.updated} of {lacking} papers that lacked it "
+                  f"({len(enriched.notices)} unknown to arXiv)", highlight=False)  # fmt: skip
+    elif lacking:
+        out.print(
+            f"{lacking} papers have no arXiv metadata (categories, comments, DOI: Hugging Face records carry none): "
+            "`broadsheet enrich` fetches it from the arXiv export API (100 papers a request, 3 s apart), "
+            "or set ingest_enrich = true to do it on ingest",
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
     if waiting:
         out.print(
             f"{waiting} papers wait for embedding (search finds them by words meanwhile): a running "
@@ -422,6 +436,7 @@ def _run_sync(label: str, call: Callable[..., SyncReport]) -> None:
         f"{label}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.listings_added} listings added, {len(report.rejected)} rejected; "
         f"{report.pages} pages in {report.requests} requests, {report.embedded} embedded"
+        + (f", {report.enriched} given arXiv metadata" if report.enriched else "")
         + (f"; resumed from token {report.resumed_from}" if report.resumed_from else "")
         + ("" if report.complete else "; INCOMPLETE (run it again to go on)"),
         highlight=False,
@@ -475,11 +490,23 @@ def sync_hf_daily(
     base_url: BaseUrl = None,
     delay: Delay = None,
     embed: Embed = None,
+    enrich: Annotated[Optional[bool], typer.Option("--enrich/--no-enrich", help="Fetch the new papers' arXiv metadata (categories, ...) right after (default: the arxiv_enrich setting).")] = None,
 ) -> None:
     """Hugging Face daily papers: listings, upvotes, submitters, repos (default: the last hf_days days)."""
     _run_sync("hf-daily", lambda hub, show: hub.sync_hf_daily(
-        _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, on_progress=show,
+        _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, enrich=enrich, on_progress=show,
     ))  # fmt: skip
+
+
+@app.command()
+def enrich(
+    base_url: BaseUrl = None,
+    delay: Delay = None,
+    embed: Embed = None,
+) -> None:
+    """Fetch arXiv metadata (categories, comments, DOI, journal reference, version) for papers that
+    lack it, e.g. loaded from Hugging Face records: batched arXiv export API requests, 3 s apart."""
+    _run_sync("enrich", lambda hub, show: hub.enrich_arxiv(base_url=base_url, delay=delay, embed=embed, on_progress=show))
 
 
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)

@@ -96,8 +96,13 @@ class Settings:
     )
     arxiv_enrich: bool = _setting(
         True,
-        "Fetch arXiv metadata (categories, comments, DOI, journal reference, versions) for papers that arrive without it "
-        "(Hugging Face records) after `sync hf-daily` and `ingest` (off: only `broadsheet enrich`).",
+        "After `sync hf-daily`, fetch arXiv metadata (categories, comments, DOI, journal reference, version) from the "
+        "arXiv export API for the papers it brought without it (off: only `broadsheet enrich` does).",
+    )
+    ingest_enrich: bool = _setting(
+        False,
+        "Live fetching in `ingest`: after loading records without arXiv metadata (Hugging Face files), fetch it as "
+        "`sync hf-daily` does. Off: `ingest` stays offline and says how many papers `broadsheet enrich` would complete.",
     )
     arxiv_enrich_batch: int = _setting(100, "Papers asked for per arXiv export API request when enriching (`id_list`; at most 2,000).")
     secret_key: str = _setting(

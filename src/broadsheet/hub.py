@@ -525,17 +525,58 @@ class Hub:
         base_url: str | None = None,
         delay: float | None = None,
         embed: bool | None = None,
+        enrich: bool | None = None,
         on_progress: Callable[[SyncProgress], None] | None = None,
     ) -> SyncReport:
         """Hugging Face daily papers of ``day``, or ``since`` .. ``until`` (default today), or the
-        last ``hf_days`` days: papers with their listings, upvotes, submitters, repos, pages."""
+        last ``hf_days`` days: papers with their listings, upvotes, submitters, repos, pages.
+        With ``enrich`` (default: the ``arxiv_enrich`` setting), the papers it brought get their
+        arXiv metadata (categories, ...) from the export API right after (``enrich_arxiv``)."""
         from .sync.hf import days_to_fetch, sync_days
 
         s = self.settings
         days = days_to_fetch(day, since, until, today=self._now().date(), default_days=s.hf_days)
         with self._sync_edge("hf-daily", s.hf_delay if delay is None else delay) as edge:
             report = sync_days(edge, base_url or s.hf_api_url, days, self._sync_sink, on_progress)
+        if report.changed_ids and (s.arxiv_enrich if enrich is None else enrich):
+            more = self.enrich_arxiv(report.changed_ids, embed=False, on_progress=on_progress)
+            report = dataclasses.replace(
+                report,
+                enriched=more.updated,
+                requests=report.requests + more.requests,
+                retried=report.retried + more.retried,
+                problems=report.problems + more.problems,
+                changed_ids=tuple(dict.fromkeys(report.changed_ids + more.changed_ids)),
+            )
         return self._after_sync(report, embed, on_progress)
+
+    def enrich_arxiv(
+        self,
+        arxiv_ids: Sequence[str] | None = None,
+        *,
+        base_url: str | None = None,
+        delay: float | None = None,
+        embed: bool | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Fetch arXiv metadata (categories, comments, DOI, journal reference, version) for papers
+        that lack it (Hugging Face records): all of them, or those among ``arxiv_ids``; batched
+        ``id_list`` requests, paced with every other arXiv API request (``sync/enrich.py``)."""
+        from .sync.enrich import enrich
+
+        s = self.settings
+        ids = self._storage.papers.lacking_arxiv_metadata(arxiv_ids)
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+            report = enrich(
+                edge, base_url or s.arxiv_api_url, ids, self._sync_sink,
+                lambda asked: self._storage.papers.mark_arxiv_checked(asked, self._now()),
+                batch=s.arxiv_enrich_batch, on_progress=on_progress,
+            )  # fmt: skip
+        return self._after_sync(report, embed, on_progress)
+
+    def count_lacking_arxiv_metadata(self) -> int:
+        """Papers ``enrich_arxiv`` would ask arXiv about."""
+        return len(self._storage.papers.lacking_arxiv_metadata())
 
     def fetch_arxiv_paper(
         self,

@@ -380,6 +380,7 @@ class SyncReport:
     changed_ids: tuple[str, ...] = ()  # arXiv ids added or changed: what needs (re-)embedding
     embedded: int = 0
     resumed_from: str | None = None  # OAI-PMH: the stored resumption token the run started from
+    enriched: int = 0  # papers given their arXiv metadata after the sync (sync/enrich.py)
 
 
 # -- email digests (broadsheet.digest) ---------------------------------------------------------

@@ -19,8 +19,6 @@ from typer.testing import CliRunner
 
 from broadsheet.cli import app
 from broadsheet.demo import load_demo_papers
-from broadsheet.hub import EMBED_LOCK
-from broadsheet.search.explain import why
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -85,6 +83,8 @@ def test_fresh_serve_embeds_in_the_background_until_meaning_search_answers(tmp_p
 
 
 def test_background_embedder_of_a_hub_stops_cleanly_and_waits_for_another_holder(db_url: str) -> None:
+    from broadsheet.hub import EMBED_LOCK
+
     hub = hub_at(db_url)
     hub.add_papers([paper(f"2401.0000{i}", title=f"Protein folding {i}") for i in range(1, 6)])
     other = hub_at(db_url, embedder="none")
@@ -127,6 +127,8 @@ def test_meaning_search_before_any_embedding_says_so(db_url: str) -> None:
 
 
 def test_imputed_meaning_score_is_said_not_passed_off_as_a_share(db_url: str) -> None:
+    from broadsheet.search.explain import why
+
     hub = hub_at(db_url)
     hub.add_papers([paper("2401.00001", title="Protein folding with transformers")])
     hub.index_embeddings()

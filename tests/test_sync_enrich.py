@@ -14,7 +14,6 @@ from replay import Fault, Replay
 from typer.testing import CliRunner
 
 from broadsheet.cli import app
-from broadsheet.sync.enrich import batches
 
 API = "/api/query"
 HF = "/api/daily_papers"
@@ -51,6 +50,8 @@ def _cli(*args: str, db: str, **env: str) -> tuple[int, str, str]:
 
 
 def test_batches() -> None:
+    from broadsheet.sync.enrich import batches
+
     assert batches(["1", "2301.00001", "2301.00002", "demo-01", "2301.00001", "hep-th/9901001"], 2) == [
         ["2301.00001", "2301.00002"], ["hep-th/9901001"],
     ]  # fmt: skip

@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from broadsheet.cli import app
 from broadsheet.demo import load_demo_papers
 
-REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 
@@ -48,7 +47,7 @@ def test_fresh_serve_embeds_in_the_background_until_meaning_search_answers(tmp_p
     hub.add_papers(p for p, _ in load_demo_papers()[:16])
     hub.close()
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "BROADSHEET_DATABASE_URL": ""}
+    env = {**os.environ, "BROADSHEET_DATABASE_URL": ""}
     server = subprocess.Popen(
         [sys.executable, "-m", "broadsheet", "--db", db, "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -72,7 +72,7 @@ def test_fresh_serve_embeds_in_the_background_until_meaning_search_answers(tmp_p
         assert "No papers match" not in page
     finally:
         server.terminate()
-        server.wait(30)
+        server.communicate(timeout=30)  # and close the pipe
     assert server.returncode is not None
     code, out, _ = _cli("info", "--json", db=db)
     assert json.loads(out)["embeddings"] == {

@@ -67,7 +67,7 @@ def test_fresh_serve_embeds_in_the_background_until_meaning_search_answers(tmp_p
         first = _get(search)
         assert 'id="coverage"' in first and "not embedded yet" in first  # honest, not a bare "No papers match"
         while "ResNLS" not in (page := _get(search)) or 'id="coverage"' in page:
-            assert time.monotonic() < deadline + 60, "the background embedder never finished"
+            assert time.monotonic() < deadline + 180, "the background embedder never finished"
             time.sleep(0.5)
         assert "No papers match" not in page
     finally:

@@ -539,15 +539,9 @@ class Hub:
         with self._sync_edge("hf-daily", s.hf_delay if delay is None else delay) as edge:
             report = sync_days(edge, base_url or s.hf_api_url, days, self._sync_sink, on_progress)
         if report.changed_ids and (s.arxiv_enrich if enrich is None else enrich):
-            more = self.enrich_arxiv(report.changed_ids, embed=False, on_progress=on_progress)
-            report = dataclasses.replace(
-                report,
-                enriched=more.updated,
-                requests=report.requests + more.requests,
-                retried=report.retried + more.retried,
-                problems=report.problems + more.problems,
-                changed_ids=tuple(dict.fromkeys(report.changed_ids + more.changed_ids)),
-            )
+            from .sync.enrich import with_enrichment
+
+            report = with_enrichment(report, self.enrich_arxiv(report.changed_ids, embed=False, on_progress=on_progress))
         return self._after_sync(report, embed, on_progress)
 
     def enrich_arxiv(

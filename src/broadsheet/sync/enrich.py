@@ -14,6 +14,7 @@ that fails stops the run: its ids stay unmarked, and the next run asks again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from ..exceptions import SourceError
@@ -67,6 +68,19 @@ def enrich(
         mark_checked(ids)
         tally.progress()
     return tally.report(complete=not problems, problems=problems)
+
+
+def with_enrichment(sync: SyncReport, enriched: SyncReport) -> SyncReport:
+    """A sync's report with the enrichment that followed it: its requests, faults and problems
+    (the sync itself stays complete or not), and ``enriched``, the papers that got metadata."""
+    return dataclasses.replace(
+        sync,
+        enriched=enriched.updated,
+        requests=sync.requests + enriched.requests,
+        retried=sync.retried + enriched.retried,
+        problems=sync.problems + enriched.problems,
+        changed_ids=tuple(dict.fromkeys(sync.changed_ids + enriched.changed_ids)),
+    )
 
 
 def _as_enriching(on_progress: OnProgress) -> OnProgress:

@@ -81,6 +81,31 @@ def test_fresh_serve_embeds_in_the_background_until_meaning_search_answers(tmp_p
     }  # fmt: skip
 
 
+def test_worker_embeds_in_the_background_and_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+
+    db = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+    hub = hub_at(db, embedder="none")
+    hub.add_papers([paper("2401.00001", title="Protein folding"), paper("2401.00002", title="Graph networks")])
+    hub.close()
+    env = {**os.environ, "BROADSHEET_DATABASE_URL": "", "BROADSHEET_SCHEDULE": "", "BROADSHEET_SMTP_HOST": "127.0.0.1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "broadsheet", "--db", db, "worker", "--interval", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while json.loads(_cli("info", "--json", db=db)[1])["embeddings"]["waiting"]:
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        worker.send_signal(signal.SIGINT)  # Ctrl+C
+        out, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, out
+    assert "embedding papers without a vector in the background" in out
+    assert json.loads(_cli("info", "--json", db=db)[1])["embeddings"]["holder"] is None  # the lock was let go
+
+
 def test_background_embedder_of_a_hub_stops_cleanly_and_waits_for_another_holder(db_url: str) -> None:
     from broadsheet.hub import EMBED_LOCK
 

@@ -390,7 +390,8 @@ class Hub:
                     vectors = list(embedder.embed([document_text(b.title, b.abstract) for b in batch]))
                 else:  # k passages a paper (often none): embedded together, stored one row a paper
                     texts = [embedder.tail_passages(b.title, b.abstract) for b in batch]
-                    flat = embedder.embed([t for ts in texts for t in ts]) if any(texts) else None
+                    every = [t for ts in texts for t in ts]  # at most ``size`` texts a call, like the papers
+                    flat = np.concatenate([embedder.embed(every[i : i + size]) for i in range(0, len(every), size)]) if every else None
                     ends = np.cumsum([len(ts) for ts in texts])
                     vectors = [
                         flat[end - len(ts) : end] if flat is not None else np.empty((0, embedder.dim), np.float32)

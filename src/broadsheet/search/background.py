@@ -8,8 +8,9 @@ other processes). It yields to the server's real work:
 - the thread lowers its own priority (``nice`` 10: on Linux a thread's niceness is its own);
 - a pass embeds ``batch`` papers per step, and the embedder runs a batch that small on the
   calling thread (``MiniLMOnnx`` only spreads larger ones over its pool), so the niceness applies;
-- between steps it rests ``rest`` times as long as the step took, so at most 1 / (1 + rest) of
-  a core goes to it even on a machine that has no idle time.
+- between steps it rests ``rest`` times the CPU time the step used, so it holds at most
+  1 / (1 + rest) of a core (and of the GIL, which niceness does not share out) even when the
+  machine is otherwise idle.
 
 What a pass does is given as a callable (the Hub's ``index_embeddings`` under the embedding
 lock): this module knows nothing of storage, and the Hub knows nothing of threads but start
@@ -96,16 +97,18 @@ class BackgroundEmbedder:
 
     def _one_pass(self) -> int | None:
         started = time.monotonic()
-        last = [started]
+        last = [time.thread_time()]
         count = [0]
 
         def step_done(papers: int) -> bool:
-            now = time.monotonic()
+            now, cpu = time.monotonic(), time.thread_time()
             count[0] += papers
             self.embedded += papers
             self.rate = count[0] / (now - started) if now > started else None
-            took, last[0] = now - last[0], now
-            # Rest in proportion to the step; the stop event ends a rest at once.
+            took, last[0] = cpu - last[0], cpu
+            # Rest in proportion to the CPU the step used (not its wall time: on a busy machine a
+            # low-priority step waits long for a core, and resting that long again would starve
+            # it twice); the stop event ends a rest at once.
             return not self._stop.wait(self._rest * took) if self._rest > 0 else not self._stop.is_set()
 
         return self._run_pass(step_done, self._batch)

@@ -161,6 +161,7 @@ def test_imputed_meaning_score_is_said_not_passed_off_as_a_share(db_url: str) ->
     hits = {h["id"]: h for h in map(json.loads, out.splitlines())}
     assert hits["2401.00002"]["semantic_imputed"] and not hits["2401.00001"]["semantic_imputed"]
     page = hub.search("protein folding")
+    assert page.not_embedded == 1  # a hit shows it: the page says so too
     new = next(h for h in page.hits if h.paper.arxiv_id == "2401.00002")
     old = next(h for h in page.hits if h.paper.arxiv_id == "2401.00001")
     assert "% from words" not in why(new) and "meaning: not embedded yet" in why(new)

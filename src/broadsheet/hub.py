@@ -293,7 +293,10 @@ class Hub:
         page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
         hits = self._hits(parsed, page)
         semantic = engine.semantic_available
-        waiting = self._count_not_embedded() if semantic and mode != "lexical" and parsed.has_text else 0
+        # What meaning search cannot see yet: counted for a search by meaning alone, or when a hit
+        # shows it (a hybrid search on a fully embedded database counts nothing).
+        unseen = mode == "semantic" or any(h.semantic_imputed for h in hits)
+        waiting = self._count_not_embedded() if semantic and parsed.has_text and unseen else 0
         return SearchPage(tuple(hits), mode, str(offset + limit) if more else None, waiting, semantic)
 
     def _count_not_embedded(self) -> int:

@@ -262,8 +262,9 @@ class SearchPage:
     hits: tuple[SearchHit, ...]
     mode: str
     next_cursor: str | None = None
-    # Papers that meaning search cannot see yet (no vector, or one made from older text); 0 in
-    # lexical mode, or when search has no semantic side at all (``semantic`` False).
+    # Papers that meaning search cannot see yet (no vector, or one made from older text), counted
+    # for a semantic search, or a hybrid one with a hit that has no vector; else 0 (and always in
+    # lexical mode, or when search has no semantic side at all: ``semantic`` False).
     not_embedded: int = 0
     semantic: bool = True
 

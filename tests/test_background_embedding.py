@@ -209,6 +209,7 @@ def test_admin_status_page(db_url: str, admin: bool) -> None:
     assert client.get("/admin/status").headers["location"] == "/login?next=/admin/status"
     token = csrf_of(client.get("/login").text)
     assert client.post("/login", data={"csrf_token": token, "login": "boss", "password": "a long password"}).status_code == 303
+    assert ('href="/admin/status"' in client.get("/settings").text) is admin
     page = client.get("/admin/status")
     if not admin:
         assert page.status_code == 403

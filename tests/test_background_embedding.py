@@ -192,6 +192,8 @@ def test_ingest_says_how_many_wait_and_how_to_speed_it_up(tmp_path: Path) -> Non
     code, out, _ = _cli("info", db=str(tmp_path / "i.sqlite3"))
     out = " ".join(out.split())
     assert "0 of 2 papers" in out and "2 waiting" in out
+    result = runner.invoke(app, ["--db", str(tmp_path / "n.sqlite3"), "ingest", str(path)], env={"BROADSHEET_EMBEDDER": "none"})
+    assert result.exit_code == 0 and "wait for embedding" not in result.stdout  # nothing would embed them
 
 
 @pytest.mark.parametrize("admin", [True, False])

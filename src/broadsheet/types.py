@@ -287,7 +287,8 @@ class EmbeddingStatus:
 
     @property
     def waiting(self) -> int:
-        return self.papers - self.embedded
+        """Papers without an up-to-date vector (0 without an embedder: nothing will embed them)."""
+        return self.papers - self.embedded if self.model else 0
 
 
 @dataclass(frozen=True, slots=True)

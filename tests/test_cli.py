@@ -64,7 +64,9 @@ def test_ingest_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_demo_builds_without_network(db_url: str) -> None:
-    code, out, _ = run("demo", "--no-serve", db=db_url)
+    # Without an embedder: embedding the 64 papers is test_background_embedding's (slow) subject.
+    result = runner.invoke(app, ["--db", db_url, "demo", "--no-serve"], env={"BROADSHEET_DATABASE_URL": "", "BROADSHEET_EMBEDDER": "none"})
+    code, out = result.exit_code, result.stdout
     assert code == 0, out
     code, out, _ = run("info", "--json", db=db_url)
     data = json.loads(out)

@@ -128,7 +128,7 @@ def test_two_workers_at_once_run_a_job_once(db_url: str, replay) -> None:
     replay.fail(Fault("block", path=HF))
     env = {
         "BROADSHEET_DATABASE_URL": db_url, "BROADSHEET_EMBEDDER": "none", "BROADSHEET_HF_API_URL": replay.url + HF,
-        "BROADSHEET_HF_DELAY": "0", "BROADSHEET_HF_DAYS": "1", "BROADSHEET_SCHEDULE": "sync-hf-daily=00:00",
+        "BROADSHEET_HF_DELAY": "0", "BROADSHEET_HF_DAYS": "1", "BROADSHEET_SCHEDULE": "sync-hf-daily=00:00", "BROADSHEET_ARXIV_ENRICH": "false",
         "BROADSHEET_SYNC_RETRIES": "0", "BROADSHEET_SYNC_EMBED": "false",
     }  # fmt: skip
     command = [sys.executable, "-m", "broadsheet", "worker", "--once", "--job", "sync-hf-daily"]

@@ -23,7 +23,7 @@ DAYS = [date(2024, 5, 27), date(2024, 8, 2), date(2024, 12, 11), date(2025, 3, 1
 
 @pytest.fixture
 def hub(db_url: str):
-    h = hub_at(db_url, Clock(datetime(2026, 8, 21, 18, 0)), embedder="none", hf_delay=0.0)
+    h = hub_at(db_url, Clock(datetime(2026, 8, 21, 18, 0)), embedder="none", hf_delay=0.0, arxiv_enrich=False)
     yield h
     h.close()
 
@@ -90,7 +90,7 @@ def test_default_run_fetches_the_last_days(hub, replay) -> None:
 
 
 def test_a_failing_day_stops_the_run_and_keeps_earlier_days(db_url: str, replay) -> None:
-    hub = hub_at(db_url, embedder="none", sync_retries=1)
+    hub = hub_at(db_url, embedder="none", sync_retries=1, arxiv_enrich=False)
     try:
         replay.fail(Fault("503", path=HF, when=lambda p: p.get("date") == "2024-05-28", retry_after=None, times=5))
         report = hub.sync_hf_daily(since=date(2024, 5, 27), until=date(2024, 5, 30), base_url=replay.url + HF, delay=0)
@@ -102,7 +102,7 @@ def test_a_failing_day_stops_the_run_and_keeps_earlier_days(db_url: str, replay)
 
 def test_cli_sync_hf_daily(tmp_path: Path, replay) -> None:
     args = ["--db", str(tmp_path / "c.sqlite3"), "sync", "hf-daily", "--date", "2024-05-27",
-            "--base-url", replay.url + HF, "--delay", "0", "--no-embed"]  # fmt: skip
+            "--base-url", replay.url + HF, "--delay", "0", "--no-embed", "--no-enrich"]  # fmt: skip
     result = CliRunner().invoke(app, args, env={"BROADSHEET_DATABASE_URL": ""})
     assert result.exit_code == 0, result.stderr
     assert "hf-daily: 13 added" in result.stdout and "13 listings added" in result.stdout

@@ -612,8 +612,9 @@ def test_secret_key_is_generated_once_into_the_data_folder(tmp_path: Path) -> No
     assert key.read_text() == first and len(first.strip()) >= 32
 
 
-def test_every_route_is_reachable(anon: Client, member: Client) -> None:
-    """No route in the table is dead: each GET answers a member with a page or a redirect."""
+def test_every_route_is_reachable(anon: Client, member: Client, admin: Client) -> None:
+    """No route in the table is dead: each GET answers a member (an admin, for /admin pages) with
+    a page or a redirect."""
     examples = {
         "{slug}": "2026-11-28",
         "{arxiv_id:path}": "2611.00001",
@@ -633,7 +634,11 @@ def test_every_route_is_reachable(anon: Client, member: Client) -> None:
         if url == "/papers/go":  # the date picker: a redirect to the period of the day picked
             assert member.get(url + "?day=2026-11-27").status_code == 303
             continue
-        assert member.get(url).status_code == 200, url
+        if url.startswith("/admin/"):
+            assert admin.get(url).status_code == 200, url
+            assert member.get(url).status_code == 403, url
+        else:
+            assert member.get(url).status_code == 200, url
         assert anon.get(url).status_code in (200, 303), url
 
 

@@ -229,6 +229,9 @@ def ingest(
                 progress.update(tasks[p.path], completed=p.bytes_done, papers=p.papers_seen, rejected=p.rejected)
 
             report = hub.ingest_paths(paths, on_progress=show)
+        waiting = hub.embedding_status().waiting if report.added + report.updated else 0
+        lacking = hub.count_lacking_arxiv_metadata() if report.added + report.updated else 0
+        enriched = hub.enrich_arxiv() if lacking and hub.settings.ingest_enrich else None
     except BroadsheetError as e:
         _fail(str(e))
     finally:
@@ -259,6 +262,25 @@ def ingest(
         + (f", {len(bad_files)} of {len(paths)} files could not be read whole" if bad_files else ""),
         highlight=False,
     )
+    if enriched is not None:
+        for problem in enriched.problems:
+            err.print(f"[red]stopped:[/red] {problem}", highlight=False)
+        out.print(f"arXiv metadata fetched for {enriched.updated} of {lacking} papers that lacked it "
+                  f"({len(enriched.notices)} unknown to arXiv)", highlight=False)  # fmt: skip
+    elif lacking:
+        out.print(
+            f"{lacking} papers have no arXiv metadata (categories, comments, DOI: Hugging Face records carry none): "
+            "`broadsheet enrich` fetches it from the arXiv export API (100 papers a request, 3 s apart), "
+            "or set ingest_enrich = true to do it on ingest",
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
+    if waiting:
+        out.print(
+            f"{waiting} papers wait for embedding (search finds them by words meanwhile): a running "
+            "`broadsheet serve` or `worker` embeds them in the background at low priority; "
+            "`broadsheet index` embeds them now, at full speed (about 13 papers/s on 2 cores)",
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
     if report.rejected:
         raise typer.Exit(1)
 
@@ -269,15 +291,28 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="One JSON object."
     hub = _hub()
     try:
         stats = hub.stats()
+        embedding = hub.embedding_status()
     finally:
         hub.close()
     data = asdict(stats)
     data.pop("extra")
     if as_json:
-        print(json.dumps(data))
+        print(json.dumps({**data, "embeddings": {**asdict(embedding), "waiting": embedding.waiting}}))
         return
     for key, value in data.items():
         print(f"{key:>15}: {value}")
+    print(f"{'embeddings':>15}: {_embedding_line(embedding)}")
+
+
+def _embedding_line(s) -> str:  # noqa: ANN001 - an EmbeddingStatus
+    if s.model is None:
+        return "off (embedder = none: search by words only)"
+    line = f"{s.embedded} of {s.papers} papers ({s.model}), {s.waiting} waiting"
+    if s.holder:
+        line += f"; being embedded in the background by {s.holder}"
+    elif s.waiting:
+        line += "; a running `serve` or `worker` embeds them in the background, `broadsheet index` at once"
+    return line
 
 
 @app.command()
@@ -298,6 +333,10 @@ def search(
     if as_json:
         print(json.dumps([_hit_json(hit) for hit in page.hits]))
         return
+    from .search.explain import coverage_note
+
+    if note := coverage_note(page):
+        err.print(f"note: {note}", highlight=False, markup=False)
     if not page.hits:
         out.print("no papers match", highlight=False)
     for n, hit in enumerate(page.hits, 1):
@@ -313,14 +352,9 @@ def _marked(snippet) -> str:  # noqa: ANN001 - a Snippet
 
 
 def _why(hit) -> str:  # noqa: ANN001 - a SearchHit
-    parts = []
-    if hit.lexical_rank is not None:
-        parts.append(f"words: #{hit.lexical_rank} (BM25 {hit.lexical_score:.2f})")
-    if hit.semantic_rank is not None:
-        parts.append(f"meaning: #{hit.semantic_rank} (cosine {hit.semantic_score:.2f})")
-    if hit.matched_terms:
-        parts.append("matched " + ", ".join(hit.matched_terms))
-    return f"score {hit.score:.3f}, {round(100 * hit.lexical_share)}% from words · " + " · ".join(parts)
+    from .search.explain import why
+
+    return why(hit)
 
 
 def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
@@ -333,6 +367,7 @@ def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
         "semantic_rank": hit.semantic_rank,
         "semantic_score": hit.semantic_score,
         "lexical_share": hit.lexical_share,
+        "semantic_imputed": hit.semantic_imputed,
         "matched_terms": list(hit.matched_terms),
         "snippet": "".join(t for t, _ in hit.snippet),
     }
@@ -472,6 +507,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
     for warning in _serve_warnings(s):
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
+    hub.start_background_embedding()  # what has no vector yet, at low priority
     if s.submit_fetch and hub.fetch_paper is None:
         hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
@@ -526,9 +562,15 @@ def demo(
         _fail(f"the database {where} holds {held:,} papers: the demo goes into an empty database "
               f"(broadsheet --db demo.sqlite3 demo), and `broadsheet serve` serves this one")  # fmt: skip
     report = hub.add_papers(item for pair in demo_papers for item in pair)
+    err.print("embedding the demo papers for search by meaning (once; a few seconds)", highlight=False)
+    try:
+        embedded = hub.index_embeddings()  # search by meaning works from the start
+    except BroadsheetError as e:
+        hub.close()
+        _fail(str(e))
     stats = hub.stats()
     out.print(f"demo database {stats.database}: {stats.papers} papers, {stats.listings} listings "
-              f"({report.added} added now)", highlight=False)
+              f"({report.added} added now, {embedded} embedded)", highlight=False)
     if no_serve:
         hub.close()
         return
@@ -599,6 +641,7 @@ def _run_sync(label: str, call: Callable[..., SyncReport]) -> None:
         f"{label}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.listings_added} listings added, {len(report.rejected)} rejected; "
         f"{report.pages} pages in {report.requests} requests, {report.embedded} embedded"
+        + (f", {report.enriched} given arXiv metadata" if report.enriched else "")
         + (f"; resumed from token {report.resumed_from}" if report.resumed_from else "")
         + ("" if report.complete else "; INCOMPLETE (run it again to go on)"),
         highlight=False,
@@ -652,11 +695,23 @@ def sync_hf_daily(
     base_url: BaseUrl = None,
     delay: Delay = None,
     embed: Embed = None,
+    enrich: Annotated[Optional[bool], typer.Option("--enrich/--no-enrich", help="Fetch the new papers' arXiv metadata (categories, ...) right after (default: the arxiv_enrich setting).")] = None,
 ) -> None:
     """Hugging Face daily papers. Listings, upvotes, submitters, repos (default: the last hf_days days)."""
     _run_sync("hf-daily", lambda hub, show: hub.sync_hf_daily(
-        _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, on_progress=show,
+        _day(day), _day(since), _day(until), base_url=base_url, delay=delay, embed=embed, enrich=enrich, on_progress=show,
     ))  # fmt: skip
+
+
+@app.command()
+def enrich(
+    base_url: BaseUrl = None,
+    delay: Delay = None,
+    embed: Embed = None,
+) -> None:
+    """Fetch arXiv metadata (categories, comments, DOI, journal reference, version) for papers that
+    lack it, e.g. loaded from Hugging Face records: batched arXiv export API requests, 3 s apart."""
+    _run_sync("enrich", lambda hub, show: hub.enrich_arxiv(base_url=base_url, delay=delay, embed=embed, on_progress=show))
 
 
 user_app = _typer("Manage accounts.")
@@ -832,6 +887,8 @@ def worker(
         from .schedule import parse_schedule
 
         plan = {k: v for k, v in parse_schedule(hub.settings.schedule).items() if v and (not job or k in job)}
+        if not once and hub.start_background_embedding():
+            out.print("worker: embedding papers without a vector in the background", highlight=False)
         out.print("worker: " + (", ".join(f"{k} at {'%02d:%02d' % (w.hour, w.minute)}" for k, w in plan.items()) or "nothing scheduled"), highlight=False)
         while True:
             hub.run_due_jobs(only=job, on_job=lambda name, summary: out.print(summary, highlight=False, markup=False))

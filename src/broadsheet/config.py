@@ -110,6 +110,20 @@ class Settings:
         "(its turn after other arXiv requests included); no retries: past it the page asks to try again later.",
     )
     sync_embed: bool = _setting(True, "Embed the papers a sync added or changed right after it (else `broadsheet index` does).")
+    background_embed: bool = _setting(
+        True, "`serve` and `worker` embed papers that have no vector yet in a low-priority background thread (off: only `broadsheet index`)."
+    )
+    arxiv_enrich: bool = _setting(
+        True,
+        "After `sync hf-daily`, fetch arXiv metadata (categories, comments, DOI, journal reference, version) from the "
+        "arXiv export API for the papers it brought without it (off: only `broadsheet enrich` does).",
+    )
+    ingest_enrich: bool = _setting(
+        False,
+        "Live fetching in `ingest`: after loading records without arXiv metadata (Hugging Face files), fetch it as "
+        "`sync hf-daily` does. Off: `ingest` stays offline and says how many papers `broadsheet enrich` would complete.",
+    )
+    arxiv_enrich_batch: int = _setting(100, "Papers asked for per arXiv export API request when enriching (`id_list`; at most 2,000).")
     secret_key: str = _setting(
         "",
         "Key that signs the site's CSRF tokens; empty means a random key generated on first run "

@@ -47,6 +47,7 @@ from .types import (
     Digest,
     DigestPeriod,
     DigestRun,
+    EmbeddingStatus,
     Feed,
     FeedEntry,
     IngestReport,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from .digest.deliver import Mailer
     from .digest.render import MailSite
     from .search.embedders import Embedder
+    from .search.background import BackgroundEmbedder
     from .search.engine import SearchEngine
     from .search.fusion import Fused, FusionParams
     from .sync.http import HttpEdge, Pacer
@@ -79,6 +81,8 @@ if TYPE_CHECKING:
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
 SYNC_EMBED_CHUNK = 1000  # papers a sync embeds per index_embeddings call
+EMBED_LOCK = "embed-background"  # held by the one process embedding in the background
+NOT_EMBEDDED_TTL = 10.0  # seconds a search reuses its count of papers without a vector
 MAX_COMMENT = 10_000  # characters of markdown in one comment
 SEARCH_COUNT = 100  # results a search counts at least (= the fusion's depth: the ranking stays the same)
 SEARCH_SORT_POOL = 1000  # the best results that a search sorted by date or upvotes orders
@@ -142,8 +146,11 @@ class Hub:
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lease_renewed = 0.0
         self._outbox: Lock | None = None  # the outbox's lock while this Hub sends
+        self._background: BackgroundEmbedder | None = None
+        self._not_embedded: tuple[float, int] | None = None  # (when counted, count)
 
     def close(self) -> None:
+        self.stop_background_embedding()
         self._storage.close()
 
     # -- ingest -------------------------------------------------------------------------------
@@ -307,7 +314,25 @@ class Hub:
         ranked = [by_id[pid] for pid in order_results(list(by_id), keys, sort)]
         page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
         hits = self._hits(parsed, page)
-        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None, len(ranked), len(ranked) >= asked)
+        semantic = engine.semantic_available
+        # What meaning search cannot see yet: counted for a search by meaning alone, or when a hit
+        # shows it (a hybrid search on a fully embedded database counts nothing).
+        unseen = mode == "semantic" or any(h.semantic_imputed for h in hits)
+        waiting = self._count_not_embedded() if semantic and parsed.has_text and unseen else 0
+        return SearchPage(
+            tuple(hits), mode, str(offset + limit) if more else None,
+            total=len(ranked), total_capped=len(ranked) >= asked, not_embedded=waiting, semantic=semantic,
+        )  # fmt: skip
+
+    def _count_not_embedded(self) -> int:
+        """Papers without an up-to-date vector, counted at most every few seconds (a count at
+        1M papers takes a moment); the background embedder makes it count again."""
+        if (cached := self._not_embedded) and time.monotonic() - cached[0] < NOT_EMBEDDED_TTL:
+            return cached[1]
+        assert self._embedder is not None
+        n = self._storage.vectors.count_stale(self._embedder.name)
+        self._not_embedded = (time.monotonic(), n)
+        return n
 
     def _hits(self, parsed: Query, page: Sequence[Fused]) -> list[SearchHit]:
         from .search.explain import best_window, mark, matched_terms, query_stems
@@ -332,6 +357,7 @@ class Hub:
                     semantic_rank=f.semantic_rank,
                     semantic_score=f.cosine,
                     lexical_share=f.lexical / f.score if f.score else float(f.lexical_rank is not None),
+                    semantic_imputed=f.cosine is None and f.semantic != 0.0,
                 )
             )
         return hits
@@ -355,11 +381,15 @@ class Hub:
         *,
         arxiv_ids: Sequence[str] | None = None,
         on_progress: Callable[[IndexProgress], None] | None = None,
+        batch_size: int | None = None,
+        keep_going: Callable[[int], bool] | None = None,
     ) -> int:
         """Embed papers that have no vector, or whose text changed since; return how many.
 
         Resumable: each batch is committed, and a re-run picks up what is still missing. With
         ``arxiv_ids``, only those papers (a just-submitted paper is embedded at once this way).
+        ``batch_size`` papers are embedded at a time (default: the ``index_batch_size`` setting);
+        ``keep_going(papers)`` is called after each batch, and stops the run when it returns False.
         """
         engine = self._search_engine()
         embedder = self._embedder
@@ -374,17 +404,22 @@ class Hub:
         if among == []:
             return 0
         kinds = (embedder.name, passages_key(embedder.name))  # whole papers, then their long tails
-        total = sum(store.count_stale(k) for k in kinds) if among is None else 2 * len(among)
+        if on_progress is None:
+            total = 0
+        else:
+            total = sum(store.count_stale(k) for k in kinds) if among is None else 2 * len(among)
+        size = batch_size or self.settings.index_batch_size
         embedded: set[int] = set()
         steps = 0
         for kind in kinds:
             after = 0
-            while batch := store.stale(kind, self.settings.index_batch_size, after, among):
+            while batch := store.stale(kind, size, after, among):
                 if kind == embedder.name:
                     vectors = list(embedder.embed([document_text(b.title, b.abstract) for b in batch]))
                 else:  # k passages a paper (often none): embedded together, stored one row a paper
                     texts = [embedder.tail_passages(b.title, b.abstract) for b in batch]
-                    flat = embedder.embed([t for ts in texts for t in ts]) if any(texts) else None
+                    every = [t for ts in texts for t in ts]  # at most ``size`` texts a call, like the papers
+                    flat = np.concatenate([embedder.embed(every[i : i + size]) for i in range(0, len(every), size)]) if every else None
                     ends = np.cumsum([len(ts) for ts in texts])
                     vectors = [
                         flat[end - len(ts) : end] if flat is not None else np.empty((0, embedder.dim), np.float32)
@@ -395,7 +430,58 @@ class Hub:
                 steps, after = steps + len(batch), batch[-1].paper_id
                 if on_progress:
                     on_progress(IndexProgress(steps, max(total, steps)))
+                if keep_going is not None and not keep_going(len(batch)):
+                    return len(embedded)
         return len(embedded)
+
+    # -- embedding in the background (search/background.py) ----------------------------------
+
+    def start_background_embedding(self) -> bool:
+        """Embed what is missing in a low-priority background thread, now and as papers arrive,
+        until ``close()``: what `serve` and `worker` do (unless ``background_embed`` is off or
+        there is no embedder). One process at a time embeds (the ``embed-background`` lock)."""
+        from .search.background import BackgroundEmbedder
+
+        if self._background is not None or not self.settings.background_embed or self._embedder_name() is None:
+            return False
+        self._background = BackgroundEmbedder(self._embedding_pass)
+        self._background.start()
+        return True
+
+    def stop_background_embedding(self) -> None:
+        background, self._background = self._background, None
+        if background is not None:
+            background.stop()
+
+    def _embedding_pass(self, step_done: Callable[[int], bool], batch: int) -> int | None:
+        def counted(papers: int) -> bool:
+            self._not_embedded = None  # searches count again
+            return step_done(papers)
+
+        with self.exclusive(EMBED_LOCK) as lock:
+            if lock is None:
+                return None  # another process embeds
+            return self.index_embeddings(batch_size=batch, keep_going=counted)
+
+    def _embedder_name(self) -> str | None:
+        from .search.embedders import embedder_name
+
+        return embedder_name(self.settings.embedder)
+
+    def embedding_status(self) -> EmbeddingStatus:
+        """How many papers have an up-to-date vector, and what background embedding is doing:
+        for `broadsheet info`, `ingest` and the admin status page."""
+        model = self._embedder_name()
+        papers = self._storage.counts_of_papers()
+        if model is None:
+            return EmbeddingStatus(None, papers, 0, background="disabled")
+        embedded = papers - self._storage.vectors.count_stale(model)
+        bg = self._background
+        holder = self._storage.lock_holder(EMBED_LOCK, self._now())
+        holder = None if holder and _holder_is_dead(holder) else holder  # killed: its lease is void
+        if bg is None:
+            return EmbeddingStatus(model, papers, embedded, background="off", holder=holder)
+        return EmbeddingStatus(model, papers, embedded, bg.state, holder, bg.rate, bg.error)
 
     # -- live sources (broadsheet.sync; docs/dev.md "Live sources") ----------------------------
     # Each sync stores page by page through add_papers and returns a SyncReport; with ``embed``
@@ -468,17 +554,52 @@ class Hub:
         base_url: str | None = None,
         delay: float | None = None,
         embed: bool | None = None,
+        enrich: bool | None = None,
         on_progress: Callable[[SyncProgress], None] | None = None,
     ) -> SyncReport:
         """Hugging Face daily papers of ``day``, or ``since`` .. ``until`` (default today), or the
-        last ``hf_days`` days: papers with their listings, upvotes, submitters, repos, pages."""
+        last ``hf_days`` days: papers with their listings, upvotes, submitters, repos, pages.
+        With ``enrich`` (default: the ``arxiv_enrich`` setting), the papers it brought get their
+        arXiv metadata (categories, ...) from the export API right after (``enrich_arxiv``)."""
         from .sync.hf import days_to_fetch, sync_days
 
         s = self.settings
         days = days_to_fetch(day, since, until, today=self._now().date(), default_days=s.hf_days)
         with self._sync_edge("hf-daily", s.hf_delay if delay is None else delay) as edge:
             report = sync_days(edge, base_url or s.hf_api_url, days, self._sync_sink, on_progress)
+        if report.changed_ids and (s.arxiv_enrich if enrich is None else enrich):
+            from .sync.enrich import with_enrichment
+
+            report = with_enrichment(report, self.enrich_arxiv(report.changed_ids, embed=False, on_progress=on_progress))
         return self._after_sync(report, embed, on_progress)
+
+    def enrich_arxiv(
+        self,
+        arxiv_ids: Sequence[str] | None = None,
+        *,
+        base_url: str | None = None,
+        delay: float | None = None,
+        embed: bool | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Fetch arXiv metadata (categories, comments, DOI, journal reference, version) for papers
+        that lack it (Hugging Face records): all of them, or those among ``arxiv_ids``; batched
+        ``id_list`` requests, paced with every other arXiv API request (``sync/enrich.py``)."""
+        from .sync.enrich import enrich
+
+        s = self.settings
+        ids = self._storage.papers.lacking_arxiv_metadata(arxiv_ids)
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+            report = enrich(
+                edge, base_url or s.arxiv_api_url, ids, self._sync_sink,
+                lambda asked: self._storage.papers.mark_arxiv_checked(asked, self._now()),
+                batch=s.arxiv_enrich_batch, on_progress=on_progress,
+            )  # fmt: skip
+        return self._after_sync(report, embed, on_progress)
+
+    def count_lacking_arxiv_metadata(self) -> int:
+        """Papers ``enrich_arxiv`` would ask arXiv about."""
+        return len(self._storage.papers.lacking_arxiv_metadata())
 
     def fetch_arxiv_paper(
         self,
@@ -810,6 +931,11 @@ class Hub:
     def _require_admin(actor: User) -> None:
         if not actor.is_admin:
             raise PermissionDeniedError("only admins can do this")
+
+    def admin_status(self, actor: User) -> EmbeddingStatus:
+        """What the admin status page shows; raises PermissionDeniedError for anyone but an admin."""
+        self._require_admin(actor)
+        return self.embedding_status()
 
     def set_paper_hidden(self, actor: User, arxiv_id: str, hidden: bool = True) -> Paper:
         """Hide a paper from every list, search and page (admins still see it), or show it again."""

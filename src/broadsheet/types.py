@@ -250,6 +250,9 @@ class SearchHit:
     semantic_rank: int | None = None
     semantic_score: float | None = None
     lexical_share: float = 0.0
+    # The paper has no vector yet: its semantic part was imputed by the fusion (from the weakest
+    # candidate's cosine, or from its words), not measured.
+    semantic_imputed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +265,33 @@ class SearchPage:
     next_cursor: str | None = None
     total: int = 0
     total_capped: bool = False
+    # Papers that meaning search cannot see yet (no vector, or one made from older text), counted
+    # for a semantic search, or a hybrid one with a hit that has no vector; else 0 (and always in
+    # lexical mode, or when search has no semantic side at all: ``semantic`` False).
+    not_embedded: int = 0
+    semantic: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingStatus:
+    """How far embedding for semantic search is: ``embedded`` of ``papers`` have an up-to-date
+    vector; ``background`` is what this process's background embedder does (``off``, ``idle``,
+    ``embedding``, ``waiting``: another process holds the embedding lock, ``stopped``, or
+    ``disabled``: no embedder); ``holder`` is the process holding that lock, if any; ``rate`` the
+    papers per second of the last pass, ``error`` its last failure."""
+
+    model: str | None
+    papers: int
+    embedded: int
+    background: str = "off"
+    holder: str | None = None
+    rate: float | None = None
+    error: str | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Papers without an up-to-date vector (0 without an embedder: nothing will embed them)."""
+        return self.papers - self.embedded if self.model else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +385,7 @@ class SyncReport:
     changed_ids: tuple[str, ...] = ()  # arXiv ids added or changed: what needs (re-)embedding
     embedded: int = 0
     resumed_from: str | None = None  # OAI-PMH: the stored resumption token the run started from
+    enriched: int = 0  # papers given their arXiv metadata after the sync (sync/enrich.py)
 
 
 # -- email digests (broadsheet.digest) ---------------------------------------------------------

@@ -192,6 +192,18 @@ def make_embedder(spec: str) -> Embedder | None:
     )
 
 
+def embedder_name(spec: str) -> str | None:
+    """The name the vectors of the embedder a setting names are stored under, without loading
+    it (None for ``none``): for counting what is embedded in a one-shot command."""
+    if spec == "none":
+        return None
+    if spec == "minilm-int8":
+        return MiniLMOnnx.name
+    if spec.startswith("sentence-transformers:"):
+        return f"st:{spec.split(':', 1)[1]}"
+    raise InvalidInputError(f"unknown embedder {spec!r}: use minilm-int8, sentence-transformers:NAME or none")
+
+
 def passages_key(model: str) -> str:
     """The name a model's tail-passage vectors are stored under (one row per paper, k vectors)."""
     return f"{model}#passages"

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 
 from ..text import STOPWORDS, delatex, fold, porter_stem
-from ..types import Query, Snippet
+from ..types import Query, SearchHit, SearchPage, Snippet
 
 LEAD_WORDS = 40
 SNIPPET_WORDS = 40
@@ -95,3 +95,41 @@ def lead(text: str, words: int = LEAD_WORDS) -> Snippet:
 def matched_terms(*snippets: Snippet) -> tuple[str, ...]:
     """The distinct matched words, lowercased, in order of appearance."""
     return tuple(dict.fromkeys(t.lower() for snip in snippets for t, hit in snip if hit))
+
+
+NOT_EMBEDDED = "meaning: not embedded yet"
+
+
+def why(hit: SearchHit) -> str:
+    """One line on why a hit ranked where it did: its score, how much of it came from the words,
+    each side's rank and raw score, the matched words. A hit whose paper has no vector yet says
+    so: its semantic part was imputed by the fusion, so a share "from words" would be made up."""
+    parts = []
+    if hit.lexical_rank is not None:
+        parts.append(f"words: #{hit.lexical_rank} (BM25 {hit.lexical_score:.2f})")
+    if hit.semantic_rank is not None:
+        parts.append(f"meaning: #{hit.semantic_rank} (cosine {hit.semantic_score:.2f})")
+    elif hit.semantic_imputed:
+        parts.append(f"{NOT_EMBEDDED} (ranked by its words, its meaning counted as the weakest match's)")
+    if hit.matched_terms:
+        parts.append("matched " + ", ".join(hit.matched_terms))
+    share = "" if hit.semantic_imputed else f", {round(100 * hit.lexical_share)}% from words"
+    return f"score {hit.score:.3f}{share} · " + " · ".join(parts)
+
+
+def coverage_note(page: SearchPage) -> str | None:
+    """What a results page should say about the semantic side, or None: meaning search is off on
+    this server, or some papers have no vector yet (meaning search cannot find them)."""
+    if page.mode == "lexical":
+        return None
+    if not page.semantic:
+        return "Meaning search is off on this server (embedder = none): these results match words only."
+    if page.not_embedded:
+        n = page.not_embedded
+        papers = "paper is" if n == 1 else "papers are"
+        return (
+            f"{n:,} {papers} not embedded yet, so search by meaning cannot find "
+            f"{'it' if n == 1 else 'them'} (words still do). A running server embeds them in the "
+            "background; `broadsheet index` does it at once."
+        )
+    return None

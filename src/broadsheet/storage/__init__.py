@@ -72,6 +72,10 @@ class Storage:
         with self.engine.connect() as conn:
             return {name: conn.execute(select(func.count()).select_from(t)).scalar_one() for name, t in tables.items()}
 
+    def counts_of_papers(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
     def schema_version(self) -> str | None:
         return schema_version(self.engine)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, update
 
 from ..text import content_hash, delatex, name_key
 from ..types import BatchPlan, Listing, Paper, PaperData
@@ -237,6 +237,33 @@ class PaperStore:
             for chunk in chunks(list(arxiv_ids)):
                 out.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all())
         return out
+
+    # -- arXiv metadata for papers that came without it (sync/enrich.py) -----------------------
+
+    def lacking_arxiv_metadata(self, among: Sequence[str] | None = None) -> list[str]:
+        """arXiv ids (in row order) of papers that have no categories (a Hugging Face record
+        carries none) and that the arXiv export API was never asked about; only those ``among``
+        the given ids if any are given. Local ids (``demo-07``) have no '.' or '/' and never match."""
+        has_cats = select(paper_categories.c.paper_id).where(paper_categories.c.paper_id == papers.c.id).exists()
+        stmt = (
+            select(papers.c.arxiv_id)
+            .where(~has_cats, papers.c.arxiv_checked.is_(None))
+            .where(or_(papers.c.arxiv_id.like("%.%"), papers.c.arxiv_id.like("%/%")))
+            .order_by(papers.c.id)
+        )
+        with self._engine.connect() as conn:
+            if among is None:
+                return list(conn.execute(stmt).scalars())
+            found = set()
+            for chunk in chunks(list(among)):
+                found.update(conn.execute(stmt.where(papers.c.arxiv_id.in_(chunk))).scalars())
+        return [a for a in dict.fromkeys(among) if a in found]
+
+    def mark_arxiv_checked(self, arxiv_ids: Sequence[str], now: datetime) -> None:
+        """Record that arXiv was asked about these papers (whether or not it knew them)."""
+        with self._writer.begin() as conn:
+            for chunk in chunks(list(arxiv_ids)):
+                conn.execute(update(papers).where(papers.c.arxiv_id.in_(chunk)).values(arxiv_checked=now))
 
     def newest(self, limit: int, offset: int = 0) -> list[Paper]:
         """Visible papers, most recently published first."""

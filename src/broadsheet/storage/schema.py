@@ -57,6 +57,9 @@ papers = Table(
     Column("content_hash", String(32), nullable=False),
     Column("first_seen", DateTime, nullable=False),
     Column("last_changed", DateTime, nullable=False),
+    # When the arXiv export API was last asked for this paper's metadata because it had none (a
+    # Hugging Face record: no categories); NULL: never. A paper arXiv does not know is not asked again.
+    Column("arxiv_checked", DateTime),
     Index("ix_papers_published", "published"),
     Index("ix_papers_last_changed", "last_changed"),  # what changed since: search's in-memory index
 )

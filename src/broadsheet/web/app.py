@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,13 +97,21 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/reset-password", POST, accounts.reset_request),
     ("/reset-password/{token}", GET, accounts.reset_form),
     ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
+    ("/admin/status", GET, pages.admin_status),
     ("/healthz", GET, healthz),
 ]
 
 
 def create_app(hub: Hub) -> FastAPI:
     settings = hub.settings
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.stop_background_embedding()  # `serve` started it; a step ends within a second or so
+
     app = FastAPI(
+        lifespan=lifespan,
         title=settings.site_name,
         version=_version(),
         description="Daily papers, search, votes and comments. See /api/docs.",

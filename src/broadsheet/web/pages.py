@@ -21,7 +21,7 @@ from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, User
 from .cache import cached
-from .deps import HubDep, Viewer
+from .deps import HubDep, Member, Viewer
 from .render import period_url, render
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
@@ -354,3 +354,8 @@ def _day(value: str, what: str) -> date | None:
         raise InvalidInputError(
             f"the {what} date must look like 2024-05-17, not {value!r}"
         ) from None
+
+
+def admin_status(request: Request, hub: HubDep, user: Member) -> HTMLResponse:
+    """For admins: how far embedding for search by meaning is (403 for other members)."""
+    return render(request, "admin_status.html", {"embedding": hub.admin_status(user)})

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from ..bibtex import to_bibtex
 from ..ids import is_arxiv_id
 from ..periods import period_containing
+from ..search.explain import coverage_note
 from ..taxonomy import category_name
 from ..trending import default_sort, formula
 from ..types import Period
@@ -187,6 +188,7 @@ env.globals.update(
     here=here,
     site_url=site_url,
     csrf_field=CSRF_FIELD,
+    coverage_note=coverage_note,
 )
 
 

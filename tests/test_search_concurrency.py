@@ -125,3 +125,50 @@ def test_a_failed_refresh_is_logged_counted_retried_and_search_uses_the_database
     for p in corpus:
         top = [pid for pid, _ in index.search(parse_query(p.title).words, 3)]
         assert hub._storage.papers.ids_of([p.arxiv_id])[p.arxiv_id] in top  # noqa: SLF001
+
+
+def test_vector_searches_during_refreshes_see_only_whole_rows(tmp_path) -> None:  # noqa: ANN001
+    """The in-memory vector index: searches while vectors and passages arrive return only papers
+    whose vectors are in, with their own scores (SQLite: the index is the same on both backends)."""
+    import numpy as np
+
+    from broadsheet.search.embedders import passages_key
+    from broadsheet.search.vectors import VectorIndex
+
+    hub = hub_at(f"sqlite:///{tmp_path / 'v.sqlite3'}", _now, embedder="none")
+    corpus = _papers(2000, seed=2)
+    hub.add_papers(corpus)
+    pids = list(hub._storage.papers.ids_of([p.arxiv_id for p in corpus]).values())  # noqa: SLF001
+    store, dim = hub._storage.vectors, 8  # noqa: SLF001
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((len(pids), dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = VectorIndex(store, "test", dim)
+    stop, wrong = threading.Event(), []
+
+    def search() -> None:
+        known = dict(zip(pids, vecs, strict=True))
+        while not stop.is_set():
+            q = vecs[rng.integers(len(vecs))]
+            try:
+                for pid, score in index.exact_search(q, 50):
+                    if pid not in known or not score >= float(known[pid] @ q) - 1e-5:
+                        wrong.append((pid, score))
+            except Exception as e:  # noqa: BLE001 - reported by the test
+                wrong.append(e)
+                return
+
+    threads = [threading.Thread(target=search) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for start in range(0, len(pids), 100):
+            chunk = range(start, start + 100)
+            store.put("test", [(pids[i], "h", vecs[i]) for i in chunk])
+            store.put(passages_key("test"), [(pids[i], "h", np.stack([vecs[i], -vecs[i]])) for i in chunk])
+            index.refresh()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not wrong, wrong[:5]

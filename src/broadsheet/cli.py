@@ -78,6 +78,9 @@ def ingest(
     """Load papers (and daily listings) from files. Re-running is safe: nothing is duplicated."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from .ingest import lower_priority
+
+    lower_priority()  # a server on this machine answers first
     hub = _hub()
     try:
         with Progress(
@@ -599,6 +602,9 @@ def worker(
     run at once: each job runs once per scheduled time, and one sender holds the outbox."""
     import time
 
+    from .ingest import lower_priority
+
+    lower_priority()  # syncs ingest and embed in bulk: a server on this machine answers first
     hub = _hub()
     try:
         from .schedule import parse_schedule

@@ -52,7 +52,7 @@ log = logging.getLogger("broadsheet.search")
 
 K1, B = 1.2, 0.75
 REBUILD_SHARE = 0.2
-CATCH_UP_PAUSE = 0.05  # seconds between rounds of catching up: an ingest's batches come together
+CATCH_UP_PAUSE = 0.05  # seconds between rounds of catching up at least: an ingest's batches come together
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds before a failed refresh is tried again (doubling)
 # A writer that took its timestamp before another's may commit after it: look back this far.
 LOOKBACK = timedelta(seconds=30)
@@ -392,8 +392,13 @@ class LexicalIndex:
 
     def _catch_up(self) -> None:
         try:
-            while self.refresh():  # more may have arrived meanwhile: take it in, a little later
-                time.sleep(CATCH_UP_PAUSE)
+            while True:
+                start = time.monotonic()
+                if not self.refresh():
+                    break
+                # More may have arrived meanwhile (an ingest): take it in after a pause as long as
+                # this round, so catching up takes at most half a core from the requests.
+                time.sleep(max(CATCH_UP_PAUSE, time.monotonic() - start))
         except Exception:  # noqa: BLE001 - logged, counted and retried; search uses the database meanwhile
             log.exception("in-memory search index: refresh failed (search uses the database until a retry works)")
         finally:

@@ -89,8 +89,7 @@ def test_scores_equal_fts5_bm25(sqlite_demo_hub) -> None:
 
 
 def test_new_and_changed_papers_are_found_without_a_rebuild(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lexical, "SMALL", 0)  # rebuilds in the background only...
-    monkeypatch.setattr(lexical, "REBUILD_SHARE", 10.0)  # ...and not at all for this test
+    monkeypatch.setattr(lexical, "REBUILD_SHARE", 10.0)  # no rebuild in this test
     clock = Clock()
     h = hub_at(db_url, clock, embedder="none")
     try:
@@ -100,6 +99,8 @@ def test_new_and_changed_papers_are_found_without_a_rebuild(db_url: str, monkeyp
         assert index.search(["zeolite"], 5) == []
         clock.now = clock.now.replace(minute=5)
         h.add_papers([paper("2401.00007", title="Zeolite catalysts", abstract="Porous zeolite frameworks.")])
+        assert index.search(["zeolite"], 5) is None  # behind the database: the caller asks it instead
+        assert index.wait_until_current(timeout=10)  # caught up in the background
         found = index.search(["zeolite"], 5)
         pid = h._storage.papers.ids_of(["2401.00007"])["2401.00007"]  # noqa: SLF001
         assert [p for p, _ in found] == [pid]
@@ -108,6 +109,7 @@ def test_new_and_changed_papers_are_found_without_a_rebuild(db_url: str, monkeyp
         h.add_papers(
             [paper("2401.00007", version=2, title="Perovskite catalysts", abstract="Layered perovskite oxides.")]
         )
+        assert index.wait_until_current(timeout=10)
         assert index.search(["zeolite"], 5) == []  # the old text no longer counts
         assert [p for p, _ in index.search(["perovskite"], 5)] == [pid]
         assert index.refresh() == 0  # nothing changed since: nothing re-read into the index

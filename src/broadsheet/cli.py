@@ -218,6 +218,9 @@ def ingest(
         return (progress_line(task.description, task.completed, task.total, elapsed, size=True)
                 + f"; {task.fields['papers']:,} papers, {task.fields['rejected']:,} rejected")  # fmt: skip
 
+    from .ingest import lower_priority
+
+    lower_priority()  # a server on this machine answers first
     hub = _hub()
     try:
         with _progress(columns, line) as progress:
@@ -881,6 +884,9 @@ def worker(
 
     from .logs import configure_logging
 
+    from .ingest import lower_priority
+
+    lower_priority()  # syncs ingest and embed in bulk: a server on this machine answers first
     hub = _hub()
     configure_logging(hub.settings, level=30)  # warnings (failed requests, SMTP failures), secrets masked
     try:

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from .search.background import BackgroundEmbedder
     from .search.engine import SearchEngine
     from .search.fusion import Fused, FusionParams
+    from .search.lexical import IndexStatus
     from .sync.http import HttpEdge, Pacer
     from .search.vectors_db import DatabaseVectorIndex
 
@@ -273,6 +274,10 @@ class Hub:
         the in-memory BM25 index (in a background thread unless ``wait``; until it is built,
         search ranks with FTS5, the same scores, slower). One-shot commands skip this."""
         self._search_engine().warm_up(wait=wait)
+
+    def search_index_status(self) -> IndexStatus | None:
+        """The in-memory lexical index: built, current, failures (None: the database ranks)."""
+        return self._search_engine().lexical_status()
 
     def search(
         self,

@@ -18,7 +18,7 @@ from ..text import STOPWORDS, fold
 from ..types import Query
 from .embedders import Embedder
 from .fusion import Candidates, Fused, FusionParams, fuse, only_lexical, only_semantic
-from .lexical import LexicalIndex
+from .lexical import IndexStatus, LexicalIndex
 from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "semantic")
@@ -66,7 +66,8 @@ class SearchEngine:
         return fuse(self.candidates(query, max(limit, self.params.depth)), self.params)[:limit]
 
     def lexical(self, query: Query, limit: int, allowed: set[int] | None | object = _LOOK_UP) -> list[tuple[int, float]]:
-        """BM25 ranking: from the in-memory index once it is built, else from FTS5 (same scores).
+        """BM25 ranking: from the in-memory index when it holds every change the database has,
+        else from the database (FTS5: the same scores).
 
         ``allowed``: the ids that pass the query's filters, if the caller has looked them up already.
         """
@@ -76,7 +77,12 @@ class SearchEngine:
         if allowed is _LOOK_UP:
             allowed = self._fulltext.allowed_ids(query)
         phrase_words = [w for p in query.phrases for w in _WORDS.findall(fold(p)) if w not in STOPWORDS]
-        return index.search(query_terms(query) + phrase_words, limit, allowed)  # type: ignore[arg-type]
+        found = index.search(query_terms(query) + phrase_words, limit, allowed)  # type: ignore[arg-type]
+        return self._fulltext.search(query, limit) if found is None else found
+
+    def lexical_status(self) -> IndexStatus | None:
+        """How the in-memory lexical index stands; None when the database ranks every query."""
+        return None if self._lexical is None else self._lexical.status()
 
     def _embed(self, query: Query):  # noqa: ANN202 - a numpy vector
         assert self._embedder is not None

@@ -12,18 +12,28 @@ never loses results to clustering. Recall of the IVF against exact search is mea
 The index refreshes itself from the database before each search, loading only vectors stored
 since it last looked, so papers embedded by another process (``broadsheet index``, the worker)
 become findable without a restart; the IVF index takes them in as they arrive.
+
+Concurrency: refreshes are serialised by one lock and write rows past those in use, then publish
+a ``_View`` (the rows in use, one reference swapped); searches read only the view they started
+with, so a row being filled, an array being grown or a paper's passages being moved is never
+seen half-done. (A changed paper's own vector is rewritten in place: a search at that moment may
+score that one paper with either.)
 """
 
 from __future__ import annotations
 
 import threading
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..storage.vectors import VectorStore
 from .embedders import passages_key
 
+
+log = logging.getLogger("broadsheet.search")
 
 ANN_MIN = 50_000  # vectors: below this, exact search takes a few milliseconds
 # Share of the IVF clusters scanned per query. On arXiv abstracts (bench/search.py, 21.5k vectors)
@@ -66,6 +76,16 @@ class _IVF:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
+@dataclass(frozen=True)
+class _View:
+    """The rows a search may read: those in use when a refresh published it."""
+
+    ids: np.ndarray  # row → paper id
+    matrix: np.ndarray  # row → whole-paper vector
+    p_owner: np.ndarray  # passage row → row of its paper (-1: replaced since); a copy
+    p_matrix: np.ndarray
+
+
 class VectorIndex:
     """Semantic scores of papers for a query vector: ``0.5 · cos(whole paper) + 0.5 · max(cos(whole
     paper), cos(each tail passage))`` (papers longer than the model reads have tail passages; the
@@ -89,13 +109,23 @@ class VectorIndex:
         self._p_used = 0
         self._p_slots: dict[int, tuple[int, int]] = {}  # paper id → (first passage row, count)
         self._p_waiting: dict[int, np.ndarray] = {}  # passages whose paper's own vector is not here yet
+        self._view = _View(self._ids, self._matrix, self._p_owner, self._p_matrix)
+
+    def _publish(self) -> None:
+        """Make the rows written so far the ones searches read (under ``_lock``)."""
+        self._view = _View(
+            self._ids[: self._used],
+            self._matrix[: self._used],
+            self._p_owner[: self._p_used].copy(),  # masked in place by later refreshes
+            self._p_matrix[: self._p_used],
+        )
 
     def __len__(self) -> int:
         return len(self._row_of)
 
     def refresh(self) -> int:
         """Load vectors stored since the last refresh; return how many papers' vectors arrived."""
-        arrived = 0
+        arrived, arrived_passages = 0, False
         with self._lock:
             while True:  # in chunks, so a cold start does not hold every blob twice
                 last, pids, vecs = self._store.load_since(self.model, self._last_id, self.dim, limit=LOAD_CHUNK)
@@ -127,6 +157,9 @@ class VectorIndex:
                 for pid, end, k in zip(pids.tolist(), ends.tolist(), counts.tolist(), strict=True):
                     self._put_passages(pid, vecs[end - k : end])
                 self._p_last_id = last
+                arrived_passages = True
+            if arrived or arrived_passages:
+                self._publish()
             if arrived:
                 self._maybe_train()
         return arrived
@@ -180,6 +213,11 @@ class VectorIndex:
         def train() -> None:
             try:
                 ivf = _IVF(vectors, ids)
+            except Exception:  # noqa: BLE001 - exact search serves on; the next arrivals try again
+                log.exception("vector index: training the IVF index failed (exact search serves)")
+                self._training = False
+                return
+            try:
                 with self._lock:  # take in what arrived while training, then swap
                     _, pids, vecs = self._store.load_since(self.model, last, self.dim)
                     if len(pids):
@@ -208,7 +246,7 @@ class VectorIndex:
         cosine are re-scored exactly with their passages.
         """
         self.refresh()
-        if self._used == 0 or limit <= 0:
+        if len(self._view.ids) == 0 or limit <= 0:
             return []
         if self._ivf is not None and allowed is None:
             with self._lock:
@@ -230,15 +268,16 @@ class VectorIndex:
         self, vector: np.ndarray, limit: int, allowed: set[int] | None = None, exclude: int | None = None
     ) -> list[tuple[int, float]]:
         """Like ``search``, always scanning every vector (the IVF's recall is measured against it)."""
-        n = self._used
+        view = self._view
+        n = len(view.ids)
         if n == 0 or limit <= 0:
             return []
         v = vector.astype(np.float32)
-        whole = self._matrix[:n] @ v
-        owners = self._p_owner[: self._p_used]
+        whole = view.matrix @ v
+        owners = view.p_owner
         alive = owners >= 0
-        scores = self._blend(whole, self._p_matrix[: self._p_used][alive] @ v, owners[alive])
-        ids = self._ids[:n]
+        scores = self._blend(whole, view.p_matrix[alive] @ v, owners[alive])
+        ids = view.ids
         if allowed is not None or exclude is not None:
             mask = np.ones(n, bool)
             if allowed is not None:
@@ -253,18 +292,27 @@ class VectorIndex:
 
     def scores_for(self, vector: np.ndarray, paper_ids: Sequence[int]) -> dict[int, float]:
         """Semantic scores of the given papers (papers without a vector are left out)."""
-        found = [(pid, r) for pid in paper_ids if (r := self._row_of.get(pid)) is not None]
+        view = self._view
+        n, p_n = len(view.ids), len(view.p_owner)
+        found = [(pid, r) for pid in paper_ids if (r := self._row_of.get(pid)) is not None and r < n]
         if not found:
             return {}
         v = vector.astype(np.float32)
         rows = np.array([r for _, r in found], np.int64)
-        slots = [(i, *self._p_slots[pid]) for i, (pid, _) in enumerate(found) if pid in self._p_slots]
+        slots = [
+            (i, a, k)
+            for i, (pid, row) in enumerate(found)
+            if (slot := self._p_slots.get(pid)) is not None
+            and (a := slot[0]) + (k := slot[1]) <= p_n
+            and view.p_owner[a] == row
+        ]  # passages published with this view (newer ones: not yet)
         p_rows = np.concatenate([np.arange(a, a + k) for _, a, k in slots]) if slots else np.empty(0, np.int64)
         at = np.repeat([i for i, _, _ in slots], [k for _, _, k in slots]).astype(np.int64)
-        scores = self._blend(self._matrix[rows] @ v, self._p_matrix[p_rows] @ v, at)
+        scores = self._blend(view.matrix[rows] @ v, view.p_matrix[p_rows] @ v, at)
         return {pid: float(x) for (pid, _), x in zip(found, scores, strict=True)}
 
     def vector_of(self, paper_id: int) -> np.ndarray | None:
         self.refresh()
+        view = self._view
         row = self._row_of.get(paper_id)
-        return None if row is None else self._matrix[row].copy()
+        return None if row is None or row >= len(view.ids) else view.matrix[row].copy()

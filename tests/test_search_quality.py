@@ -37,6 +37,7 @@ def make_slice(scifact: Path, to: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~1.5 min on a quiet machine; several times that beside other work
 def test_hybrid_beats_each_side_and_plain_rrf(shared_data: Path, tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "scifact-slice"
     make_slice(shared_data / "scifact", folder)

@@ -983,10 +983,10 @@ class Hub:
         if not address:
             raise InvalidInputError("an email address is needed: add one to your profile first" if user else "an email address is needed")
         address = accounts.check_email(address).lower()
-        if not confirmed:
-            self._mail_site()  # a confirmation email needs the site's address: say so before storing
         top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics,
                                      lambda topic: check_query(topic, what="topic"))  # fmt: skip
+        if not confirmed:
+            self._mail_site()  # a confirmation email needs the site's address: say so before storing
         sub, changed = self._storage.digests.add_subscription(
             address, check_frequency(frequency), top, cleaned,
             user_id=user.id if user else None, now=self._now(), confirmed=confirmed,

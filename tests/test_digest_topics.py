@@ -19,7 +19,7 @@ from broadsheet.web import create_app
 
 @pytest.fixture
 def hub(db_url: str) -> Iterator[Hub]:
-    h = site_hub(db_url, Clock(NOW), secret_key="s" * 40)
+    h = site_hub(db_url, Clock(NOW), secret_key="s" * 40, base_url="http://testserver")
     yield h
     h.close()
 

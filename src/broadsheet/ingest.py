@@ -135,8 +135,9 @@ class PaperWriter(Protocol):
 
     def load_for_merge(self, arxiv_ids: Iterable[str]) -> dict[str, PaperData]: ...
 
-    def apply(self, plan: BatchPlan, now: datetime) -> int:
-        """Write the plan in one transaction; return the number of listings added."""
+    def apply(self, plan: BatchPlan, clock: Callable[[], datetime]) -> int:
+        """Write the plan in one transaction, its time read from ``clock`` inside it; return the
+        number of listings added."""
         ...
 
 
@@ -213,7 +214,7 @@ def ingest(
         ids = {i.arxiv_id for i in batch if isinstance(i, (PaperData, ListingData))}
         plan = plan_batch(store.load_for_merge(ids), batch)
         start = time.monotonic()
-        listings += store.apply(plan, now())
+        listings += store.apply(plan, now)
         pause = min(MAX_PAUSE, pause_share * (time.monotonic() - start))
         added, updated, unchanged = added + len(plan.new), updated + len(plan.changed), unchanged + plan.unchanged
         rejected.extend(plan.rejected)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -73,9 +73,13 @@ class PaperStore:
             authors, cats = self._children(conn, [r.id for r in rows])
         return {r.arxiv_id: PaperData(**_stored_fields(r, authors, cats)) for r in rows}
 
-    def apply(self, plan: BatchPlan, now: datetime) -> int:
-        """Write one batch's plan in one transaction; return the number of listings added."""
+    def apply(self, plan: BatchPlan, clock: Callable[[], datetime]) -> int:
+        """Write one batch's plan in one transaction; return the number of listings added.
+
+        The time is read once the writer lock is held, so ``last_changed`` grows in commit order
+        whatever the other writers do (the search indexes catch up from the newest one they saw)."""
         with self._writer.begin() as conn:
+            now = clock()
             new_ids = self._insert_new(conn, plan.new, now)
             self._replace_children(conn, plan.new, new_ids, fresh=True)
             changed_ids = self._update_changed(conn, plan.changed, now)

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from helpers import Clock
-from web_helpers import NOW, site_hub
+from web_helpers import NOW, Server, site_hub
 
 from broadsheet.hub import Hub
 from broadsheet.web import create_app, hf_api
@@ -26,36 +23,6 @@ from huggingface_hub.hf_api import PaperInfo
 
 W48 = {f"2611.{n:05d}" for n in range(1, 10)} | {"2611.09999"}  # Nov 23-29, 2026
 W47 = {f"2611.{n:05d}" for n in range(10, 16)}  # Nov 16-22
-
-
-class Server:
-    """uvicorn serving ``app`` on a free port of 127.0.0.1, in a thread."""
-
-    def __init__(self, app: object) -> None:
-        config = uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -158,7 +158,7 @@ def test_imputed_meaning_score_is_said_not_passed_off_as_a_share(db_url: str) ->
     hub.index_embeddings()
     hub.add_papers([paper("2401.00002", title="Protein folding by diffusion")])  # no vector yet
     code, out, _ = _cli("search", "protein folding", "--json", db=db_url)
-    hits = {h["id"]: h for h in map(json.loads, out.splitlines())}
+    hits = {h["id"]: h for h in json.loads(out)}
     assert hits["2401.00002"]["semantic_imputed"] and not hits["2401.00001"]["semantic_imputed"]
     page = hub.search("protein folding")
     assert page.not_embedded == 1  # a hit shows it: the page says so too

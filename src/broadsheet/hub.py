@@ -1204,6 +1204,7 @@ class Hub:
 
     def _deliver(self, *, only: set[int] | None = None, on_message: Callable[[str, str], None] | None = None, held: bool = False):
         from .digest.deliver import SmtpConfig, SmtpMailer, deliver_outbox
+        from .digest.render import MailSite
 
         if not held and not self._hold_outbox():
             return None
@@ -1213,7 +1214,7 @@ class Hub:
         )
         try:
             return deliver_outbox(
-                self._storage.digests, mailer, self._mail_site().mail_from, self._now,
+                self._storage.digests, mailer, MailSite.of(s.site_name, s.base_url, s.mail_from).mail_from, self._now,
                 max_attempts=s.digest_max_attempts, retry_seconds=s.digest_retry_seconds,
                 keep_lease=self._keep_outbox, only=only, on_message=on_message,
             )  # fmt: skip

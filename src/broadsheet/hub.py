@@ -152,6 +152,8 @@ class Hub:
 
     def close(self) -> None:
         self.stop_background_embedding()
+        if self._engine is not None:
+            self._engine.close()
         self._storage.close()
 
     # -- ingest -------------------------------------------------------------------------------

@@ -46,6 +46,11 @@ class SearchEngine:
     def semantic_available(self) -> bool:
         return self._embedder is not None and self._vectors is not None
 
+    def close(self) -> None:
+        """Stop the in-memory index's background work (before the database closes)."""
+        if self._lexical is not None:
+            self._lexical.close()
+
     def warm_up(self, *, wait: bool = False) -> None:
         """Load the model and the vectors; build the in-memory BM25 index (see ``Hub.warm_up``)."""
         if self.semantic_available:

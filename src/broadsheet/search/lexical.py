@@ -369,6 +369,7 @@ class LexicalIndex:
         self._failed = False
         self._retry_at = 0.0
         self._current = threading.Condition()  # notified after every round of the background thread
+        self._closed = threading.Event()
 
     @property
     def ready(self) -> bool:
@@ -383,7 +384,7 @@ class LexicalIndex:
 
     def _kick(self) -> None:
         """Start the background thread unless it runs, or a failure's retry is not due yet."""
-        if self._failed and time.monotonic() < self._retry_at:
+        if self._closed.is_set() or (self._failed and time.monotonic() < self._retry_at):
             return
         with self._thread_guard:
             if self._thread is None or not self._thread.is_alive():
@@ -392,18 +393,27 @@ class LexicalIndex:
 
     def _catch_up(self) -> None:
         try:
-            while True:
+            while not self._closed.is_set():
                 start = time.monotonic()
                 if not self.refresh():
                     break
                 # More may have arrived meanwhile (an ingest): take it in after a pause as long as
                 # this round, so catching up takes at most half a core from the requests.
-                time.sleep(max(CATCH_UP_PAUSE, time.monotonic() - start))
+                self._closed.wait(max(CATCH_UP_PAUSE, time.monotonic() - start))
         except Exception:  # noqa: BLE001 - logged, counted and retried; search uses the database meanwhile
             log.exception("in-memory search index: refresh failed (search uses the database until a retry works)")
         finally:
             with self._current:
                 self._current.notify_all()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the background thread (after the round it is in: it holds a database connection
+        until then) and start no other; before the database goes away."""
+        self._closed.set()
+        with self._thread_guard:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def refresh(self) -> int:
         """Bring the index up to date now, in this thread (a full build first, a rebuild when the

@@ -90,3 +90,11 @@ def test_an_unknown_sort_is_a_readable_400(june: tuple[Hub, dict[str, int]]) -> 
         assert page.status_code == 400, url
         assert "There is no sort" in page.text and "top, trending, newest" in page.text
         assert "pattern" not in page.text and "<b>" not in page.text
+
+
+def test_a_month_as_bibtex_comes_in_its_page_order(june: tuple[Hub, dict[str, int]]) -> None:
+    hub, _ = june
+    bib = TestClient(create_app(hub)).get("/papers/month/2024-06.bib")
+    assert bib.status_code == 200
+    first = re.search(r"eprint\s*=\s*\{([^}]+)\}", bib.text)
+    assert first and first[1] == "2406.14347"  # most upvoted first, as the month's page

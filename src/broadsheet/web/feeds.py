@@ -26,6 +26,7 @@ from ..hub import Hub
 from ..periods import parse_period
 from ..taxonomy import category_name
 from ..types import Paper
+from ..trending import default_sort
 from .api_hf import visible_paper
 from .cache import cached
 from .deps import HubDep
@@ -246,14 +247,15 @@ def paper_bib(arxiv_id: str, hub: HubDep) -> Response:
 def period_bib(kind: str) -> Any:
     def handler(slug: str, hub: HubDep) -> Response:
         period = parse_period(kind, slug)
-        feed = hub.get_feed(period.first, period.last, sort="trending", limit=BIB_MAX)
+        feed = hub.get_feed(period.first, period.last, sort=default_sort(period.kind), limit=BIB_MAX)
         return _bib(
             to_bibtex_list(e.paper for e in feed.entries), f"broadsheet-{period.slug}"
         )
 
     handler.__name__ = f"{kind}_bib"
     handler.__doc__ = (
-        f"The papers listed in a {kind} as one BibTeX file (trending order)."
+        f"The papers listed in a {kind} as one BibTeX file, in the order of its page "
+        f"({'trending' if kind == 'date' else 'most upvoted first'})."
     )
     return handler
 

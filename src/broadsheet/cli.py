@@ -300,6 +300,8 @@ def search(
         return
     if not page.hits:
         out.print("no papers match", highlight=False)
+    if mode != page.mode:
+        out.print("meaning not available yet (no paper embedded: `broadsheet index`): ranked by words only", style="dim", highlight=False, markup=False)
     for n, hit in enumerate(page.hits, 1):
         out.print(f"{n:>2}. [bold]{_marked(hit.title)}[/bold]  [dim]{hit.paper.arxiv_id}[/dim]", highlight=False)
         out.print(f"    {_why(hit)}", style="dim", highlight=False, markup=False)

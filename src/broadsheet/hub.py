@@ -307,7 +307,8 @@ class Hub:
         ranked = [by_id[pid] for pid in order_results(list(by_id), keys, sort)]
         page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
         hits = self._hits(parsed, page)
-        return SearchPage(tuple(hits), mode, str(offset + limit) if more else None, len(ranked), len(ranked) >= asked)
+        ran = mode if mode == "lexical" or engine.semantic_ready() else "lexical"  # no vector yet: words only
+        return SearchPage(tuple(hits), ran, str(offset + limit) if more else None, len(ranked), len(ranked) >= asked)
 
     def _hits(self, parsed: Query, page: Sequence[Fused]) -> list[SearchHit]:
         from .search.explain import best_window, mark, matched_terms, query_stems

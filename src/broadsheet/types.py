@@ -255,7 +255,9 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     """A page of search results; pass ``next_cursor`` back to get the next page. ``total``: how
-    many results the search has, or at least has when ``total_capped`` (it stops counting)."""
+    many results the search has, or at least has when ``total_capped`` (it stops counting).
+    ``mode``: the mode the search ran in, ``lexical`` when meaning was asked for but is not
+    available (no embedder, or no paper has a vector of the model yet)."""
 
     hits: tuple[SearchHit, ...]
     mode: str

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -158,6 +158,33 @@ class MiniLMOnnx:
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
+class LazyEmbedder:
+    """An embedder whose model is made on first use: a search of a database that holds no vector
+    of the model yet is lexical, and a one-shot command then never pays the model's second."""
+
+    def __init__(self, name: str, dim: int, load: Callable[[], Embedder]) -> None:
+        self.name, self.dim = name, dim
+        self._load = load
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def model(self) -> Embedder:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model().embed(texts)
+
+    def tail_passages(self, title: str, abstract: str) -> list[str]:
+        return self.model().tail_passages(title, abstract)
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name (needs the optional package and, usually, network)."""
 
@@ -184,7 +211,7 @@ def make_embedder(spec: str) -> Embedder | None:
     if spec == "none":
         return None
     if spec == "minilm-int8":
-        return MiniLMOnnx()
+        return LazyEmbedder(MiniLMOnnx.name, MiniLMOnnx.dim, MiniLMOnnx)
     if spec.startswith("sentence-transformers:"):
         return SentenceTransformerEmbedder(spec.split(":", 1)[1])
     raise InvalidInputError(

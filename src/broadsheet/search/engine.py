@@ -41,10 +41,18 @@ class SearchEngine:
         self._vectors = vectors
         self._embedder = embedder
         self.params = params
+        self._has_vectors = False  # once True, stays so (vectors are not all deleted in use)
 
     @property
     def semantic_available(self) -> bool:
         return self._embedder is not None and self._vectors is not None
+
+    def semantic_ready(self) -> bool:
+        """Semantic search is set up and the database holds vectors of the model. Until it does, a
+        search is lexical and does not load the model (a second of a one-shot command's start)."""
+        if not self._has_vectors and self.semantic_available:
+            self._has_vectors = self._vectors.has_vectors()  # type: ignore[union-attr]
+        return self._has_vectors
 
     def warm_up(self, *, wait: bool = False) -> None:
         """Load the model and the vectors; build the in-memory BM25 index (see ``Hub.warm_up``)."""
@@ -58,7 +66,7 @@ class SearchEngine:
         """The best ``limit`` papers for ``query`` in ``mode``, with each side's contribution."""
         if mode not in MODES:
             raise InvalidInputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-        if not query.has_text or mode == "lexical" or not self.semantic_available:
+        if not query.has_text or mode == "lexical" or not self.semantic_ready():
             return only_lexical(self.lexical(query, limit))
         if mode == "semantic":
             vector = self._embed(query)

@@ -47,7 +47,10 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="broadsheet-startup-"))
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")} | {"XDG_DATA_HOME": str(work / "xdg")}
+    # Without PYTHONDONTWRITEBYTECODE: the warm-up run writes .pyc files, as a user's first run does
+    # (with it, every run would compile every module of the tree again).
+    skip = ("BROADSHEET_", "PYTHONDONTWRITEBYTECODE")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(skip)} | {"XDG_DATA_HOME": str(work / "xdg")}
     trees = [Path(s).resolve() for s in args.src] or [None]
     cases: list[tuple[str, str, list[str], dict[str, str]]] = [("python -c pass", "", [sys.executable, "-c", "pass"], base_env)]
     for n, tree in enumerate(trees):

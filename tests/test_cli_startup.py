@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from broadsheet.cli import app
 
 HEAVY = ("numpy", "onnxruntime", "faiss", "sqlalchemy", "fastapi", "uvicorn", "rich", "alembic", "broadsheet.hub")
-NEVER_FOR_INFO = ("numpy", "onnxruntime", "faiss", "fastapi", "uvicorn", "rich.progress", "alembic", "lxml", "httpx")
+NEVER_FOR_INFO = ("numpy", "onnxruntime", "faiss", "fastapi", "uvicorn", "rich.progress", "alembic", "lxml", "httpx", "sqlalchemy.dialects.postgresql")
 
 
 def imported_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -67,3 +67,13 @@ def test_no_command_help_shows_types_on_flags() -> None:
         assert result.exit_code == 0, (path, result.output)
         assert "<bool>" not in result.stdout, f"broadsheet {' '.join(path)} --help:\n{result.stdout}"
         assert "Usage: " in result.stdout
+
+
+def test_search_without_vectors_loads_no_model(tmp_path: Path) -> None:
+    """No paper has a vector yet: the search is by words, says so, and imports no onnxruntime."""
+    db = str(tmp_path / "x.sqlite3")
+    subprocess.run([sys.executable, "-m", "broadsheet", "--db", db, "info"], check=True, capture_output=True, timeout=120)
+    modules = imported_by("--db", db, "search", "state space models")
+    assert loaded(modules, ("onnxruntime", "tokenizers", "sqlalchemy.dialects.postgresql")) == []
+    result = subprocess.run([sys.executable, "-m", "broadsheet", "--db", db, "search", "x"], capture_output=True, text=True, timeout=120, check=True)
+    assert "meaning not available yet" in result.stdout

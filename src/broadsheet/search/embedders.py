@@ -83,9 +83,8 @@ class MiniLMOnnx:
         tok.enable_truncation(max_length=MAX_TOKENS)
         tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
         self._tok = tok
-        self._full = Tokenizer.from_file(str(folder / "tokenizer.json"))  # no truncation: to find tails
-        self._full.no_truncation()
-        self._full.no_padding()
+        self._tokenizer_file = folder / "tokenizer.json"
+        self._full: Tokenizer | None = None  # no truncation, to find tails: made when first needed
         # One single-threaded session per core, run side by side on alternate batches, instead of
         # one session with a thread per core: 1.13-1.66x documents/s, and a query (one short run)
         # 3.1 ms instead of 7.1 ms on a quiet machine, the pool's wake-up costing more than it
@@ -135,6 +134,12 @@ class MiniLMOnnx:
     def tail_passages(self, title: str, abstract: str) -> list[str]:
         text = document_text(title, abstract)
         with self._lock:
+            if self._full is None:  # 0.1 s to load: a search (queries only) never needs it
+                from tokenizers import Tokenizer
+
+                self._full = Tokenizer.from_file(str(self._tokenizer_file))
+                self._full.no_truncation()
+                self._full.no_padding()
             offsets = self._full.encode(text, add_special_tokens=False).offsets
         head = MAX_TOKENS - 2  # [CLS] and [SEP] take two of the model's places
         if len(offsets) <= head:

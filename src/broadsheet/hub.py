@@ -229,13 +229,11 @@ class Hub:
         with self._search_lock:
             if self._engine is None:
                 from .search.embedders import make_embedder
-                from .search.engine import SearchEngine
-                from .search.lexical import LexicalIndex
-                from .search.vectors import VectorIndex
+                from .search.engine import LazyVectors, SearchEngine
 
                 self._embedder = make_embedder(self.settings.embedder)
                 lexical_in_db, vectors_in_db = self._search_in_database()
-                vectors: VectorIndex | DatabaseVectorIndex | None = None
+                vectors: LazyVectors | DatabaseVectorIndex | None = None
                 if self._embedder and vectors_in_db and self._storage.vector_search is not None:
                     from .search.vectors_db import DatabaseVectorIndex  # noqa: F811 - imported for use
 
@@ -243,10 +241,9 @@ class Hub:
                         self._storage.vectors, self._storage.vector_search, self._embedder.name, self._embedder.dim
                     )
                 elif self._embedder:
-                    vectors = VectorIndex(self._storage.vectors, self._embedder.name, self._embedder.dim)
+                    vectors = LazyVectors(self._storage.vectors, self._embedder.name, self._embedder.dim)
                 # In the database: the full-text index ranks every query (FTS5's bm25(), ts_rank).
-                lexical = None if lexical_in_db else LexicalIndex(self._storage.fulltext)
-                self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder, lexical=lexical)
+                self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder, bm25_in_memory=not lexical_in_db)
             return self._engine
 
     def _search_in_database(self) -> tuple[bool, bool]:

@@ -20,11 +20,12 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from ..exceptions import InvalidInputError, StorageError
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: a search by words alone needs no numpy
 
 MAX_TOKENS = 256  # MiniLM was trained on 256 word pieces; tokenizer.json bakes in 128
 # An abstract longer than the model reads also gets vectors for its tail: the title plus windows of
@@ -104,6 +105,8 @@ class MiniLMOnnx:
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         out = np.empty((len(texts), self.dim), np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: less padding
         batches = [order[start : start + self._batch] for start in range(0, len(texts), self._batch)]
@@ -151,6 +154,8 @@ class MiniLMOnnx:
         ]
 
     def _embed_batch(self, texts: list[str], session) -> np.ndarray:  # noqa: ANN001 - an InferenceSession
+        import numpy as np
+
         with self._lock:
             enc = self._tok.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
@@ -205,6 +210,8 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_sentence_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         return np.asarray(self._model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
 
     def tail_passages(self, title: str, abstract: str) -> list[str]:

@@ -93,10 +93,6 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self._row_of)
 
-    def has_vectors(self) -> bool:
-        """Whether the database holds any vector of this model (without loading them)."""
-        return len(self) > 0 or self._store.has_any(self.model)
-
     def refresh(self) -> int:
         """Load vectors stored since the last refresh; return how many papers' vectors arrived."""
         arrived = 0

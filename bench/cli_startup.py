@@ -6,7 +6,9 @@ script starts it, beside `python -c pass` (the interpreter alone) in the same ru
 Each source tree given with --src (default: the installed package) is timed with
 PYTHONPATH=SRC; give the old tree first and the new one second for a before/after table (a tree
 of an older commit: `git archive COMMIT src | tar -x -C /tmp/old`). Every tree gets its own
-SQLite database with the demo's 64 papers (made by that tree's `broadsheet demo --no-serve`).
+SQLite database with the demo's 64 papers (made by that tree's `broadsheet demo --no-serve`),
+and a copy of it with vectors (`broadsheet index`) for `search x (embedded)`, which loads the model.
+A --src may be a PYTHONPATH ending with the tree (e.g. an older Typer unpacked before it).
 Runs are interleaved (round after round over every command and tree) so that drifts in machine
 load hit all alike; medians of wall time and of CPU time (user + system of the child) are printed.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,12 +46,15 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9, help="timed runs of each command (after one warm-up run)")
-    parser.add_argument("--src", action="append", default=[], help="a source tree (the folder holding broadsheet/); repeat")
+    parser.add_argument("--src", action="append", default=[], help="a source tree (the folder holding broadsheet/), or a PYTHONPATH ending with one; repeat")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="broadsheet-startup-"))
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")} | {"XDG_DATA_HOME": str(work / "xdg")}
-    trees = [Path(s).resolve() for s in args.src] or [None]
+    # Without PYTHONDONTWRITEBYTECODE: the warm-up run writes .pyc files, as a user's first run does
+    # (with it, every run would compile every module of the tree again).
+    skip = ("BROADSHEET_", "PYTHONDONTWRITEBYTECODE")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(skip)} | {"XDG_DATA_HOME": str(work / "xdg")}
+    trees = [os.pathsep.join(str(Path(p).resolve()) for p in s.split(os.pathsep)) for s in args.src] or [None]
     cases: list[tuple[str, str, list[str], dict[str, str]]] = [("python -c pass", "", [sys.executable, "-c", "pass"], base_env)]
     for n, tree in enumerate(trees):
         env = dict(base_env)
@@ -56,10 +62,14 @@ def main() -> None:
             env["PYTHONPATH"] = str(tree)
         db = str(work / f"tree{n}.sqlite3")
         subprocess.run([sys.executable, "-c", CONSOLE_SCRIPT, "--db", db, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+        embedded = str(work / f"tree{n}-embedded.sqlite3")  # the same papers, with vectors
+        shutil.copy(db, embedded)
+        subprocess.run([sys.executable, "-c", CONSOLE_SCRIPT, "--db", embedded, "index"], env=env, check=True, capture_output=True)
         label = str(tree) if tree is not None else "installed"
         for command in COMMANDS:
             db_args = [] if command == ["--help"] else ["--db", db]
             cases.append((f"broadsheet {' '.join(command)}", label, [sys.executable, "-c", CONSOLE_SCRIPT, *db_args, *command], env))
+        cases.append(("broadsheet search x (embedded)", label, [sys.executable, "-c", CONSOLE_SCRIPT, "--db", embedded, "search", "x"], env))
 
     for _, _, argv, env in cases:  # warm-up: file caches, .pyc files
         timed(argv, env)

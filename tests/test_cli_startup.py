@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from broadsheet.cli import app
 
 HEAVY = ("numpy", "onnxruntime", "faiss", "sqlalchemy", "fastapi", "uvicorn", "rich", "alembic", "broadsheet.hub")
-NEVER_FOR_INFO = ("numpy", "onnxruntime", "faiss", "fastapi", "uvicorn", "rich.progress", "alembic", "lxml", "httpx")
+NEVER_FOR_INFO = ("numpy", "onnxruntime", "faiss", "fastapi", "uvicorn", "rich.progress", "alembic", "lxml", "httpx", "sqlalchemy.dialects.postgresql")
 
 
 def imported_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -67,3 +67,19 @@ def test_no_command_help_shows_types_on_flags() -> None:
         assert result.exit_code == 0, (path, result.output)
         assert "<bool>" not in result.stdout, f"broadsheet {' '.join(path)} --help:\n{result.stdout}"
         assert "Usage: " in result.stdout
+
+
+def test_search_without_vectors_loads_no_model(tmp_path: Path) -> None:
+    """No paper has a vector yet: the search is by words, says so, and imports no onnxruntime."""
+    from helpers import hub_at, paper
+
+    db = str(tmp_path / "x.sqlite3")
+    hub = hub_at(f"sqlite:///{db}")  # the default embedder, nothing embedded yet
+    hub.add_papers([paper("2401.00001", title="State space models"), paper("2401.00002", title="Protein folding")])
+    hub.close()
+    modules = imported_by("--db", db, "search", "state space models")
+    # numpy and the model come with the first vector; Porter stems come from PyStemmer's C code
+    # (snowballstemmer without it imports its 30 pure-Python languages: 0.08 s)
+    assert loaded(modules, ("onnxruntime", "tokenizers", "numpy", "sqlalchemy.dialects.postgresql", "snowballstemmer.finnish_stemmer")) == []
+    result = subprocess.run([sys.executable, "-m", "broadsheet", "--db", db, "search", "state space"], capture_output=True, text=True, timeout=120, check=True)
+    assert "2 papers are not embedded yet" in result.stderr and "2401.00001" in result.stdout

@@ -153,6 +153,26 @@ def test_new_paper_is_findable_before_and_after_embedding(db_url: str) -> None:
         h.close()
 
 
+def test_search_loads_the_model_only_once_papers_have_vectors(db_url: str) -> None:
+    """Until the database holds a vector of the model, a search runs on words, says how many
+    papers wait for embedding, and does not load the model (a second of a one-shot command); then
+    meaning comes in."""
+    h = hub_at(db_url)
+    try:
+        h.add_papers(CORPUS[:3])
+        page = h.search("state space sequence models")
+        assert page.mode == "hybrid" and page.not_embedded == 3
+        assert ids(page) and page.hits[0].semantic_rank is None
+        page = h.search("state space sequence models", mode="semantic")  # meaning alone: nothing yet
+        assert page.hits == () and page.not_embedded == 3
+        assert not h._embedder.loaded  # noqa: SLF001
+        assert h.index_embeddings() == 3
+        page = h.search("state space sequence models")
+        assert page.mode == "hybrid" and page.hits[0].semantic_rank is not None
+    finally:
+        h.close()
+
+
 def test_cli_search_json_and_errors(hub) -> None:
     runner = CliRunner()
     db = hub.settings.database_url

@@ -239,13 +239,11 @@ class Hub:
         with self._search_lock:
             if self._engine is None:
                 from .search.embedders import make_embedder
-                from .search.engine import SearchEngine
-                from .search.lexical import LexicalIndex
-                from .search.vectors import VectorIndex
+                from .search.engine import LazyVectors, SearchEngine
 
                 self._embedder = make_embedder(self.settings.embedder)
                 lexical_in_db, vectors_in_db = self._search_in_database()
-                vectors: VectorIndex | DatabaseVectorIndex | None = None
+                vectors: LazyVectors | DatabaseVectorIndex | None = None
                 if self._embedder and vectors_in_db and self._storage.vector_search is not None:
                     from .search.vectors_db import DatabaseVectorIndex  # noqa: F811 - imported for use
 
@@ -253,10 +251,9 @@ class Hub:
                         self._storage.vectors, self._storage.vector_search, self._embedder.name, self._embedder.dim
                     )
                 elif self._embedder:
-                    vectors = VectorIndex(self._storage.vectors, self._embedder.name, self._embedder.dim)
+                    vectors = LazyVectors(self._storage.vectors, self._embedder.name, self._embedder.dim)
                 # In the database: the full-text index ranks every query (FTS5's bm25(), ts_rank).
-                lexical = None if lexical_in_db else LexicalIndex(self._storage.fulltext)
-                self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder, lexical=lexical)
+                self._engine = SearchEngine(self._storage.fulltext, vectors, self._embedder, bm25_in_memory=not lexical_in_db)
             return self._engine
 
     def _search_in_database(self) -> tuple[bool, bool]:
@@ -322,9 +319,10 @@ class Hub:
         page, more = ranked[offset : offset + limit], len(ranked) > offset + limit
         hits = self._hits(parsed, page)
         semantic = engine.semantic_available
-        # What meaning search cannot see yet: counted for a search by meaning alone, or when a hit
-        # shows it (a hybrid search on a fully embedded database counts nothing).
-        unseen = mode == "semantic" or any(h.semantic_imputed for h in hits)
+        # What meaning search cannot see yet: counted for a search by meaning alone, when a hit
+        # shows it, or when no paper has a vector yet (the search then ran on words alone, without
+        # loading the model); a hybrid search on a fully embedded database counts nothing.
+        unseen = mode == "semantic" or any(h.semantic_imputed for h in hits) or (mode != "lexical" and not engine.semantic_ready())
         waiting = self._count_not_embedded() if semantic and parsed.has_text and unseen else 0
         return SearchPage(
             tuple(hits), mode, str(offset + limit) if more else None,

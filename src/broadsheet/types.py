@@ -258,7 +258,9 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     """A page of search results; pass ``next_cursor`` back to get the next page. ``total``: how
-    many results the search has, or at least has when ``total_capped`` (it stops counting)."""
+    many results the search has, or at least has when ``total_capped`` (it stops counting).
+    ``mode``: the mode asked for; when no paper has a vector of the model yet, a hybrid or
+    semantic search runs on words alone and ``not_embedded`` says how many papers wait."""
 
     hits: tuple[SearchHit, ...]
     mode: str

@@ -17,14 +17,15 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from ..exceptions import InvalidInputError, StorageError
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: a search by words alone needs no numpy
 
 MAX_TOKENS = 256  # MiniLM was trained on 256 word pieces; tokenizer.json bakes in 128
 # An abstract longer than the model reads also gets vectors for its tail: the title plus windows of
@@ -83,9 +84,8 @@ class MiniLMOnnx:
         tok.enable_truncation(max_length=MAX_TOKENS)
         tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
         self._tok = tok
-        self._full = Tokenizer.from_file(str(folder / "tokenizer.json"))  # no truncation: to find tails
-        self._full.no_truncation()
-        self._full.no_padding()
+        self._tokenizer_file = folder / "tokenizer.json"
+        self._full: Tokenizer | None = None  # no truncation, to find tails: made when first needed
         # One single-threaded session per core, run side by side on alternate batches, instead of
         # one session with a thread per core: 1.13-1.66x documents/s, and a query (one short run)
         # 3.1 ms instead of 7.1 ms on a quiet machine, the pool's wake-up costing more than it
@@ -105,6 +105,8 @@ class MiniLMOnnx:
         self._lock = threading.Lock()  # the tokenizer's padding settings are shared state
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         out = np.empty((len(texts), self.dim), np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: less padding
         batches = [order[start : start + self._batch] for start in range(0, len(texts), self._batch)]
@@ -135,6 +137,12 @@ class MiniLMOnnx:
     def tail_passages(self, title: str, abstract: str) -> list[str]:
         text = document_text(title, abstract)
         with self._lock:
+            if self._full is None:  # 0.1 s to load: a search (queries only) never needs it
+                from tokenizers import Tokenizer
+
+                self._full = Tokenizer.from_file(str(self._tokenizer_file))
+                self._full.no_truncation()
+                self._full.no_padding()
             offsets = self._full.encode(text, add_special_tokens=False).offsets
         head = MAX_TOKENS - 2  # [CLS] and [SEP] take two of the model's places
         if len(offsets) <= head:
@@ -146,6 +154,8 @@ class MiniLMOnnx:
         ]
 
     def _embed_batch(self, texts: list[str], session) -> np.ndarray:  # noqa: ANN001 - an InferenceSession
+        import numpy as np
+
         with self._lock:
             enc = self._tok.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
@@ -156,6 +166,33 @@ class MiniLMOnnx:
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+class LazyEmbedder:
+    """An embedder whose model is made on first use: a search of a database that holds no vector
+    of the model yet is lexical, and a one-shot command then never pays the model's second."""
+
+    def __init__(self, name: str, dim: int, load: Callable[[], Embedder]) -> None:
+        self.name, self.dim = name, dim
+        self._load = load
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def model(self) -> Embedder:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model().embed(texts)
+
+    def tail_passages(self, title: str, abstract: str) -> list[str]:
+        return self.model().tail_passages(title, abstract)
 
 
 class SentenceTransformerEmbedder:
@@ -173,6 +210,8 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_sentence_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         return np.asarray(self._model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
 
     def tail_passages(self, title: str, abstract: str) -> list[str]:
@@ -184,7 +223,7 @@ def make_embedder(spec: str) -> Embedder | None:
     if spec == "none":
         return None
     if spec == "minilm-int8":
-        return MiniLMOnnx()
+        return LazyEmbedder(MiniLMOnnx.name, MiniLMOnnx.dim, MiniLMOnnx)
     if spec.startswith("sentence-transformers:"):
         return SentenceTransformerEmbedder(spec.split(":", 1)[1])
     raise InvalidInputError(

@@ -11,6 +11,8 @@ both sides obey.
 from __future__ import annotations
 
 import re
+import threading
+from typing import TYPE_CHECKING
 
 from ..exceptions import InvalidInputError
 from ..storage.fulltext import FullTextIndex, query_terms
@@ -18,13 +20,38 @@ from ..text import STOPWORDS, fold
 from ..types import Query
 from .embedders import Embedder
 from .fusion import Candidates, Fused, FusionParams, fuse, only_lexical, only_semantic
-from .lexical import IndexStatus, LexicalIndex
-from .vectors import VectorIndex
+
+if TYPE_CHECKING:  # both import numpy: made when first needed (see LazyVectors, warm_up)
+    from ..storage.vectors import VectorStore
+    from .lexical import LexicalIndex
+    from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "semantic")
 LEXICAL_POOL = 1000  # lexical results scored to complete the semantic candidates' BM25
 _WORDS = re.compile(r"\w+")
 _LOOK_UP = object()
+
+
+class LazyVectors:
+    """The in-memory ``VectorIndex``, made when first used (it imports numpy and loads every
+    vector); whether the database holds any vector is asked of the store, so a search of a
+    database with none yet stays by words, without numpy or the model."""
+
+    def __init__(self, store: VectorStore, model: str, dim: int) -> None:
+        self._store, self._model, self._dim = store, model, dim
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+
+    def has_vectors(self) -> bool:
+        return (self._index is not None and len(self._index) > 0) or self._store.has_any(self._model)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the index's methods
+        with self._lock:
+            if self._index is None:
+                from .vectors import VectorIndex
+
+                self._index = VectorIndex(self._store, self._model, self._dim)
+        return getattr(self._index, name)
 
 
 class SearchEngine:
@@ -35,12 +62,15 @@ class SearchEngine:
         embedder: Embedder | None,
         params: FusionParams = FusionParams(),
         lexical: LexicalIndex | None = None,
+        bm25_in_memory: bool = False,
     ) -> None:
         self._fulltext = fulltext
         self._lexical = lexical
+        self._bm25_in_memory = bm25_in_memory  # a LexicalIndex is made by warm_up (until then, FTS5)
         self._vectors = vectors
         self._embedder = embedder
         self.params = params
+        self._has_vectors = False  # once True, stays so (vectors are not all deleted in use)
 
     @property
     def semantic_available(self) -> bool:
@@ -51,11 +81,22 @@ class SearchEngine:
         if self._lexical is not None:
             self._lexical.close()
 
+    def semantic_ready(self) -> bool:
+        """Semantic search is set up and the database holds vectors of the model. Until it does, a
+        search is lexical and does not load the model (a second of a one-shot command's start)."""
+        if not self._has_vectors and self.semantic_available:
+            self._has_vectors = self._vectors.has_vectors()  # type: ignore[union-attr]
+        return self._has_vectors
+
     def warm_up(self, *, wait: bool = False) -> None:
         """Load the model and the vectors; build the in-memory BM25 index (see ``Hub.warm_up``)."""
         if self.semantic_available:
             self._embedder.embed(["warm up"])  # type: ignore[union-attr]
             self._vectors.refresh()  # type: ignore[union-attr]
+        if self._lexical is None and self._bm25_in_memory:
+            from .lexical import LexicalIndex
+
+            self._lexical = LexicalIndex(self._fulltext)
         if self._lexical is not None:
             self._lexical.start(wait=wait)
 
@@ -63,7 +104,9 @@ class SearchEngine:
         """The best ``limit`` papers for ``query`` in ``mode``, with each side's contribution."""
         if mode not in MODES:
             raise InvalidInputError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-        if not query.has_text or mode == "lexical" or not self.semantic_available:
+        if query.has_text and mode == "semantic" and self.semantic_available and not self.semantic_ready():
+            return []  # meaning alone, and no paper has a vector yet: nothing (the page says why)
+        if not query.has_text or mode == "lexical" or not self.semantic_ready():
             return only_lexical(self.lexical(query, limit))
         if mode == "semantic":
             vector = self._embed(query)

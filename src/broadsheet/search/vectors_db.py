@@ -24,6 +24,10 @@ class DatabaseVectorIndex:
         self._store, self._search, self.model, self.dim = store, search, model, dim
         self._passages_model = passages_key(model)
 
+    def has_vectors(self) -> bool:
+        """Whether the database holds any vector of this model."""
+        return self._store.has_any(self.model)
+
     def refresh(self) -> int:
         """Nothing to load: the database is the index."""
         return 0

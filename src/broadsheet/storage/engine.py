@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.sql import Insert
 
@@ -56,6 +55,9 @@ def create_db_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _pg_text_without_nul)
         event.listen(engine, "begin", _pg_begin)
+        from .vectors_pg import register_vector_type  # PostgreSQL-only modules load only here
+
+        register_vector_type()
         return engine
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -123,8 +125,11 @@ def _pg_begin(conn) -> None:  # noqa: ANN001 - a Connection
 def insert_ignore(conn, table: Table) -> Insert:  # noqa: ANN001 - a Connection
     """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect: a row whose key exists
     already is skipped, in one statement (no read first, so no race between processes)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def is_postgres(engine) -> bool:  # noqa: ANN001 - an Engine or a Connection

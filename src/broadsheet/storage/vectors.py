@@ -41,6 +41,11 @@ class VectorStore:
         with self._engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(join).where(where)).scalar_one()
 
+    def has_any(self, model: str) -> bool:
+        """Whether any paper has a vector from ``model`` (one index probe)."""
+        with self._engine.connect() as conn:
+            return conn.execute(select(embeddings.c.id).where(embeddings.c.model == model).limit(1)).first() is not None
+
     def stale(
         self, model: str, limit: int, after_id: int = 0, among: Sequence[int] | None = None
     ) -> list[ToEmbed]:

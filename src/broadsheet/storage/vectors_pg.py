@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
 from .engine import bulk_insert
@@ -39,7 +38,12 @@ class Vector(UserDefinedType):
         return "vector"
 
 
-ischema_names.setdefault("vector", Vector)
+def register_vector_type() -> None:
+    """Let SQLAlchemy reflect pgvector columns as ``Vector`` (called when a PostgreSQL engine is
+    made: the PostgreSQL dialect is imported only then, so SQLite never pays for it)."""
+    from sqlalchemy.dialects.postgresql.base import ischema_names
+
+    ischema_names.setdefault("vector", Vector)
 
 
 def vector_literal(v: np.ndarray) -> str:

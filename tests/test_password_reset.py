@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,7 +18,7 @@ from smtp_helpers import SmtpServer, free_port
 from test_web_browser import ARGS, CHROMIUM, _need_browser
 from test_web_pages import Client
 from typer.testing import CliRunner
-from web_helpers import NOW, PASSWORD, site_hub
+from web_helpers import NOW, PASSWORD, Server, site_hub
 
 from broadsheet.exceptions import AuthenticationError
 from broadsheet.hub import Hub
@@ -48,26 +46,6 @@ def smtp() -> Iterator[SmtpServer]:
 # -- in a browser -------------------------------------------------------------------------------
 
 
-class LiveServer:
-    """uvicorn on a port chosen beforehand, so that ``base_url`` (links in emails) names it."""
-
-    def __init__(self, hub: Hub, port: int) -> None:
-        import uvicorn
-
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def test_reset_in_a_browser_with_the_link_from_a_real_email(tmp_path: Any, smtp: SmtpServer) -> None:
     """On SQLite only: the browser sees the same pages on either backend (the HTTP tests below run on both)."""
     _need_browser()
@@ -78,10 +56,9 @@ def test_reset_in_a_browser_with_the_link_from_a_real_email(tmp_path: Any, smtp:
     base = f"http://127.0.0.1:{port}"
     hub = site_hub(f"sqlite:///{tmp_path / 'site.sqlite3'}", clock, base_url=base, smtp_host="127.0.0.1",
                    smtp_port=smtp.port, secret_key="r" * 40)  # fmt: skip
-    server = LiveServer(hub, port)
     profile = tempfile.mkdtemp(prefix="broadsheet-chromium-")
     try:
-        with sync_playwright() as pw:
+        with Server(create_app(hub), port), sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS)
             context.set_default_timeout(15_000)
             page = context.new_page()
@@ -128,7 +105,6 @@ def test_reset_in_a_browser_with_the_link_from_a_real_email(tmp_path: Any, smtp:
             context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
-        server.stop()
         hub.close()
 
 

@@ -12,14 +12,12 @@ import os
 import re
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import PASSWORD, XSS_COMMENT, XSS_TITLE, site_hub
+from web_helpers import PASSWORD, XSS_COMMENT, XSS_TITLE, Server, site_hub
 
 from broadsheet.hub import Hub
 from broadsheet.web import create_app
@@ -48,37 +46,12 @@ def _need_browser() -> None:
         pytest.skip(missing)
 
 
-class LiveServer:
-    def __init__(self, hub: Hub) -> None:
-        import uvicorn
-
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(hub), host="127.0.0.1", port=0, log_level="warning"
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def site(module_db_url: str) -> Iterator[tuple[Hub, str]]:
     _need_browser()
     hub = site_hub(module_db_url)
-    server = LiveServer(hub)
-    yield hub, server.url
-    server.stop()
+    with Server(create_app(hub)) as url:
+        yield hub, url
     hub.close()
 
 

@@ -64,7 +64,7 @@ class Server:
     """uvicorn serving ``app`` on a free port of 127.0.0.1, in a thread. Logging is left to the
     test run (``log_config=None``), so ``caplog`` sees uvicorn's own records too."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: object, port: int = 0) -> None:
         import threading
 
         import uvicorn
@@ -72,7 +72,7 @@ class Server:
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
             host="127.0.0.1",
-            port=0,
+            port=port,
             log_config=None,
             lifespan="off",
             ws="none",

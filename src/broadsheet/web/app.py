@@ -40,6 +40,7 @@ from ..exceptions import (
 )
 from ..hub import Hub
 from . import accounts, actions, api, digests, feeds, pages
+from . import interests as interest_pages
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -98,6 +99,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/reset-password/{token}", GET, accounts.reset_form),
     ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/admin/status", GET, pages.admin_status),
+    *interest_pages.ROUTES,  # /following: follows and mutes
     ("/healthz", GET, healthz),
 ]
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError
 from ..hub import Hub
-from ..types import Comment, Paper, Submission, Subscription, User
+from ..types import Comment, Interest, Paper, Submission, Subscription, User
 from .api_hf import visible_paper
 from .deps import HubDep
 
@@ -255,6 +255,9 @@ def unsubscribe(subscription_id: int, hub: HubDep, user: ApiUser) -> Response:
     return Response(status_code=204)
 
 
+# GET routes that need a token (the OpenAPI document lists their 401)
+TOKEN_GETS = {"/api/v1/me", "/api/v1/subscriptions"}
+
 ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/subscriptions", ["GET"], list_subscriptions),
     ("/api/v1/subscriptions", ["POST"], subscribe),
@@ -267,3 +270,67 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/papers/{arxiv_id:path}/comments", ["POST"], add_comment),
     ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
 ]
+
+
+# -- follows and mutes (personal/interests.py) ---------------------------------------------------
+
+
+class NewInterest(BaseModel):
+    kind: str = Field(
+        min_length=1,
+        max_length=16,
+        description="Follows: author, category or search. Mutes: author, category or word.",
+    )
+    value: str = Field(
+        min_length=1,
+        max_length=500,
+        description='An author\'s name, a category or whole archive (cs.LG, cs, astro-ph), a query '
+        '(diffusion cat:cs.CV author:"Ada Lovelace"), or a word or phrase to mute.',
+    )
+
+
+def interest_json(i: Interest) -> dict[str, Any]:
+    return {"id": i.id, "kind": i.kind, "value": i.value, "createdAt": i.created_at.isoformat() + "Z"}
+
+
+def _interests_routes(what: str) -> list[tuple[str, list[str], Any]]:
+    """GET / POST / DELETE for ``/api/v1/follows`` or ``/api/v1/mutes`` (the same shape)."""
+    plural = what + "s"
+    listed = {"follow": "get_follows", "mute": "get_mutes"}[what]
+    removed = {"follow": "unfollow", "mute": "unmute"}[what]
+
+    def list_all(hub: HubDep, user: ApiUser, kind: str | None = None) -> JSONResponse:
+        return JSONResponse([interest_json(i) for i in getattr(hub, listed)(user, kind)])
+
+    def add(request: Request, hub: HubDep, user: ApiUser, interest: Annotated[NewInterest, Body()]) -> JSONResponse:
+        _limit(request, "votes", user)
+        before = {i.id for i in getattr(hub, listed)(user)}
+        made = getattr(hub, what)(user, interest.kind, interest.value)
+        return JSONResponse(interest_json(made), status_code=200 if made.id in before else 201)
+
+    def delete(request: Request, interest_id: int, hub: HubDep, user: ApiUser) -> Response:
+        _limit(request, "votes", user)
+        getattr(hub, removed)(user, interest_id)
+        return Response(status_code=204)
+
+    verb = {"follow": "follow", "mute": "mute"}[what]
+    list_all.__doc__ = (
+        f"What you {verb} (optionally one ``kind``), oldest first."
+        + (" Muted papers are hidden from every list you see on the site." if what == "mute" else "")
+    )
+    add.__doc__ = (
+        f"{verb.capitalize()} something: 201 new, 200 when you {verb} it already (the same name, "
+        "code or words written differently count as the same); 400 says what is wrong with the value."
+    )
+    delete.__doc__ = f"Stop {verb}ing something (404 when it is not one of yours)."
+    for f, name in ((list_all, f"list_{plural}"), (add, f"add_{what}"), (delete, f"delete_{what}")):
+        f.__name__ = name
+    return [
+        (f"/api/v1/{plural}", ["GET"], list_all),
+        (f"/api/v1/{plural}", ["POST"], add),
+        (f"/api/v1/{plural}/{{interest_id:int}}", ["DELETE"], delete),
+    ]
+
+
+ROUTES += _interests_routes("follow") + _interests_routes("mute")
+TOKEN_GETS.update({"/api/v1/follows", "/api/v1/mutes"})

@@ -48,3 +48,16 @@ def test_follow_an_author_mute_a_word_and_show_the_hidden(page: Any, site: tuple
     shots = __import__("os").environ.get("BROADSHEET_SCREENSHOTS")
     if shots:
         page.screenshot(path=f"{shots}/muted-shown.png", full_page=True)
+
+
+def test_the_new_pages_fit_a_phone(page: Any, site: tuple[Hub, str]) -> None:  # noqa: F811
+    log_in(page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in ("/following", "/authors/Ada%20Lovelace", "/categories/cs.LG", "/papers/2611.00001",
+                "/search?q=protein&mode=lexical", "/?show_muted=1"):  # fmt: skip
+        page.goto(page.base + url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{url} scrolls sideways on a phone"
+        shots = __import__("os").environ.get("BROADSHEET_SCREENSHOTS")
+        if shots:
+            name = url.strip("/").replace("/", "-").replace("?", "-").replace("%20", "-") or "home"
+            page.screenshot(path=f"{shots}/phone-{name}.png", full_page=True)

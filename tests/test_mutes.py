@@ -97,3 +97,36 @@ def test_no_mutes_hide_nothing() -> None:
     assert not none and not _mutes(("word", "!!!"))  # a word without letters is no mute
     papers = [_paper("GAN")]
     assert none.split(papers) == (papers, [])
+
+
+def _reference_hides(phrase: tuple[str, ...], text: str) -> bool:
+    """The rule written the slow, obvious way: the phrase's words in a row among the text's
+    words (``words_of``), the last one possibly with a plural s / es."""
+    words = words_of(text)
+    n = len(phrase)
+    for i in range(len(words) - n + 1):
+        *head, last = words[i : i + n]
+        if head == list(phrase[:-1]) and last in (phrase[-1], phrase[-1] + "s", phrase[-1] + "es"):
+            return True
+    return False
+
+
+def test_the_fast_word_match_agrees_with_the_token_rule() -> None:
+    """The regex over raw text (``MuteFilter.pattern``) against the token-list rule, on random
+    texts mixing words, plurals, punctuation, underscores, LaTeX accents and math, and Unicode."""
+    import random
+
+    rng = random.Random(7)
+    pieces = ["gan", "GANs", "organ", "GAN-based", "large", "Language", "models", "model", "x_gan", "gan_x",
+              r"Poincar\'e", "Poincaré", "poincare", "$\\alpha$-GAN", "{GAN}", "ganes", "gans.", "(GAN)",
+              "LANGUAGE—MODEL", "naïve", "naive", "3D", "3d-GAN", "über", "uber", "  ", ",", "e.g.", "α"]  # fmt: skip
+    mutes = [("gan",), ("large", "language", "model"), ("poincare",), ("naive",), ("3d", "gan"), ("uber",), ("alpha", "gan")]
+    checked = 0
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        for phrase in mutes:
+            f = _mutes(("word", " ".join(phrase)))
+            got = f.hides(_paper(title=text, abstract="-"))
+            assert got == _reference_hides(phrase, text), (phrase, text)
+            checked += got
+    assert checked > 1000  # the texts did match often: the comparison is not all "no"

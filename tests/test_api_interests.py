@@ -52,6 +52,8 @@ def test_follows(http: TestClient, hub: Hub) -> None:
     assert [(f["kind"], f["value"]) for f in listed] == [("author", "Ada Lovelace"), ("category", "cs"), ("search", "protein cat:cs.LG")]
     assert [f["value"] for f in http.get("/api/v1/follows?kind=search", headers=token).json()] == ["protein cat:cs.LG"]
     assert http.get("/api/v1/mutes", headers=token).json() == []
+    r = http.get("/api/v1/follows?kind=word", headers=token)
+    assert r.status_code == 400 and "follow kind must be one of" in r.json()["error"].lower()
 
     # another member sees none of them and cannot remove them
     hub.create_user("bob", PASSWORD)

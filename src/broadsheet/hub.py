@@ -37,6 +37,8 @@ from .exceptions import (
 )
 from .ids import is_arxiv_id, parse_paper_id
 from .ingest import ingest
+from .personal import interests as _interests
+from .personal.mutes import MuteFilter
 from .storage import Storage, open_storage
 from .storage.locks import Lock
 from .trending import age_hours, as_of_time, rank
@@ -51,6 +53,7 @@ from .types import (
     Feed,
     FeedEntry,
     IngestReport,
+    Interest,
     Listing,
     OutboxMessage,
     Paper,
@@ -68,12 +71,7 @@ from .types import (
     User,
 )
 
-# the personal feed's follows and mutes
-from .personal import interests as _interests  # noqa: E402
-from .personal.mutes import MuteFilter  # noqa: E402
-from .types import Interest  # noqa: E402
-
-T = TypeVar("T")
+T = TypeVar("T")  # an item of a list that mutes filter (a paper, a feed entry, a search hit)
 
 if TYPE_CHECKING:
     from .digest.deliver import Mailer

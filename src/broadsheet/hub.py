@@ -9,16 +9,16 @@ The Hub owns the clock (``now``), so tests can set the time.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .browse import Browse
 from .community import Community, require_admin
 from .config import Settings
 from .digest.service import OUTBOX, Digests
@@ -31,7 +31,6 @@ from .search.service import EMBED_LOCK, Search  # noqa: F401 - EMBED_LOCK: named
 from .storage import Storage, open_storage
 from .storage.locks import Lock, hold, holder_is_dead
 from .sync.service import OPTIMIZE_AFTER, Sync
-from .trending import age_hours, as_of_time, rank
 from .types import (
     BatchPlan,
     Comment,
@@ -40,7 +39,6 @@ from .types import (
     DigestRun,
     EmbeddingStatus,
     Feed,
-    FeedEntry,
     IndexProgress,
     IngestReport,
     Listing,
@@ -105,6 +103,7 @@ class Hub:
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         get_paper = lambda arxiv_id: self.get_paper(arxiv_id)  # noqa: E731 - looked up at call time
         self._search = Search(settings, storage, now, self.exclusive)
+        self._browse = Browse(settings, storage, now)
         self._sync = Sync(settings, storage, now, self.add_papers, self.index_embeddings, get_paper)
         self._members = Members(settings, storage, now)
         self._community = Community(storage, now, self._changed, get_paper, self.index_embeddings)
@@ -367,7 +366,7 @@ class Hub:
             arxiv_id, refresh=refresh, base_url=base_url, delay=delay, embed=embed, interactive=interactive
         )
 
-    # -- feeds --------------------------------------------------------------------------------
+    # -- feeds (browse.py) --------------------------------------------------------------------
 
     def get_feed(
         self,
@@ -382,50 +381,25 @@ class Hub:
         """One page of the papers listed from ``first`` to ``last``: by trending score as of the
         end of ``last`` (or now, if earlier), or newest first. See ``broadsheet.trending``.
         With ``submitter``, only the listings that user name (any case) submitted."""
-        feed = self._feed(first, last, as_of_time(self._now(), last), sort, limit, offset, submitter)
-        before, after = self._storage.browse.listed_days_around(first, last)
-        return dataclasses.replace(feed, previous_day=before, next_day=after)
+        return self._browse.get_feed(first, last, sort=sort, limit=limit, offset=offset, submitter=submitter)
 
     def get_trending(self, *, limit: int = 30, offset: int = 0) -> Feed:
         """The papers listed in the ``trending_days`` up to the last listed day, by trending score
         as of now (or the end of that day, for a database that nothing has been listed in since)."""
-        last = self._storage.papers.latest_listing_day()
-        now = self._now()
-        if last is None:
-            return Feed((), 0, now.date(), now.date(), "trending", now)
-        first = last - timedelta(days=max(1, self.settings.trending_days) - 1)
-        return self._feed(first, last, as_of_time(now, last), "trending", limit, offset)
+        return self._browse.get_trending(limit=limit, offset=offset)
 
     def _feed(
         self, first: date, last: date, as_of: datetime, sort: str, limit: int, offset: int, submitter: str | None = None
     ) -> Feed:
-        rows = self._storage.browse.listing_rows(first, last)
-        if submitter is not None:
-            who = submitter.strip().casefold()
-            rows = [r for r in rows if (r.submitter or "").casefold() == who]
-        ranked = rank(rows, as_of, self.settings.trending_gravity, sort)
-        page = ranked[offset : offset + limit]
-        papers = self._storage.papers.by_ids([r.paper_id for r, _ in page])
-        entries = tuple(
-            FeedEntry(papers[r.paper_id], r.listed_on, r.submitter, score, age_hours(r.listed_on, as_of))
-            for r, score in page
-            if r.paper_id in papers
-        )
-        return Feed(entries, len(ranked), first, last, sort, as_of)
+        return self._browse.feed(first, last, as_of, sort, limit, offset, submitter)
 
     def get_papers_by_author(self, name: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
         """Papers with an author of this name (any case or accents), newest first."""
-        from .text import name_key
-
-        return self._papers_in_order(self._storage.browse.by_author(name_key(name), limit, offset))
+        return self._browse.by_author(name, limit=limit, offset=offset)
 
     def get_papers_in_category(self, code: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
         """Papers filed under an arXiv category (``cs.LG``) or a whole archive (``cs``), newest first."""
-        return self._papers_in_order(self._storage.browse.in_category(code.strip(), limit, offset))
-
-    def _papers_in_order(self, pids: Sequence[int]) -> list[Paper]:
-        found = self._storage.papers.by_ids(pids)
-        return [found[p] for p in pids if p in found]
+        return self._browse.in_category(code, limit=limit, offset=offset)
 
     # -- accounts (members.py) ----------------------------------------------------------------
 

@@ -261,6 +261,7 @@ def paper_context(
         except BroadsheetError:
             return []
 
+    mutes = hub.mute_filter(viewer)  # hides nothing for a visitor
     similar = cached(
         request.app.state.similar_cache,
         paper.arxiv_id,
@@ -274,8 +275,8 @@ def paper_context(
         "comments": top,
         "replies": replies,
         # similar papers a member's mutes hide are left out; the paper itself says if it is muted
-        "similar": hub.apply_mutes(viewer, similar, lambda h: h.paper)[0],
-        "mute_reason": hub.mute_filter(viewer).reason(paper) if viewer else None,
+        "similar": mutes.split(similar, lambda h: h.paper)[0],
+        "mute_reason": mutes.reason(paper),
     }
 
 

@@ -87,6 +87,11 @@ def test_a_muted_word_hides_papers_on_every_list_and_show_reveals_them(hub: Hub)
     category = ada.get("/categories/cs.LG").text
     assert NOTE.search(category) and not any("diffusion" in t for t in _titles(category))
 
+    similar = ada.get("/papers/2611.00002").text.split("Similar papers", 1)[1]  # the paper page's list
+    assert "Paper " in similar and "diffusion" not in similar
+    visitor_similar = TestClient(create_app(hub)).get("/papers/2611.00002").text.split("Similar papers", 1)[1]
+    assert "diffusion" in visitor_similar  # so the member's list did hide some
+
     # a visitor, and another member, see everything
     visitor = TestClient(create_app(hub)).get("/papers/week/2026-W48").text
     assert len(_titles(visitor)) == 10 and not NOTE.search(visitor)

@@ -10,6 +10,7 @@ The Hub owns the clock (``now``), so tests can set the time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import secrets
 import socket
@@ -42,6 +43,7 @@ from .storage.locks import Lock
 from .trending import age_hours, as_of_time, rank
 from .types import (
     BatchPlan,
+    Collection,
     CopyProgress,
     Comment,
     Digest,
@@ -69,6 +71,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .personal.library import CollectionPage, ImportReport, Library, SaveResult
     from .digest.deliver import Mailer
     from .digest.render import MailSite
     from .search.embedders import Embedder
@@ -1355,6 +1358,60 @@ class Hub:
             schema_version=self._storage.schema_version(),
             **counts,
         )
+
+    # -- personal feed: the library (personal/library.py) ----------------------------------------
+
+    @functools.cached_property
+    def _library(self) -> Library:
+        from .personal.library import Library
+
+        return Library(self._storage, self._now, self._bump_data_version, self._fetch_arxiv_ids)
+
+    def _bump_data_version(self) -> None:
+        self.data_version += 1
+
+    def _fetch_arxiv_ids(self, arxiv_ids: Sequence[str], interactive: bool) -> SyncReport:
+        """Ask arXiv for papers not in the database, ``arxiv_enrich_batch`` ids a request on the
+        paced arXiv edge, and store what it knows (an import's missing papers). Embedded at once
+        from the command line; on a server (``interactive``) the background thread embeds them."""
+        from .sync.enrich import enrich
+
+        s = self.settings
+        with self._sync_edge("arxiv-api", s.arxiv_api_delay, interactive) as edge:
+            report = enrich(edge, s.arxiv_api_url, arxiv_ids, self._sync_sink,
+                            lambda asked: self._storage.papers.mark_arxiv_checked(asked, self._now()),
+                            batch=s.arxiv_enrich_batch)  # fmt: skip
+        return self._after_sync(report, False if interactive else None, None)
+
+    def collections(self, user: User) -> list[Collection]:
+        return self._library.collections(user)
+
+    def collection(self, user: User, slug: str) -> Collection:
+        return self._library.collection(user, slug)
+
+    def public_collection(self, viewer: User | None, owner: str, slug: str) -> Collection:
+        return self._library.public_collection(viewer, owner, slug)
+
+    def create_collection(self, user: User, name: str, *, public: bool = False) -> Collection:
+        return self._library.create(user, name, public=public)
+
+    def update_collection(self, user: User, slug: str, *, name: str | None = None, public: bool | None = None) -> Collection:
+        return self._library.update(user, slug, name=name, public=public)
+
+    def delete_collection(self, user: User, slug: str) -> None:
+        return self._library.delete(user, slug)
+
+    def save_paper(self, user: User, arxiv_id: str, collection: str | None = None, *, on: bool = True) -> SaveResult:
+        return self._library.save(user, arxiv_id, collection, on=on)
+
+    def saved(self, user: User | None, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return self._library.saved(user, arxiv_ids)
+
+    def collection_page(self, collection: Collection, *, offset: int = 0, limit: int | None = 50, viewer: User | None = None) -> CollectionPage:
+        return self._library.page(collection, offset=offset, limit=limit, viewer=viewer)
+
+    def import_library(self, user: User, data: bytes | str, *, collection: str | None = None, fetch: bool | None = None, interactive: bool = True) -> ImportReport:
+        return self._library.import_library(user, data, collection, fetch=self.fetch_paper is not None if fetch is None else fetch, interactive=interactive)
 
 
 MAX_ROW_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL

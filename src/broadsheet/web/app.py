@@ -39,7 +39,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api, digests, feeds, pages
+from . import accounts, actions, api, digests, feeds, library, pages
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -130,6 +130,8 @@ def create_app(hub: Hub) -> FastAPI:
             "votes": parse_rate(settings.rate_votes),
             "comments": parse_rate(settings.rate_comments),
             "submissions": parse_rate(settings.rate_submissions),
+            "library changes": parse_rate(settings.rate_library),
+            "imports": parse_rate(settings.rate_imports),
             "api": parse_rate(settings.rate_api_anonymous),
             "searches": parse_rate(settings.rate_search_anonymous),
         }
@@ -157,7 +159,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(AccessLog)  # outermost: one line per request, cached, refused and failed ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
-    for path, methods, endpoint in ROUTES:
+    for path, methods, endpoint in [*library.ROUTES, *ROUTES]:
         app.add_api_route(
             path,
             endpoint,

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
+    ConflictError,
     InvalidArxivIdError,
     InvalidInputError,
     NotFoundError,
@@ -195,6 +196,7 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    409: "Already there",
     429: "Slow down",
     500: "Something went wrong",
     503: "Busy",
@@ -246,6 +248,9 @@ def _install_error_pages(app: FastAPI) -> None:
     def invalid(request: Request, exc: Exception) -> Response:
         return error_page(request, 400, _sentence(exc))
 
+    def conflict(request: Request, exc: Exception) -> Response:
+        return error_page(request, 409, _sentence(exc))
+
     def denied(request: Request, exc: Exception) -> Response:
         return error_page(request, 403, _sentence(exc))
 
@@ -286,6 +291,7 @@ def _install_error_pages(app: FastAPI) -> None:
         (NotFoundError, not_found),
         (InvalidInputError, invalid),
         (PermissionDeniedError, denied),
+        (ConflictError, conflict),
         (CsrfError, csrf),
         (AuthenticationError, unauthenticated),
         (LoginRequired, login_required),

@@ -158,3 +158,31 @@ def test_import_a_real_bibtex_export_and_privacy(site: tuple[Hub, str], tabs: An
     feed = feedparser.parse(response.body())
     assert response.status == 200 and not feed.bozo
     assert feed.feed.title == "ada: Thesis" and sorted(e.link.rsplit("/", 1)[1] for e in feed.entries) == ["2611.00004", "2611.00005"]
+
+
+def test_library_pages_fit_a_phone(site: tuple[Hub, str], tabs: Any, tmp_path: Path) -> None:
+    hub, _ = site
+    ada = hub.get_user("ada")
+    hub.create_collection(ada, "A collection with a rather long name for a small phone screen", public=True)
+    for n in ("2611.00006", "2611.09999"):
+        hub.save_paper(ada, n, "a-collection-with-a-rather-long-name-for-a-small-phone-screen")
+    hub.import_library(ada, "2611.00007\nhttps://example.org/a/very/long/address/that/is/no/arxiv/address/at/all/and/goes/on/and/on\n")
+    tab = tabs("ada")
+    for width in (1280, 390):
+        tab.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
+        for name, url in (
+            ("library", "/library"), ("collection", "/library/a-collection-with-a-rather-long-name-for-a-small-phone-screen"),
+            ("public", "/u/ada/a-collection-with-a-rather-long-name-for-a-small-phone-screen"), ("paper", "/papers/2611.00006"),
+        ):  # fmt: skip
+            tab.goto(tab.base + url)
+            tab.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+            assert tab.evaluate("document.documentElement.scrollWidth") <= width, f"{url} at {width}px"
+    # the import report's long lines wrap too
+    tab.goto(tab.base + "/library")
+    tab.fill("#text", "https://example.org/" + "x" * 300)
+    with tab.expect_navigation():
+        tab.click("form[action='/library/import'] button")
+    assert tab.locator("ol.problems li").count() == 1
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390, "the import report at 390px"
+    tab.screenshot(path=str(tmp_path / "report-390.png"), full_page=True)
+    print(f"screenshots in {tmp_path}")

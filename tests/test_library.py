@@ -66,6 +66,10 @@ def test_save_remove_and_collections(hub: Hub) -> None:
 
     with pytest.raises(NotFoundError):
         hub.save_paper(ada, "2401.00001", "no-such-collection")
+    with pytest.raises(NotFoundError):
+        hub.save_paper(ada, "2401.00001", "no-such-collection", on=False)
+    with pytest.raises(NotFoundError):
+        hub.save_paper(ada, "2401.00001", "../Saved")
     with pytest.raises(PaperNotFoundError):
         hub.save_paper(ada, "2401.09999")
     with pytest.raises(InvalidInputError):
@@ -84,6 +88,24 @@ def test_save_remove_and_collections(hub: Hub) -> None:
     hub.delete_collection(ada, "reading-group-2026")
     assert [c.slug for c in hub.collections(ada)] == ["saved"]
     assert hub.get_paper("2401.00001").arxiv_id == "2401.00001"  # the paper stays
+
+
+def test_saved_marks_cost_one_query_per_page(hub: Hub) -> None:
+    from sqlalchemy import event
+
+    ada = hub.get_user("ada")
+    for a in OTHER[:3]:
+        hub.save_paper(ada, a)
+    engine = hub._storage.engine
+    statements: list[str] = []
+    listen = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        marks = hub.saved(ada, OTHER + ZOTERO_HERE + MENDELEY_HERE)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert marks == {a: ("saved",) for a in OTHER[:3]}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
 
 
 def test_private_collections_are_not_found_by_others(hub: Hub) -> None:

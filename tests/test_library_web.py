@@ -139,7 +139,11 @@ def test_import_page_reports_each_unmatched_entry(hub: Hub, fixtures_dir: Path) 
     r = ada.post("/library/import", data={"csrf_token": token, "text": "2611.00006\nrubbish"})
     assert r.status_code == 200 and "line 2: &#39;rubbish&#39;: not an arXiv id" in r.text
     r = ada.post("/library/import", data={"csrf_token": token}, files={"file": ("big.bib", b"%" * 5_000_001)})
-    assert r.status_code == 400 and "at most 5 MB" in r.text
+    assert r.status_code == 400 and "at most 5 MB" in r.text  # read, then refused by its size
+    r = ada.post("/library/import", data={"csrf_token": token}, files={"file": ("huge.bib", b"%" * 10_200_000)})
+    assert r.status_code == 413 and "at most 5 MB" in r.text  # refused by its Content-Length, unread
+    r = ada.post("/library/import", content=iter([b"chunked"]), headers={"content-type": "text/plain"})
+    assert r.status_code == 411
     assert ada.post("/library/import", data={"csrf_token": token}).status_code == 400
     assert ada.post("/library/import", data={}, files={"file": ("a.txt", b"2611.00001")}).status_code == 403  # CSRF
 

@@ -350,8 +350,6 @@ def save_paper(request: Request, hub: HubDep, user: ApiUser, slug: Slug, body: A
 def remove_paper(request: Request, hub: HubDep, user: ApiUser, slug: Slug, arxiv_id: str) -> JSONResponse:
     """Take a paper out of a collection (not in it: no change)."""
     _library_limit(request, user)
-    if slug != "saved":
-        hub.collection(user, slug)  # 404 before anything is made
     done = hub.save_paper(user, arxiv_id, slug, on=False)
     return JSONResponse({"id": done.arxiv_id, "saved": False, "collection": collection_json(done.collection), "collections": list(done.collections)})
 

@@ -148,6 +148,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(  # inside the page cache: cached answers skip it
         SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
     )
+    app.add_middleware(library.UploadLimit, max_mb=settings.library_import_max_mb, error_page=error_page)
     app.add_middleware(SecurityHeaders, https=app.state.secure_cookies)
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
@@ -197,6 +198,8 @@ TITLES = {
     404: "Page not found",
     405: "Method not allowed",
     409: "Already there",
+    411: "Length required",
+    413: "Too large",
     429: "Slow down",
     500: "Something went wrong",
     503: "Busy",

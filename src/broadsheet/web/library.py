@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..bibtex import to_bibtex_list
 from ..exceptions import ConflictError, InvalidInputError
@@ -262,6 +263,37 @@ def public_atom(request: Request, name: str, slug: str, hub: HubDep, viewer: Vie
 def public_bib(name: str, slug: str, hub: HubDep, viewer: Viewer) -> Response:
     collection = hub.public_collection(viewer, name, slug)
     return bib_response(hub.collection_page(collection, limit=None, viewer=viewer))
+
+
+class UploadLimit:
+    """ASGI middleware: an import's request body must say its length (411 otherwise) and be at
+    most twice ``library_import_max_mb`` plus room for the form (413 otherwise), before anything
+    is parsed or spooled to disk. Twice: JSON escaping of the file's text in the API's body. The
+    handlers then check the file's own size exactly."""
+
+    PATHS = ("/library/import", "/api/v1/library/import")
+
+    def __init__(self, app: ASGIApp, *, max_mb: int, error_page: Any) -> None:
+        self.app, self.limit, self.error_page = app, 2 * max_mb * 1_000_000 + 100_000, error_page
+        self.max_mb = max_mb
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.PATHS:
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if not length.isdigit():
+            status, message = 411, "An import must say its length (Content-Length)."
+        elif int(length) > self.limit:
+            status, message = 413, f"A library file has at most {self.max_mb} MB."
+        else:
+            await self.app(scope, receive, send)
+            return
+        from starlette.concurrency import run_in_threadpool
+        from starlette.requests import Request
+
+        response = await run_in_threadpool(self.error_page, Request(scope), status, message)
+        await response(scope, receive, send)
 
 
 # Before the pages they would otherwise fall into: `/library/{slug}` would take `x.bib`.

@@ -61,13 +61,14 @@ def export_json(page: CollectionPage, base_url: str) -> dict[str, Any]:
             {
                 "type": "paper",
                 "id": s.paper.arxiv_id,
+                "position": n,
                 "title": s.paper.title,
                 "authors": list(s.paper.authors),
                 "published": s.paper.published.isoformat() if s.paper.published else None,
                 "addedAt": s.added_at.isoformat() + "Z",
                 "url": base_url + paper_url(s.paper.arxiv_id),
             }
-            for s in page.papers
+            for n, s in enumerate(page.papers)
         ],
     }
 

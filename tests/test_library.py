@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from broadsheet.exceptions import ConflictError, InvalidInputError, NotFoundError, PaperNotFoundError
 from broadsheet.hub import Hub
 from broadsheet.personal.bibimport import find_arxiv_id, parse_library
+from broadsheet.personal import library
 from broadsheet.personal.library import slugify
 
 # Papers of the real exports that the small test hub holds (the rest of their arXiv entries are
@@ -221,9 +222,18 @@ def test_import_fetches_missing_papers_from_arxiv(db_url: str, fixtures_dir: Pat
     with Replay(fixtures_dir) as server:
         hub = hub_at(db_url, embedder="none", arxiv_api_url=server.url + "/api/query", arxiv_api_delay=0.0)
         ada = hub.create_user("ada", "correct horse battery")
-        report = hub.import_library(ada, "0808.05394\n1707.08567\n", fetch=True)
+        # from the web (interactive): one request for the first FETCH_MAX_INTERACTIVE missing
+        # papers, the rest wait for the next import
+        library.FETCH_MAX_INTERACTIVE, before = 2, library.FETCH_MAX_INTERACTIVE
+        try:
+            report = hub.import_library(ada, "0808.05394\n1707.08567\n2401.66666\n", fetch=True)
+        finally:
+            library.FETCH_MAX_INTERACTIVE = before
         assert (report.added, report.fetched) == (1, 1)
-        assert [str(p) for p in report.problems] == ["line 1: 0808.05394: arXiv has no paper 0808.05394"]
+        assert [str(p) for p in report.problems] == [
+            "line 1: 0808.05394: arXiv has no paper 0808.05394",
+            "line 3: 2401.66666: not in this hub yet (one import fetches at most 2 papers from arXiv): import the file again for the next ones",
+        ]
         assert server.requests("/api/query") == [{"id_list": "0808.05394,1707.08567", "start": "0", "max_results": "2"}]
         assert hub.get_paper("1707.08567").categories == ("cs.IT",)
         # without live fetching nothing is asked
@@ -259,4 +269,15 @@ def test_cli_library_import(db_url: str, tmp_path: Path, fixtures_dir: Path) -> 
     assert result.exit_code == 1 and "line 2: 'here': not an arXiv id" in " ".join(result.stderr.split())
     result = CliRunner().invoke(app, ["--db", db_url, "library", "import", "nobody", str(junk)], env=env)
     assert result.exit_code != 0 and "nobody" in result.stderr
+
+    # --fetch: papers not in the database come from arXiv (the recorded API), with a sync's retries
+    ids = tmp_path / "ids.txt"
+    ids.write_text("0808.05394\n1707.08567\n")
+    with Replay(fixtures_dir) as server:
+        live = env | {"BROADSHEET_ARXIV_API_URL": server.url + "/api/query", "BROADSHEET_ARXIV_API_DELAY": "0"}
+        server.fail(Fault("reset", path="/api/query", times=1))  # retried: not a person waiting
+        result = CliRunner().invoke(app, ["--db", db_url, "library", "import", "ada", str(ids), "--fetch"], env=live)
+    assert result.exit_code == 0, result.output
+    assert "1 paper added to Saved, 0 already there, 1 of them fetched from arXiv; 1 not matched" in " ".join(result.stdout.split())
+    assert "line 1: 0808.05394: arXiv has no paper 0808.05394" in result.stderr
     close_hubs(db_url)

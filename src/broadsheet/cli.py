@@ -793,7 +793,7 @@ def library_import(
         err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
     fetched = f", {report.fetched} of them fetched from arXiv" if report.fetched else ""
     out.print(
-        f"{file.name}: {report.entries} entries read ({report.format}); {report.added} papers added to "
+        f"{file.name}: {report.entries} entries read ({report.format}); {report.added} paper{'' if report.added == 1 else 's'} added to "
         f"{report.collection.name}, {report.already} already there{fetched}; {len(report.problems)} not matched",
         highlight=False, markup=False, soft_wrap=True,
     )  # fmt: skip

@@ -1373,14 +1373,15 @@ class Hub:
     def _fetch_arxiv_ids(self, arxiv_ids: Sequence[str], interactive: bool) -> SyncReport:
         """Ask arXiv for papers not in the database, ``arxiv_enrich_batch`` ids a request on the
         paced arXiv edge, and store what it knows (an import's missing papers). Embedded at once
-        from the command line; on a server (``interactive``) the background thread embeds them."""
+        from the command line; on a server (``interactive``: one request, one try, someone waits)
+        the background thread embeds them."""
         from .sync.enrich import enrich
 
         s = self.settings
         with self._sync_edge("arxiv-api", s.arxiv_api_delay, interactive) as edge:
             report = enrich(edge, s.arxiv_api_url, arxiv_ids, self._sync_sink,
                             lambda asked: self._storage.papers.mark_arxiv_checked(asked, self._now()),
-                            batch=s.arxiv_enrich_batch)  # fmt: skip
+                            batch=len(arxiv_ids) if interactive else s.arxiv_enrich_batch)  # fmt: skip
         return self._after_sync(report, False if interactive else None, None)
 
     def collections(self, user: User) -> list[Collection]:

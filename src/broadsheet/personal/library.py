@@ -28,6 +28,8 @@ DEFAULT_SLUG = "saved"
 MAX_NAME = 100  # characters of a collection's name
 MAX_COLLECTIONS = 200  # collections one member may have
 FETCH_MAX = 500  # papers one import asks arXiv for (5 requests of 100, paced 3 s apart)
+# ... when someone waits for the answer (the web, the API): one request, one try
+FETCH_MAX_INTERACTIVE = 100
 PAGE = 50  # papers a collection page shows
 UNREACHABLE = "arXiv could not be reached: import the file again later"
 
@@ -247,7 +249,8 @@ class Library:
         why_missing: dict[str, str] = {}
         fetched = 0
         if missing and fetch:
-            asked, skipped = missing[:FETCH_MAX], missing[FETCH_MAX:]
+            most = FETCH_MAX_INTERACTIVE if interactive else FETCH_MAX
+            asked, skipped = missing[:most], missing[most:]
             try:
                 report = self._fetch(asked, interactive)
                 failure = "" if report.complete else UNREACHABLE
@@ -259,7 +262,7 @@ class Library:
                 if a not in ids:
                     why_missing[a] = failure or f"arXiv has no paper {a}"
             for a in skipped:
-                why_missing[a] = f"not in this hub, and one import fetches at most {FETCH_MAX} papers from arXiv: import the file again"
+                why_missing[a] = f"not in this hub yet (one import fetches at most {most} papers from arXiv): import the file again for the next ones"
         not_here = "not in this hub (this server does not fetch papers from arXiv)"
         problems = list(parsed.problems)
         for entry in parsed.entries:

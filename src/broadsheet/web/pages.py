@@ -267,7 +267,7 @@ def paper_context(
         "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
         "saved": hub.saved(viewer, [paper.arxiv_id]),
-        "collections": hub.collections(viewer) if viewer else [],
+        "my_collections": hub.collections(viewer) if viewer else [],
         "comments": top,
         "replies": replies,
         "similar": similar,

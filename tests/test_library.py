@@ -185,8 +185,9 @@ def test_import_a_list_with_junk_and_bad_bibtex(hub: Hub) -> None:
         "line 7: 2401.99999: arXiv 2401.99999 is not in this hub (this server does not fetch papers from arXiv)",
     ]
     bib = "@article{good, eprint = {2401.00004}, archivePrefix = {arXiv}}\n\n@article{bad,\n  title = {No id},\n}\n@misc{hal, eprint = {hal-0123}, archivePrefix = {HAL}}\n@misc{junk, eprint = {nonsense}}\n"
-    report = hub.import_library(ada, bib.encode("latin-1"), collection="List")
-    assert report.added == 1
+    scholar = "@article{lovelace2024paper,\n  title={Paper 5},\n  author={Lovelace, Ada},\n  journal={arXiv preprint arXiv:2401.00005},\n  year={2024}\n}\n"
+    report = hub.import_library(ada, (bib + scholar).encode("latin-1"), collection="List")
+    assert report.added == 2  # the eprint, and Google Scholar's "arXiv preprint arXiv:ID"
     assert [str(p) for p in report.problems] == [
         "line 3: @article{bad}: no arXiv id (no eprint, url or arXiv DOI)",
         "line 6: @misc{hal}: no arXiv id (no eprint, url or arXiv DOI)",

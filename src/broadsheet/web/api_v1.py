@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError
 from ..hub import Hub
 from ..types import Comment, Paper, Submission, Subscription, User
-from .api_hf import visible_paper
+from .hf_routes import visible_paper
 from .deps import HubDep
 from .library import bib_response, collection_json, export_json, import_json
 from .render import site_url

@@ -1,2 +1,3 @@
-"""A member's own research feed: library, follows and mutes, recommendations, alerts (use cases
-the Hub delegates to, one line each)."""
+"""A member's own research feed: their library of saved papers (``library``, ``bibimport``),
+follows and mutes (``interests``, ``mutes``), recommendations and personal digests. Use-case
+modules under the Hub."""

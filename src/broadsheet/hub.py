@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import accounts
+from . import accounts, organizations
 from .config import Settings
 from .exceptions import (
     AuthenticationError,
@@ -49,9 +49,9 @@ from .types import (
     DigestRun,
     EmbeddingStatus,
     Feed,
-    FeedEntry,
     IngestReport,
     Listing,
+    Organization,
     OutboxMessage,
     Paper,
     PaperData,
@@ -302,6 +302,7 @@ class Hub:
                 parsed,
                 categories=parsed.categories + filters.categories,
                 authors=parsed.authors + filters.authors,
+                organizations=parsed.organizations + filters.organizations,
                 since=filters.since or parsed.since,
                 until=filters.until or parsed.until,
             )
@@ -718,12 +719,15 @@ class Hub:
         ranked = rank(rows, as_of, self.settings.trending_gravity, sort)
         page = ranked[offset : offset + limit]
         papers = self._storage.papers.by_ids([r.paper_id for r, _ in page])
-        entries = tuple(
-            FeedEntry(papers[r.paper_id], r.listed_on, r.submitter, score, age_hours(r.listed_on, as_of))
-            for r, score in page
-            if r.paper_id in papers
-        )
-        return Feed(entries, len(ranked), first, last, sort, as_of)
+        return Feed(organizations.entries(page, papers, as_of), len(ranked), first, last, sort, as_of)
+
+    def get_organization(self, name: str) -> Organization:
+        """An organization by name (any case): NotFoundError when no paper names it."""
+        return organizations.get(self._storage, name)
+
+    def get_organization_feed(self, name: str, *, sort: str = "newest", limit: int = 30, offset: int = 0) -> tuple[Organization, Feed]:
+        """An organization and one page of its papers: ``newest``, ``trending`` or ``top``."""
+        return organizations.feed(self._storage, name, sort=sort, limit=limit, offset=offset, now=self._now(), gravity=self.settings.trending_gravity)
 
     def get_papers_by_author(self, name: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
         """Papers with an author of this name (any case or accents), newest first."""

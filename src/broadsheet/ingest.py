@@ -37,7 +37,10 @@ from .types import BatchPlan, IngestReport, ListingData, Notice, PaperData, Reje
 _MERGED_FIELDS = (
     "title", "abstract", "authors", "categories", "primary_category", "published", "updated",
     "doi", "journal_ref", "comments", "github_repo", "project_page",
+    "thumbnail_url", "ai_summary", "ai_keywords", "github_stars", "organization",
 )  # fmt: skip
+# Fields a source may clear by stating an explicit null (``PaperData.cleared``).
+CLEARABLE = frozenset({"thumbnail_url", "ai_summary", "ai_keywords", "github_stars", "organization"})
 
 
 def _empty(value: object) -> bool:
@@ -48,7 +51,10 @@ def merge(old: PaperData | None, new: PaperData) -> PaperData | None:
     """What the stored paper becomes when ``new`` arrives; None when nothing changes.
 
     A record of an older arXiv version than the stored one only fills fields the store lacks;
-    otherwise each field the new record states replaces the stored one. Provenance follows the
+    otherwise each field the new record states replaces the stored one. A field the record
+    lacks keeps its stored value; one it states as an explicit null (``new.cleared``: Hugging
+    Face's organization, summary, keywords, stars or thumbnail) is cleared. Counts the source
+    keeps (upvotes, GitHub stars) take the newest figure, up or down. Provenance follows the
     record that made the change.
     """
     if old is None:
@@ -60,6 +66,9 @@ def merge(old: PaperData | None, new: PaperData) -> PaperData | None:
         if _empty(incoming) or incoming == current or (stale and not _empty(current)):
             continue
         changes[name] = incoming
+    for name in CLEARABLE.intersection(new.cleared):
+        if not _empty(getattr(old, name)):
+            changes[name] = () if name == "ai_keywords" else None
     if new.version is not None and (old.version is None or new.version > old.version):
         changes["version"] = new.version
     if new.external_upvotes is not None and new.external_upvotes != old.external_upvotes:

@@ -31,7 +31,7 @@ PAUSE_SHARE = 0.1  # after each batch, pause this share of the time its write to
 MAX_PAUSE = 0.2  # ...but no longer than this (seconds)
 BULK_NICE = 10  # the niceness of bulk commands (ingest, the worker): below a server's requests
 
-from .types import BatchPlan, IngestReport, ListingData, Notice, PaperData, Rejected, SourceItem
+from .types import BatchPlan, IngestReport, ListingData, Notice, Organization, PaperData, Rejected, SourceItem
 
 # Fields a later record may fill or overwrite; None/empty in the incoming record keeps the old value.
 _MERGED_FIELDS = (
@@ -63,6 +63,8 @@ def merge(old: PaperData | None, new: PaperData) -> PaperData | None:
     changes: dict[str, object] = {}
     for name in _MERGED_FIELDS:
         incoming, current = getattr(new, name), getattr(old, name)
+        if name == "organization" and incoming and current and incoming.name == current.name:
+            continue  # the paper names the same one; its full name and logo are the organization's
         if _empty(incoming) or incoming == current or (stale and not _empty(current)):
             continue
         changes[name] = incoming
@@ -93,12 +95,15 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
     current: dict[str, PaperData] = {}  # the newest state of each paper touched by this batch
     is_new: set[str] = set()
     touched: set[str] = set()
+    orgs: dict[str, Organization] = {}
     for item in items:
         if isinstance(item, Rejected):
             rejected.append(item)
         elif isinstance(item, Notice):
             notices.append(item)
         elif isinstance(item, PaperData):
+            if item.organization:
+                orgs[item.organization.name] = item.organization
             key = item.arxiv_id
             before = current.get(key, stored.get(key))
             after = merge(before, item)
@@ -122,7 +127,9 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
             raise TypeError(f"not a source item: {item!r:.200}")
     for key, paper in current.items():
         (new if key in is_new else changed).append(paper)
-    return BatchPlan(tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected), tuple(notices))
+    return BatchPlan(
+        tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected), tuple(notices), tuple(orgs.values())
+    )
 
 
 def batches(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:

@@ -346,6 +346,9 @@ class BatchPlan:
     unchanged: int = 0
     rejected: tuple[Rejected, ...] = ()
     notices: tuple[Notice, ...] = ()
+    # Every organization the batch's records name, as the last record stated it: stored whether
+    # or not its papers changed (a paper refers to an organization by name only).
+    organizations: tuple[Organization, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,10 +71,10 @@ def _paper_rows() -> Select[Any]:
     return select(papers, n_votes.label("n_votes"), n_comments.label("n_comments"), *_org_columns())
 
 
-def _put_organizations(conn: Connection, written: Sequence[PaperData], now: datetime) -> None:
-    """Store the organizations these papers name: a new one is added; a known one takes the full
+def _put_organizations(conn: Connection, named: Sequence[Organization], now: datetime) -> None:
+    """Store the organizations a batch names: a new one is added; a known one takes the full
     name and avatar a record states (one it leaves out keeps the stored value)."""
-    latest = {p.organization.name: p.organization for p in written if p.organization}
+    latest = {o.name: o for o in named}
     if not latest:
         return
     stored = {
@@ -160,7 +160,7 @@ class PaperStore:
         whatever the other writers do (the search indexes catch up from the newest one they saw)."""
         with self._writer.begin() as conn:
             now = clock()
-            _put_organizations(conn, [*plan.new, *plan.changed], now)
+            _put_organizations(conn, plan.organizations, now)
             new_ids = self._insert_new(conn, plan.new, now)
             self._replace_children(conn, plan.new, new_ids, fresh=True)
             changed_ids = self._update_changed(conn, plan.changed, now)

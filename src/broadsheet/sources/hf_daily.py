@@ -198,12 +198,12 @@ def _organization(item: dict[str, Any], paper: dict[str, Any]) -> Organization |
 
 
 def _keywords(paper: dict[str, Any]) -> tuple[str, ...]:
-    """``paper.ai_keywords``: the non-blank strings, in order, without repeats."""
+    """``paper.ai_keywords``: the non-blank strings, in order, repeats kept (as served)."""
     value = paper.get("ai_keywords")
     if not isinstance(value, list):
         return ()
     words = (or_none(w) for w in value if isinstance(w, str))
-    return tuple(dict.fromkeys(w for w in words if w))
+    return tuple(w for w in words if w)
 
 
 def _authors(paper: dict[str, Any]) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ PALETTE = (
 MAX_NAME = 128
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 _PARTS = re.compile(r"[^\W_]+")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # not allowed in XML 1.0
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
@@ -55,8 +56,8 @@ def colour(name: str) -> str:
 
 
 def avatar_svg(name: str) -> str:
-    """The avatar of ``name`` as a 64×64 SVG document."""
-    name = name[:MAX_NAME]
+    """The avatar of ``name`` as a 64×64 SVG document (characters XML cannot hold are dropped)."""
+    name = _NOT_XML.sub("", name[:MAX_NAME])
     letters = escape(initials(name))
     size = 26 if len(letters) > 1 else 30
     return (

@@ -26,7 +26,7 @@ from broadsheet.search.query import parse_query
 from broadsheet.sources.hf_daily import day_from_name, parse_hf_daily
 from broadsheet.types import ListingData, PaperData
 from broadsheet.web import create_app
-from broadsheet.web.avatars import avatar_svg, initials
+from broadsheet.web.avatars import avatar_path, avatar_svg, initials
 
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 from huggingface_hub import HfApi
@@ -260,7 +260,7 @@ def test_cards_and_paper_page_show_summary_keywords_stars_submitter(hub: Hub, fi
     for k in top["paper"]["ai_keywords"]:
         assert f">{escape(k)}</a>" in page
     assert f"★ {top['paper']['githubStars']}" in page
-    assert escape(top["submittedBy"]["fullname"]) in page and f'/avatars/{top["submittedBy"]["name"]}.svg' in page
+    assert escape(top["submittedBy"]["fullname"]) in page and avatar_path(_clean(top["submittedBy"]["fullname"])) in page
     day = client.get("/papers/date/2026-08-21").text
     assert day.count('class="ai-summary oneline"') == sum(1 for i in items if i["paper"].get("ai_summary"))
     participating = sum(1 for i in items if i.get("isAuthorParticipating"))

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError
 from ..hub import Hub
 from ..types import Comment, Organization, Paper, SearchFilters, Submission, Subscription, User
-from .api_hf import visible_paper
 from .avatars import avatar_path
+from .hf_routes import visible_paper
 from .deps import HubDep
 
 bearer = HTTPBearer(

@@ -87,6 +87,9 @@ def test_a_muted_word_hides_papers_on_every_list_and_show_reveals_them(hub: Hub)
     category = ada.get("/categories/cs.LG").text
     assert NOTE.search(category) and not any("diffusion" in t for t in _titles(category))
 
+    org = ada.get("/organizations/example-lab").text  # its one paper is about diffusion
+    assert NOTE.search(org).group(1) == "1" and _titles(org) == []
+    assert "Paper 1 about diffusion models" in _titles(ada.get("/organizations/example-lab?show_muted=1").text)
     similar = ada.get("/papers/2611.00002").text.split("Similar papers", 1)[1]  # the paper page's list
     assert "Paper " in similar and "diffusion" not in similar
     visitor_similar = TestClient(create_app(hub)).get("/papers/2611.00002").text.split("Similar papers", 1)[1]

@@ -364,6 +364,7 @@ def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
     return {
         "id": hit.paper.arxiv_id,
         "title": hit.paper.title,
+        "organization": hit.paper.organization.name if hit.paper.organization else None,
         "score": hit.score,
         "lexical_rank": hit.lexical_rank,
         "lexical_score": hit.lexical_score,

@@ -49,6 +49,7 @@ from .types import (
     IngestReport,
     Interest,
     Listing,
+    Organization,
     OutboxMessage,
     Paper,
     SearchFilters,
@@ -425,6 +426,14 @@ class Hub:
         self, first: date, last: date, as_of: datetime, sort: str, limit: int, offset: int, submitter: str | None = None
     ) -> Feed:
         return self._browse.feed(first, last, as_of, sort, limit, offset, submitter)
+
+    def get_organization(self, name: str) -> Organization:
+        """An organization by name (any case): NotFoundError when no paper names it."""
+        return self._browse.organization(name)
+
+    def get_organization_feed(self, name: str, *, sort: str = "newest", limit: int = 30, offset: int = 0) -> tuple[Organization, Feed]:
+        """An organization and one page of its papers: ``newest``, ``trending`` or ``top``."""
+        return self._browse.organization_feed(name, sort=sort, limit=limit, offset=offset)
 
     def get_papers_by_author(self, name: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
         """Papers with an author of this name (any case or accents), newest first."""

@@ -187,7 +187,7 @@ class PgFullTextIndex(FullTextIndex):
             return {int(pid): float(s) for pid, s in conn.execute(text(sql), params)}
 
     def allowed_ids(self, query: Query) -> set[int] | None:
-        if not (query.categories or query.since or query.until or query.authors or query.excluded or query.phrases):
+        if not query.filters:
             return None
         params: dict[str, Any] = {}
         where = filter_sql(query, params, iso_dates=False)

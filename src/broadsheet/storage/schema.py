@@ -60,7 +60,16 @@ papers = Table(
     # When the arXiv export API was last asked for this paper's metadata because it had none (a
     # Hugging Face record: no categories); NULL: never. A paper arXiv does not know is not asked again.
     Column("arxiv_checked", DateTime),
+    # What Hugging Face shows beside the text (migration 0009): its picture's address, its model's
+    # summary and keywords (a JSON list), the repository's stars, and the organization (its name:
+    # the key of `organizations`, no foreign key so a paper can name one before it is stored).
+    Column("thumbnail_url", Text),
+    Column("ai_summary", Text),
+    Column("ai_keywords", Text),
+    Column("github_stars", Integer),
+    Column("organization", String(128)),
     Index("ix_papers_published", "published"),
+    Index("ix_papers_organization", "organization"),  # /organizations/{name} and org: filters
     Index("ix_papers_last_changed", "last_changed"),  # what changed since: search's in-memory index
 )
 
@@ -118,11 +127,29 @@ listings = Table(
     Column("listed_on", Date, nullable=False),
     Column("submitted_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("submitter_name", String(128)),
+    # The external submitter's display name and avatar address, and whether an author takes part
+    # (Hugging Face's isAuthorParticipating; NULL: the source does not say). Migration 0009.
+    Column("submitter_fullname", String(256)),
+    Column("submitter_avatar", Text),
+    Column("author_participating", Boolean),
     Column("source", String(32), nullable=False),
     Column("source_ref", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("paper_id", "listed_on", name="uq_listings_paper_day"),
     Index("ix_listings_listed_on", "listed_on"),
+)
+
+# An organization papers are attributed to (Hugging Face's `organization`), by its handle `name`;
+# `name_key` (casefolded) is what /organizations/{name} and org: look up. Migration 0009.
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("name_key", String(128), nullable=False),
+    Column("fullname", Text),
+    Column("avatar_url", Text),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_organizations_name_key", "name_key"),
 )
 
 votes = Table(

@@ -74,6 +74,8 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/comments/{comment_id:int}/hide", POST, actions.hide_comment),
     ("/authors/{name:path}", GET, pages.author),
     ("/categories/{code}", GET, pages.category),
+    ("/organizations/{name}", GET, pages.organization),
+    ("/avatars/{name}.svg", GET, pages.avatar),
     ("/search", GET, pages.search),
     ("/submit", GET, actions.submit_form),
     ("/submit", POST, actions.submit),

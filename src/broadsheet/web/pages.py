@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..exceptions import (
     BroadsheetError,
@@ -234,6 +234,41 @@ def category(
         papers,
         page,
         follow_box(hub, viewer, "category", code) if name != code else None,
+    )
+
+
+ORG_SORTS = ("newest", "trending", "top")
+
+
+def organization(
+    request: Request, name: str, hub: HubDep, viewer: Viewer, sort: Sort = None, page: Page = 1
+) -> HTMLResponse:
+    """An organization's papers (newest, trending or top), with its full name and avatar."""
+    sort = check_sort(sort) if sort else "newest"
+    size = hub.settings.page_size
+    org, feed = _shared(
+        request,
+        ("organization", name.casefold(), sort, page, size),
+        lambda: hub.get_organization_feed(name, sort=sort, limit=size, offset=(page - 1) * size),
+    )
+    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    return render(
+        request,
+        "organization.html",
+        {"org": org, "feed": feed, "voted": voted, "page": page, "pages": _pages(feed.total, size),
+         "offset": (page - 1) * size, "sorts": ORG_SORTS,
+         **mutes_context(request, hub, viewer, [e.paper for e in feed.entries])},
+    )  # fmt: skip
+
+
+def avatar(name: str) -> Response:
+    """The generated avatar of a member, a submitter or an organization (``web/avatars.py``)."""
+    from .avatars import CACHE_CONTROL, avatar_svg
+
+    return Response(
+        avatar_svg(name),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": CACHE_CONTROL, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
     )
 
 

@@ -65,6 +65,7 @@ from .types import (
     SyncReport,
     Submission,
     Subscription,
+    Trend,
     User,
 )
 
@@ -78,6 +79,10 @@ if TYPE_CHECKING:
     from .search.lexical import IndexStatus
     from .sync.http import HttpEdge, Pacer
     from .search.vectors_db import DatabaseVectorIndex
+    from .extras.background import BackgroundExtras
+    from .extras.summaries import SummaryReport
+    from .extras.thumbnails import Picture, ThumbnailReport
+    from .sync.github import GithubReport
 
 
 OPTIMIZE_AFTER = 10_000  # papers written by one ingest before the full-text index is compacted
@@ -93,6 +98,12 @@ SEARCH_SORT_POOL = 1000  # the best results that a search sorted by date or upvo
 # when it cannot be reached. `broadsheet serve` passes `Hub.fetch_arxiv_paper` (unless the
 # `submit_fetch` setting is off); without one a missing paper is reported as not found.
 PaperFetcher = Callable[[str], Paper]
+
+
+def _new_pacer() -> Pacer:
+    from .sync.http import Pacer
+
+    return Pacer()
 
 
 def _utcnow() -> datetime:
@@ -149,8 +160,11 @@ class Hub:
         self._outbox: Lock | None = None  # the outbox's lock while this Hub sends
         self._background: BackgroundEmbedder | None = None
         self._not_embedded: tuple[float, int] | None = None  # (when counted, count)
+        self._extras: BackgroundExtras | None = None  # thumbnails, keywords, summaries (extras/background.py)
 
     def close(self) -> None:
+        if self._extras is not None:
+            self._extras.stop()
         self.stop_background_embedding()
         if self._engine is not None:
             self._engine.close()
@@ -679,6 +693,113 @@ class Hub:
             return dataclasses.replace(report, embedded=done, problems=(*report.problems, problem))
         return dataclasses.replace(report, embedded=done)
 
+    # -- what Broadsheet adds to papers: thumbnails, keywords, summaries, stars, trends (extras/) --
+
+    def thumbnail_mode(self) -> str:
+        """``local``, ``source`` or ``off`` (the ``thumbnails`` setting, ``auto`` resolved)."""
+        from .extras.thumbnails import thumbnail_mode
+
+        return thumbnail_mode(self.settings)
+
+    def thumbnail(self, arxiv_id: str, *, card: bool = False) -> Picture:
+        """A paper's picture: its rendered first page, else (or with ``card``) its generated card.
+        PaperNotFoundError for an unknown (or hidden) paper."""
+        from .extras.thumbnails import picture_for
+
+        paper, pid = self._paper_id(arxiv_id, None)
+        return picture_for(self._storage, pid, paper, card=card or self.thumbnail_mode() == "off")
+
+    def make_thumbnails(
+        self, *, since: date | None = None, arxiv_ids: Sequence[str] | None = None, limit: int = 100, retry: bool = False,
+        keep_going: Callable[[ThumbnailReport], bool] | None = None,
+    ) -> ThumbnailReport:  # fmt: skip
+        """Render missing thumbnails of papers listed since ``since`` (all listed papers when None)
+        or of ``arxiv_ids``, up to ``limit``; ``retry``: first forget those that had no PDF."""
+        from .extras.thumbnails import make_thumbnails
+
+        if retry:
+            self._storage.thumbnails.forget_failed()
+        edge = lambda: self._sync_edge("arxiv-api", self.settings.arxiv_api_delay)  # noqa: E731 - the API's pacer
+        return make_thumbnails(self._storage, self.settings, edge, self._now, since=since, arxiv_ids=arxiv_ids, limit=limit,
+                               **({"keep_going": keep_going} if keep_going else {}))  # fmt: skip
+
+    def thumbnail_counts(self) -> dict[str, int]:
+        """Thumbnails stored, by status (ok, missing, broken)."""
+        return self._storage.thumbnails.failures()
+
+    def extract_keywords(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 100) -> int:
+        """Extract keywords for up to ``limit`` embedded papers that need them (extras/keywords.py)."""
+        from .extras.keywords import extract_keywords
+
+        return extract_keywords(self._storage, self._keyword_embedder(), self._now, arxiv_ids=arxiv_ids, limit=limit)
+
+    def _keyword_embedder(self) -> Embedder | None:
+        engine = self._search_engine()
+        return self._embedder if engine.semantic_available and engine.semantic_ready() else None
+
+    def make_summaries(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 20) -> SummaryReport:
+        """One-line summaries from ``summarizer_url`` for listed papers without one (extras/summaries.py)."""
+        from .extras.summaries import make_summaries
+        from .sync._run import make_edge
+
+        pacer = self._pacers.setdefault("summarizer", _new_pacer())
+        edge = lambda: make_edge(self.settings.replace(sync_timeout=self.settings.summarizer_timeout), 0.0, pacer)  # noqa: E731
+        return make_summaries(self._storage, self.settings, edge, self._now, arxiv_ids=arxiv_ids, limit=limit)
+
+    def sync_github(self, *, base_url: str | None = None, everything: bool = False, on_repo: Callable[[int, int], None] | None = None) -> GithubReport:
+        """Refresh the GitHub stars of papers' repositories (extras/github.py); ``everything``:
+        also those checked in the last 20 hours."""
+        from .extras.github import sync_github
+
+        edge = lambda: self._sync_edge("github", self.settings.github_delay)  # noqa: E731
+        return sync_github(self._storage, self.settings, edge, self._now, base_url=base_url, older_than_hours=0 if everything else 20, on_repo=on_repo)
+
+    def trend(self, query: str, filters: SearchFilters | None = None) -> Trend:
+        """Papers and upvotes per month of what the query matches (extras/trends.py)."""
+        from .extras.trends import query_trend
+
+        return query_trend(self._storage, query, filters)
+
+    def author_trend(self, name: str) -> Trend:
+        from .extras.trends import author_trend
+
+        return author_trend(self._storage, name)
+
+    def category_trend(self, code: str) -> Trend:
+        from .extras.trends import category_trend
+
+        return category_trend(self._storage, code)
+
+    def start_background_extras(self) -> bool:
+        """Thumbnails of recent listings, keywords and summaries in a low-priority thread until
+        ``close()`` (extras/background.py): what `serve` and `worker` run."""
+        from .extras.background import BackgroundExtras
+
+        if self._extras is None:
+            self._extras = BackgroundExtras(self._extras_pass)
+            self._extras.start()
+        return True
+
+    def _extras_pass(self, keep_going: Callable[[], bool]) -> bool:
+        from .extras.summaries import summaries_on
+
+        with self.exclusive("extras-background") as lock:
+            if lock is None:
+                return False  # another process does it
+            more = False
+            if self.thumbnail_mode() == "local":
+                since = self._now().date() - timedelta(days=self.settings.thumbnail_days)
+                made = self.make_thumbnails(since=since, limit=20, keep_going=lambda _: keep_going())
+                more = made.complete and made.made + made.missing + made.broken >= 20
+            if keep_going() and self.settings.extract_keywords:
+                more = self.extract_keywords(limit=20) >= 20 or more
+            if keep_going() and summaries_on(self.settings):
+                done = self.make_summaries(limit=10)
+                more = (not done.problems and done.made >= 10) or more
+            if more:
+                self.data_version += 1
+            return more and keep_going()
+
     # -- feeds --------------------------------------------------------------------------------
 
     def get_feed(
@@ -928,6 +1049,8 @@ class Hub:
         self.data_version += 1
         if added:
             self.index_embeddings(arxiv_ids=[paper.arxiv_id])
+            if self._extras is not None:
+                self._extras.wake()  # its thumbnail, keywords and summary, in the background
         return Submission(paper.arxiv_id, "listed" if added else "already_listed", today, self.get_paper(key))
 
     # -- moderation ---------------------------------------------------------------------------

@@ -207,6 +207,21 @@ class FullTextIndex:
         with self._engine.connect() as conn:
             return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
 
+    def match_conditions(self, query: Query, params: dict[str, Any]) -> list[str]:
+        """SQL conditions on ``papers p`` for every paper the query matches (any of its words, its
+        phrases, authors and filters, none of its exclusions): the set a trend chart counts."""
+        where = filter_sql(query, params)
+        expr = match_expression(query)
+        if expr is not None:
+            params["expr"] = expr
+            where.append(f"p.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr)")
+        elif query.excluded:
+            params["excl"] = " OR ".join(_quote(fold(e)) for e in query.excluded)
+            where.append(f"p.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)")
+        return where
+
+    month_sql = "substr(p.published, 1, 7)"  # a paper's month, YYYY-MM (dates are ISO text)
+
     def _title(self, paper_id: int) -> str | None:
         """The indexed (normalised) title of a paper."""
         with self._engine.connect() as conn:

@@ -20,6 +20,7 @@ from ..exceptions import AuthenticationError, ConflictError, InvalidInputError
 from ..hub import Hub
 from ..types import Comment, Paper, Submission, Subscription, User
 from .api_hf import visible_paper
+from . import extras
 from .deps import HubDep
 
 bearer = HTTPBearer(
@@ -82,6 +83,9 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         "projectPage": paper.project_page,
         "upvotes": paper.upvotes,
         "numComments": paper.num_comments,
+        "githubStars": paper.extras.github_stars,  # GitHub's count (`sync github`)
+        "extractedKeywords": list(paper.extras.keywords),  # extracted here, not the source's
+        "generatedSummary": paper.extras.summary,  # written by the configured model
     }
 
 
@@ -266,4 +270,5 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/papers/{arxiv_id:path}/comments", ["GET"], list_comments),
     ("/api/v1/papers/{arxiv_id:path}/comments", ["POST"], add_comment),
     ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
+    *extras.ROUTES,  # /api/v1/trends
 ]

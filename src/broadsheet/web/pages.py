@@ -19,7 +19,7 @@ from ..exceptions import (
 from ..periods import parse_period
 from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
-from ..types import Comment, Paper, Period, SearchFilters, User
+from ..types import Comment, Paper, Period, SearchFilters, Trend, User
 from .cache import cached
 from .deps import HubDep, Member, Viewer
 from .render import period_url, render
@@ -164,6 +164,7 @@ def _paper_list(
     subheading: str | None,
     papers: list[Paper],
     page: int,
+    trend: Trend | None = None,
 ) -> HTMLResponse:
     size = hub.settings.page_size
     more = len(papers) > size
@@ -179,6 +180,7 @@ def _paper_list(
             "voted": voted,
             "page": page,
             "more": more,
+            "trend": trend,
         },
     )
 
@@ -194,7 +196,7 @@ def author(
         (a for p in papers[:1] for a in p.authors if _same_name(a, name)), name
     )
     return _paper_list(
-        request, hub, viewer, shown, "Papers by this author, newest first", papers, page
+        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, hub.author_trend(name)
     )
 
 
@@ -223,6 +225,7 @@ def category(
         "Papers in this category, newest first",
         papers,
         page,
+        hub.category_trend(code),
     )
 
 
@@ -315,6 +318,7 @@ def search(
                 sort=sort,
             )
             ctx["results"] = result
+            ctx["trend"] = hub.trend(q, filters)
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)
             wanted = parse_query(q).authors

@@ -25,6 +25,7 @@ from ..search.explain import coverage_note
 from ..taxonomy import category_name
 from ..trending import default_sort, formula
 from ..types import Period
+from .extras import chart, thumbnail_src
 from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -189,6 +190,8 @@ env.globals.update(
     site_url=site_url,
     csrf_field=CSRF_FIELD,
     coverage_note=coverage_note,
+    thumbnail_src=thumbnail_src,
+    trend_chart=chart,
 )
 
 

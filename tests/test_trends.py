@@ -89,8 +89,10 @@ def test_pages_show_the_chart_with_a_text_alternative_and_the_api_answers(hub) -
         assert figure, url
         root = ElementTree.fromstring(figure.group(0))  # the whole figure is well-formed too
         assert root.find(f"{SVG}svg") is not None
-        table = root.find("table")
-        assert table is not None and table.get("class") == "sr" and len(table.findall("tr")) >= 2
+        hidden = root.find("div")
+        assert hidden is not None and hidden.get("class") == "sr"  # visually hidden, read aloud
+        table = hidden.find("table")
+        assert table is not None and len(table.findall("tr")) >= 2
     hostile = client.get("/search", params={"q": "graph " + HOSTILE}).text
     assert "<script>alert(1)" not in hostile
     author = client.get("/authors/" + HOSTILE.replace("/", "%2F")).text

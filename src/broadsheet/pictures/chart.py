@@ -56,14 +56,14 @@ def trend_svg(trend: Trend, *, ident: str = "trend") -> str:
         h = plot_h * m.papers / top_papers
         x = PAD_LEFT + i * slot
         parts.append(
-            f'<rect class="bar" x="{x + slot * 0.12:.1f}" y="{base - h:.1f}" width="{slot * 0.76:.1f}" height="{h:.1f}">'
+            f'<rect class="tbar" x="{x + slot * 0.12:.1f}" y="{base - h:.1f}" width="{slot * 0.76:.1f}" height="{h:.1f}">'
             f"<title>{escape(month_label(m.month))}: {m.papers:,} papers, {m.upvotes:,} upvotes</title></rect>"
         )
     if top_votes:
         points = " ".join(
             f"{PAD_LEFT + (i + 0.5) * slot:.1f},{base - plot_h * m.upvotes / top_votes:.1f}" for i, m in enumerate(trend.months)
         )
-        parts.append(f'<polyline class="votes" points="{points}" fill="none" stroke-width="2"/>')
+        parts.append(f'<polyline class="tvotes" points="{points}" fill="none" stroke-width="2"/>')
     for i, m in enumerate(trend.months):  # a label at the first month and at every January
         if i == 0 or m.month.endswith("-01") or i == n - 1:
             anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"

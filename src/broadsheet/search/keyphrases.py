@@ -27,7 +27,10 @@ DIVERSITY = 0.5  # MMR: 0 = only relevance, 1 = only novelty
 FILLER = STOPWORDS | frozenset(
     """also based can however may new paper propose proposed show shows shown study using use used via well
     approach method results result work present presents existing several various novel first one two
-    three different significantly significant further thus particular recent recently""".split()
+    three different significantly significant further thus particular recent recently demonstrate demonstrates
+    help helps along remain remains common commonly utilize utilizes utilizing enhance enhances integrate
+    integrates without key achieve achieves achieving improve improves outperform outperforms introduce
+    introduces provide provides enable enables allow allows require requires make makes given many much""".split()
 )
 _TOKEN = re.compile(r"[A-Za-z][\w\-]*[\w]|[A-Za-z]|[.,;:!?()\[\]{}\"]|\$[^$]*\$")
 

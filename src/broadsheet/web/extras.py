@@ -96,10 +96,10 @@ def chart(trend: Any, ident: str = "trend") -> Markup:
         Markup("<tr><th scope='row'>{}</th><td>{}</td><td>{}</td></tr>").format(month_label(m.month), m.papers, m.upvotes)
         for m in trend.months
     )
-    table = Markup("<table class='sr'><caption>{}</caption><tr><th>Month</th><th>Papers</th><th>Upvotes</th></tr>{}</table>").format(
+    table = Markup("<div class='sr'><table><caption>{}</caption><tr><th>Month</th><th>Papers</th><th>Upvotes</th></tr>{}</table></div>").format(
         "Papers and upvotes per month: " + trend.label, Markup(rows)
     )
-    legend = Markup("<p class='trend-legend muted small'><span class='key bar'></span> papers per month <span class='key votes'></span> upvotes · {}</p>").format(
+    legend = Markup("<p class='trend-legend muted small'><span class='key key-papers'></span> papers per month <span class='key key-votes'></span> upvotes · {}</p>").format(
         f"{trend.total_papers:,} papers in all"
     )
     return Markup("<figure class='trendchart'>") + Markup(trend_svg(trend, ident=ident)) + legend + table + Markup("</figure>")

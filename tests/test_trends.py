@@ -4,7 +4,7 @@ pages (well-formed, hostile text escaped, a text alternative) and as JSON at /ap
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from xml.etree import ElementTree
 
 import pytest
@@ -105,3 +105,17 @@ def test_pages_show_the_chart_with_a_text_alternative_and_the_api_answers(hub) -
     assert client.get("/api/v1/trends", params={"category": "math"}).json()["totalPapers"] == 2
     assert client.get("/api/v1/trends").status_code == 400
     assert client.get("/api/v1/trends", params={"q": "a", "author": "b"}).status_code == 400
+
+
+def test_the_counts_follow_new_changed_and_hidden_papers(hub) -> None:  # noqa: ANN001
+    assert hub.trend("diffusion").total_papers == 5  # loads the in-memory table
+    hub._now.now += timedelta(seconds=1)  # time passes between writes
+    hub.add_papers([paper("2401.00050", title="Diffusion again", published=date(2024, 4, 9), external_upvotes=100)])
+    after = hub.trend("diffusion")
+    assert after.total_papers == 6 and after.months[-1].upvotes == 109
+    hub._now.now += timedelta(microseconds=1)
+    hub.add_papers([paper("2401.00050", title="Diffusion again", published=date(2024, 4, 9), external_upvotes=200)])
+    assert hub.trend("diffusion").months[-1].upvotes == 209
+    admin = hub.create_user("root", "correct horse battery", is_admin=True)
+    hub.set_paper_hidden(admin, "2401.00050")
+    assert hub.trend("diffusion").total_papers == 5 and hub.category_trend("cs.LG").total_papers == 4

@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from .search.vectors_db import DatabaseVectorIndex
     from .extras.background import BackgroundExtras
     from .extras.summaries import SummaryReport
+    from .extras.trends import MonthTable
     from .extras.thumbnails import Picture, ThumbnailReport
     from .sync.github import GithubReport
 
@@ -160,6 +161,7 @@ class Hub:
         self._outbox: Lock | None = None  # the outbox's lock while this Hub sends
         self._background: BackgroundEmbedder | None = None
         self._not_embedded: tuple[float, int] | None = None  # (when counted, count)
+        self._months: MonthTable | None = None  # every paper's month and upvotes, for trend charts
         self._extras: BackgroundExtras | None = None  # thumbnails, keywords, summaries (extras/background.py)
 
     def close(self) -> None:
@@ -285,8 +287,14 @@ class Hub:
     def warm_up(self, *, wait: bool = False) -> None:
         """Get search ready for a long-running process: load the model and the vectors, and build
         the in-memory BM25 index (in a background thread unless ``wait``; until it is built,
-        search ranks with FTS5, the same scores, slower). One-shot commands skip this."""
+        search ranks with FTS5, the same scores, slower), and trend charts' table of months. One-shot
+        commands skip this."""
         self._search_engine().warm_up(wait=wait)
+        months = self._month_table()
+        if wait:
+            months.refresh()
+        else:  # about a second per 100k papers, off the first chart's request
+            threading.Thread(target=months.preload, name="broadsheet-months", daemon=True).start()
 
     def search_index_status(self) -> IndexStatus | None:
         """The in-memory lexical index: built, current, failures (None: the database ranks)."""
@@ -758,17 +766,25 @@ class Hub:
         """Papers and upvotes per month of what the query matches (extras/trends.py)."""
         from .extras.trends import query_trend
 
-        return query_trend(self._storage, query, filters)
+        return query_trend(self._storage, self._month_table(), query, filters)
 
     def author_trend(self, name: str) -> Trend:
         from .extras.trends import author_trend
 
-        return author_trend(self._storage, name)
+        return author_trend(self._storage, self._month_table(), name)
 
     def category_trend(self, code: str) -> Trend:
         from .extras.trends import category_trend
 
-        return category_trend(self._storage, code)
+        return category_trend(self._storage, self._month_table(), code)
+
+    def _month_table(self) -> MonthTable:
+        from .extras.trends import MonthTable
+
+        with self._search_lock:
+            if self._months is None:
+                self._months = MonthTable(self._storage)
+            return self._months
 
     def start_background_extras(self) -> bool:
         """Thumbnails of recent listings, keywords and summaries in a low-priority thread until

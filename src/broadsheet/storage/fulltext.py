@@ -207,20 +207,21 @@ class FullTextIndex:
         with self._engine.connect() as conn:
             return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
 
-    def match_conditions(self, query: Query, params: dict[str, Any]) -> list[str]:
-        """SQL conditions on ``papers p`` for every paper the query matches (any of its words, its
-        phrases, authors and filters, none of its exclusions): the set a trend chart counts."""
-        where = filter_sql(query, params)
+    def matching_ids(self, query: Query) -> list[int] | None:
+        """Ids of the papers whose text the query matches (any of its words; its phrases and
+        authors; none of its exclusions), from the index alone; None when the query has no text
+        part (then its filters decide). Hidden papers are among them: the caller drops them."""
         expr = match_expression(query)
+        params: dict[str, Any] = {}
         if expr is not None:
-            params["expr"] = expr
-            where.append(f"p.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr)")
+            sql, params["expr"] = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr", expr
         elif query.excluded:
             params["excl"] = " OR ".join(_quote(fold(e)) for e in query.excluded)
-            where.append(f"p.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)")
-        return where
-
-    month_sql = "substr(p.published, 1, 7)"  # a paper's month, YYYY-MM (dates are ISO text)
+            sql = f"SELECT id FROM papers WHERE id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)"
+        else:
+            return None
+        with self._engine.connect() as conn:
+            return conn.execute(text(sql), params).scalars().all()  # type: ignore[return-value]
 
     def _title(self, paper_id: int) -> str | None:
         """The indexed (normalised) title of a paper."""

@@ -62,6 +62,7 @@ papers = Table(
     Column("arxiv_checked", DateTime),
     Index("ix_papers_published", "published"),
     Index("ix_papers_last_changed", "last_changed"),  # what changed since: search's in-memory index
+    Index("ix_papers_hidden", "hidden"),  # the few hidden papers, which trend charts leave out (0010)
 )
 
 # Authors in order; name_key is the casefolded, accent-free name for /authors/{name}.

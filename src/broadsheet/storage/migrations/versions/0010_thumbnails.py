@@ -1,4 +1,5 @@
-"""thumbnails, paper_extracts (extracted keywords, generated summaries), github_repos (stars)
+"""thumbnails, paper_extracts (extracted keywords, generated summaries), github_repos (stars),
+an index on papers.hidden (trend charts leave hidden papers out)
 
 Revision ID: 0010
 Revises: 0007
@@ -18,6 +19,7 @@ def _paper_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    op.create_index(op.f("ix_papers_hidden"), "papers", ["hidden"], unique=False)
     op.create_table(
         "thumbnails",
         sa.Column("paper_id", sa.Integer(), nullable=False),
@@ -55,3 +57,4 @@ def downgrade() -> None:
     op.drop_table("github_repos")
     op.drop_table("paper_extracts")
     op.drop_table("thumbnails")
+    op.drop_index(op.f("ix_papers_hidden"), table_name="papers")

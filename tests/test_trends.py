@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from helpers import hub_at, paper
 
 from broadsheet.pictures.chart import describe, trend_svg
+from broadsheet.search.query import parse_query
 from broadsheet.trends import make_trend
 from broadsheet.types import ListingData
 from broadsheet.web import create_app
@@ -119,3 +120,12 @@ def test_the_counts_follow_new_changed_and_hidden_papers(hub) -> None:  # noqa: 
     admin = hub.create_user("root", "correct horse battery", is_admin=True)
     hub.set_paper_hidden(admin, "2401.00050")
     assert hub.trend("diffusion").total_papers == 5 and hub.category_trend("cs.LG").total_papers == 4
+
+
+def test_the_search_index_in_memory_and_the_database_count_the_same(hub, db_url: str) -> None:  # noqa: ANN001
+    hub.warm_up(wait=True)  # the in-memory BM25 index: plain words are counted from its postings
+    in_db = hub_at(db_url, embedder="none", lexical_index="database")
+    queries = ["diffusion", "graph networks", "Diffusion number", "studying", "diffusion cat:cs.LG", "nothing-here", '"diffusion model"', "diffusion -graph"]
+    for q in queries:
+        assert hub.trend(q) == in_db.trend(q), q
+    assert hub._search_engine().matching_ids(parse_query("diffusion")) is not None  # the memory path was taken

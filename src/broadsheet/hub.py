@@ -766,7 +766,7 @@ class Hub:
         """Papers and upvotes per month of what the query matches (extras/trends.py)."""
         from .extras.trends import query_trend
 
-        return query_trend(self._storage, self._month_table(), query, filters)
+        return query_trend(self._storage, self._month_table(), query, filters, self._search_engine().matching_ids)
 
     def author_trend(self, name: str) -> Trend:
         from .extras.trends import author_trend

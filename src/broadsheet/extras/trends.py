@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -116,16 +117,23 @@ def _with_filters(parsed: Query, filters: SearchFilters | None) -> Query:
     )
 
 
-def query_trend(storage: Storage, table: MonthTable, query: str, filters: SearchFilters | None = None) -> Trend:
+def query_trend(
+    storage: Storage, table: MonthTable, query: str, filters: SearchFilters | None = None,
+    in_memory: Callable[[Query], np.ndarray | None] = lambda _: None,
+) -> Trend:  # fmt: skip
     """Every visible paper the query matches (any of its words, as the search's word side finds
-    them; its phrases, authors, exclusions and filters), per month. InvalidInputError for an
+    them; its phrases, authors, exclusions and filters), per month. ``in_memory(query)``: the ids
+    of a words-only query from the search's in-memory index, or None. InvalidInputError for an
     empty query."""
     from ..search.query import parse_query
 
     parsed = _with_filters(parse_query(query), filters)
     if parsed.is_empty:
         raise InvalidInputError("empty query: type some words, or use filters such as cat:cs.LG")
-    ids: np.ndarray | list[int] | None = storage.trends.text_ids(parsed)
+    # The search's in-memory word index knows the matches of plain words at once; else the database.
+    ids: np.ndarray | list[int] | None = in_memory(parsed)
+    if ids is None:
+        ids = storage.trends.text_ids(parsed)
     if parsed.categories:
         in_cats = np.asarray(storage.trends.category_ids(parsed.categories), dtype=np.int64)
         ids = in_cats if ids is None else np.intersect1d(np.asarray(ids, dtype=np.int64), in_cats)

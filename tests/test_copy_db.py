@@ -52,6 +52,15 @@ def _fill(url: str) -> dict[str, object]:
         run = hub.send_digests("daily", date(2026, 11, 28))
         assert run.sent >= 1
         hub._storage.sync_state.put("oai:test", {"token": "2752941|1001"}, NOW)  # noqa: SLF001
+        # What Broadsheet made: a thumbnail (a file beside SQLite, a row on PostgreSQL), keywords, stars.
+        from test_thumbnails import GOOD_PDF
+
+        from broadsheet.pictures.render import first_page_webp
+
+        pid = hub._storage.papers.ids_of(["2611.00002"])["2611.00002"]  # noqa: SLF001
+        hub._storage.thumbnails.put(pid, NOW, image=first_page_webp(GOOD_PDF), media_type="image/webp")  # noqa: SLF001
+        assert hub.extract_keywords() == 16
+        hub._storage.extras.put_github("example/repo", 42, NOW)  # noqa: SLF001
         expected = {
             "token": token,
             "paper": hub.get_paper("2611.00002"),
@@ -59,6 +68,7 @@ def _fill(url: str) -> dict[str, object]:
             "semantic": [h.paper.arxiv_id for h in hub.search("folding of proteins", mode="semantic", limit=5).hits],
             "comments": [(c.author, c.body, c.parent_id is not None) for c in hub.get_comments("2611.00002")],
             "status": hub.digest_status()["outbox"],
+            "thumbnail": hub.thumbnail("2611.00002").body,
         }
         hub.close()
     finally:
@@ -76,6 +86,9 @@ def test_copy_moves_everything_and_the_copy_works(urls: dict[str, str], source: 
     user = hub.user_for_session(expected["token"])  # type: ignore[arg-type]
     assert user is not None and user.name == "ada"
     assert hub.get_paper("2611.00002") == expected["paper"]
+    assert expected["paper"].extras.thumbnail and expected["paper"].extras.keywords  # type: ignore[attr-defined]
+    assert hub.thumbnail("2611.00002").body == expected["thumbnail"]
+    assert hub.get_paper("2611.00001").extras.github_stars == 42
     assert [(c.author, c.body, c.parent_id is not None) for c in hub.get_comments("2611.00002")] == expected["comments"]
     assert [h.paper.arxiv_id for h in hub.search("protein folding", mode="lexical", limit=5).hits] == expected["lexical"]
     assert [h.paper.arxiv_id for h in hub.search("folding of proteins", mode="semantic", limit=5).hits] == expected["semantic"]

@@ -105,6 +105,20 @@ class ThumbnailStore:
                 q = q.where(thumbnails.c.paper_id.in_(list(paper_ids)))
             return conn.execute(q).rowcount
 
+    def with_pictures(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows of ``thumbnails`` with their pictures in ``image`` (for copy-db)."""
+        for r in rows:
+            if r["image"] is None and r["status"] == "ok":
+                r["image"] = self._load(r["paper_id"], r["media_type"])
+        return rows
+
+    def stored_form(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows with pictures in ``image`` as this store keeps them (files: written, ``image`` NULL)."""
+        for r in rows:
+            if r["image"] is not None:
+                r["image"] = self._keep(r["paper_id"], r["image"], r["media_type"])
+        return rows
+
     def _keep(self, paper_id: int, image: bytes, media_type: str | None) -> bytes | None:
         return image  # in the row
 

@@ -20,6 +20,7 @@ from .fulltext import FullTextIndex
 from .fulltext_pg import PgFullTextIndex
 from .locks import AdvisoryLock, LeaseLock, Lock
 from .papers import PaperStore
+from .personal import PersonalStore
 from .users import UserStore
 from .vectors import VectorStore
 from .vectors_pg import PgVectorSearch
@@ -47,6 +48,7 @@ class Storage:
         self.community = CommunityStore(engine)
         self.browse = BrowseStore(engine)
         self.digests = DigestStore(engine)
+        self.personal = PersonalStore(engine)
         # Thumbnails: files beside a SQLite database, rows on PostgreSQL (every server sees them).
         db_file = engine.url.database if not self.is_postgres else None
         self.thumbnails = (

@@ -230,7 +230,7 @@ def test_the_setting_decides_what_cards_show(db_url: str, arxiv: FakeArxiv) -> N
 
 def test_one_arxiv_request_every_delay_across_threads(db_url: str, arxiv: FakeArxiv) -> None:
     """Thumbnails from two threads and an API fetch from a third share the one arXiv pacer."""
-    delay = 0.5
+    delay = 1.0
     arxiv.pdfs.update({f"2611.0000{n}": GOOD_PDF for n in (1, 2, 3)})
     hub = _hub(db_url, arxiv, thumbnails="local", arxiv_api_delay=delay, arxiv_api_url=arxiv.url + "/api/query")
     errors: list[BaseException] = []
@@ -257,4 +257,4 @@ def test_one_arxiv_request_every_delay_across_threads(db_url: str, arxiv: FakeAr
     times = sorted(arxiv.times)
     assert len(times) == 4
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) >= delay * 0.8, gaps  # arrival jitter; unpaced threads would come milliseconds apart
+    assert min(gaps) >= delay * 0.75, gaps  # arrival jitter on a busy machine; unpaced threads come milliseconds apart

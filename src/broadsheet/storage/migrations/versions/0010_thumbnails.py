@@ -2,14 +2,14 @@
 an index on papers.hidden (trend charts leave hidden papers out)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"  # 0009 (Hugging Face fields) was not on main yet: set to "0009" when it lands
 branch_labels = None
 depends_on = None
 

@@ -258,3 +258,21 @@ def test_one_arxiv_request_every_delay_across_threads(db_url: str, arxiv: FakeAr
     assert len(times) == 4
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= delay * 0.75, gaps  # arrival jitter on a busy machine; unpaced threads come milliseconds apart
+
+
+def test_the_command_renders_a_backlog_and_reports(db_url: str, arxiv: FakeArxiv) -> None:
+    from typer.testing import CliRunner
+
+    from broadsheet.cli import app
+
+    _hub(db_url, arxiv)
+    env = {"BROADSHEET_DATABASE_URL": db_url, "BROADSHEET_EMBEDDER": "none", "BROADSHEET_ARXIV_PDF_URL": arxiv.url + "/pdf/",
+           "BROADSHEET_ARXIV_API_DELAY": "0", "BROADSHEET_SYNC_RETRIES": "0"}  # fmt: skip
+    result = CliRunner().invoke(app, ["thumbnails", "--since", "2026-11-22"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "0 made, 1 without a PDF, 1 unreadable" in result.output  # listed on the 22nd (404) and 23rd (broken)
+    result = CliRunner().invoke(app, ["thumbnails", "--paper", "2611.00009"], env=env)  # never listed: asked for by id
+    assert result.exit_code == 0 and "0 made, 1 without a PDF" in result.output
+    arxiv.close()
+    result = CliRunner().invoke(app, ["thumbnails"], env=env)
+    assert result.exit_code == 1 and "stopped: 2611.00001" in result.output

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from ..storage import Storage
 
 NO_DAY = np.iinfo(np.int32).min
+# Query filters this module does not look up itself (an organization's papers): the ids that pass
+# them come from the full-text index's ``allowed_ids``, which every filter of the search obeys.
+OTHER_FILTERS = ("organizations",)
 log = logging.getLogger("broadsheet.web")
 
 
@@ -137,6 +140,9 @@ def query_trend(
     if parsed.categories:
         in_cats = np.asarray(storage.trends.category_ids(parsed.categories), dtype=np.int64)
         ids = in_cats if ids is None else np.intersect1d(np.asarray(ids, dtype=np.int64), in_cats)
+    if any(getattr(parsed, name, ()) for name in OTHER_FILTERS):  # the search's own filter, slower
+        allowed = np.fromiter(storage.fulltext.allowed_ids(parsed) or (), dtype=np.int64)
+        ids = allowed if ids is None else np.intersect1d(np.asarray(ids, dtype=np.int64), allowed)
     return make_trend(query.strip(), table.counts(ids, parsed.since, parsed.until))
 
 

@@ -276,3 +276,15 @@ def test_the_command_renders_a_backlog_and_reports(db_url: str, arxiv: FakeArxiv
     arxiv.close()
     result = CliRunner().invoke(app, ["thumbnails"], env=env)
     assert result.exit_code == 1 and "stopped: 2611.00001" in result.output
+
+
+def test_the_background_pass_makes_the_recent_listings_thumbnails(db_url: str, arxiv: FakeArxiv) -> None:
+    hub = _hub(db_url, arxiv, thumbnails="local", thumbnail_days=6)  # the clock says 2026-11-28: listings from the 22nd
+    assert hub.start_background_extras()
+    deadline = time.monotonic() + 30
+    while hub.thumbnail_counts() != {"missing": 1, "broken": 1} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hub.thumbnail_counts() == {"missing": 1, "broken": 1}
+    time.sleep(0.3)
+    assert len(arxiv.times) == 2  # the 21st's paper is older than thumbnail_days: `broadsheet thumbnails` does it
+    hub.close()

@@ -1,13 +1,14 @@
 """The background pass that `serve` and `worker` run for the extras: thumbnails of the papers
 listed in the last ``thumbnail_days`` days (a submission wakes it at once), extracted keywords of
-embedded papers, and summaries when a model is configured. A daemon thread at low priority; a
-page never waits for it. What a pass does is the Hub's callable (under a lock, so one process of
+embedded listed papers, and summaries when a model is configured. A daemon thread at low priority that rests as long as
+each round used the CPU (as the background embedder does); a page never waits for it. What a pass does is the Hub's callable (under a lock, so one process of
 several does the work)."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from ..search.background import lower_priority
@@ -48,6 +49,7 @@ class BackgroundExtras:
         lower_priority(self._nice)
         while not self._stop.is_set():
             more = False
+            cpu = time.thread_time()
             try:
                 more = self._run_pass(lambda: not self._stop.is_set())
                 self.error = None
@@ -55,6 +57,8 @@ class BackgroundExtras:
                 log.warning("background extras failed: %s", e)
                 self.error = f"{type(e).__name__}: {e}"
             self.passes += 1
+            # Rest as long as the round used the CPU: half a core at most, whatever the machine.
+            self._stop.wait(time.thread_time() - cpu)
             if not more:
                 self._wake.wait(self._idle)
                 self._wake.clear()

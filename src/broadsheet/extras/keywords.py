@@ -20,12 +20,13 @@ def extract_keywords(
     *,
     arxiv_ids: Sequence[str] | None = None,
     limit: int = 100,
+    listed_only: bool = False,
 ) -> int:
     """Extract and store keywords for up to ``limit`` papers that need them and have a vector
     (none without an embedder, or before papers are embedded: they wait); return how many."""
     if embedder is None:
         return 0
-    rows = storage.extras.lacking_keywords(embedder.name, limit, arxiv_ids)
+    rows = storage.extras.lacking_keywords(embedder.name, limit, arxiv_ids, listed_only=listed_only)
     if not rows:
         return 0
     import numpy as np

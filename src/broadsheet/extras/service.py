@@ -78,10 +78,10 @@ class Extras:
 
     # -- keywords, summaries, stars ------------------------------------------------------------
 
-    def extract_keywords(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 100) -> int:
+    def extract_keywords(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 100, listed_only: bool = False) -> int:
         engine = self._engine()
         embedder = self._embedder() if engine.semantic_available and engine.semantic_ready() else None
-        return extract_keywords(self._storage, embedder, self._now, arxiv_ids=arxiv_ids, limit=limit)
+        return extract_keywords(self._storage, embedder, self._now, arxiv_ids=arxiv_ids, limit=limit, listed_only=listed_only)
 
     def make_summaries(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 20) -> SummaryReport:
         from ..sync._run import make_edge
@@ -147,7 +147,7 @@ class Extras:
                 made = self.make_thumbnails(since=since, limit=ROUND, keep_going=lambda _: keep_going())
                 more = made.complete and made.made + made.missing + made.broken >= ROUND
             if keep_going() and self.settings.extract_keywords:
-                more = self.extract_keywords(limit=ROUND) >= ROUND or more
+                more = self.extract_keywords(limit=ROUND, listed_only=True) >= ROUND or more
             if keep_going() and summaries_on(self.settings):
                 done = self.make_summaries(limit=ROUND // 2)
                 more = (not done.problems and done.made >= ROUND // 2) or more

@@ -185,10 +185,13 @@ class ExtrasStore:
 
     # -- keywords and summaries --------------------------------------------------------------
 
-    def lacking_keywords(self, model: str, limit: int, arxiv_ids: Sequence[str] | None = None) -> list[tuple[int, str, str, str, bytes]]:
+    def lacking_keywords(
+        self, model: str, limit: int, arxiv_ids: Sequence[str] | None = None, *, listed_only: bool = False
+    ) -> list[tuple[int, str, str, str, bytes]]:
         """``(paper id, title, abstract, content hash, vector)`` of papers whose extracted keywords
         are missing or were made from other text, and which have an up-to-date vector of ``model``
-        (the keywords are ranked against it: papers without one wait), newest first."""
+        (the keywords are ranked against it: papers without one wait), newest first; ``listed_only``:
+        papers on the daily lists (what the background pass does; the command does the rest)."""
         q = (
             select(papers.c.id, papers.c.title, papers.c.abstract, papers.c.content_hash, embeddings.c.vector)
             .join(embeddings, and_(embeddings.c.paper_id == papers.c.id, embeddings.c.model == model,
@@ -200,6 +203,8 @@ class ExtrasStore:
         )  # fmt: skip
         if arxiv_ids is not None:
             q = q.where(papers.c.arxiv_id.in_(list(arxiv_ids)))
+        if listed_only:
+            q = q.where(select(listings.c.id).where(listings.c.paper_id == papers.c.id).exists())
         with self._engine.connect() as conn:
             return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
 

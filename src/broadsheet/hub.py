@@ -29,12 +29,14 @@ from .ids import parse_paper_id
 from .ingest import IngestProgress, ingest, ingest_files
 from .jobs import Jobs
 from .members import Members
+from .personal.library import Library
 from .search.service import EMBED_LOCK, Search
 from .storage import Storage, open_storage
 from .storage.locks import Lock, hold, holder_is_dead
 from .sync.service import OPTIMIZE_AFTER, Sync
 from .types import (
     BatchPlan,
+    Collection,
     Comment,
     CopyProgress,
     Digest,
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from .extras.summaries import SummaryReport
     from .extras.thumbnails import Picture, ThumbnailReport
     from .sync.github import GithubReport
+    from .personal.library import CollectionPage, ImportReport, SaveResult
     from .sync.http import HttpEdge, Pacer
 
 __all__ = ["EMBED_LOCK", "Hub", "IndexProgress", "IngestProgress", "PaperFetcher", "copy_database", "evaluate_beir", "make_hub"]
@@ -89,7 +92,7 @@ def _utcnow() -> datetime:
 class Hub:
     """The facade: every use case is one method, most of them one line over a use-case module
     (``search/service.py``, ``sync/service.py``, ``browse.py``, ``members.py``, ``community.py``,
-    ``digest/service.py``, ``jobs.py``; docs/dev.md "The Hub and its use-case modules"). The Hub builds those parts, owns the clock and the data
+    ``digest/service.py``, ``jobs.py``, ``personal/library.py``; docs/dev.md "The Hub and its use-case modules"). The Hub builds those parts, owns the clock and the data
     version, and holds the locks in its own name."""
 
     def __init__(
@@ -119,6 +122,7 @@ class Hub:
             settings, storage, now, mailer=mailer, lock=self._lock, search=self.search, feed=self._feed,
             check_topic=_check_topic, changed=self._changed,
         )  # fmt: skip
+        self._library = Library(storage, now, self._changed, self._sync.fetch_arxiv_papers)
         self._jobs = Jobs(
             settings, storage, now, exclusive=self.exclusive, send_digests=self.send_digests,
             sync_arxiv=self.sync_arxiv, sync_oai=self.sync_oai, sync_hf_daily=self.sync_hf_daily,
@@ -740,6 +744,38 @@ class Hub:
             schema_version=self._storage.schema_version(),
             **counts,
         )
+
+    # -- personal feed: the library (personal/library.py) ----------------------------------------
+
+    def collections(self, user: User) -> list[Collection]:
+        return self._library.collections(user)
+
+    def collection(self, user: User, slug: str) -> Collection:
+        return self._library.collection(user, slug)
+
+    def public_collection(self, viewer: User | None, owner: str, slug: str) -> Collection:
+        return self._library.public_collection(viewer, owner, slug)
+
+    def create_collection(self, user: User, name: str, *, public: bool = False) -> Collection:
+        return self._library.create(user, name, public=public)
+
+    def update_collection(self, user: User, slug: str, *, name: str | None = None, public: bool | None = None) -> Collection:
+        return self._library.update(user, slug, name=name, public=public)
+
+    def delete_collection(self, user: User, slug: str) -> None:
+        return self._library.delete(user, slug)
+
+    def save_paper(self, user: User, arxiv_id: str, collection: str | None = None, *, on: bool = True) -> SaveResult:
+        return self._library.save(user, arxiv_id, collection, on=on)
+
+    def saved(self, user: User | None, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return self._library.saved(user, arxiv_ids)
+
+    def collection_page(self, collection: Collection, *, offset: int = 0, limit: int | None = 50, viewer: User | None = None) -> CollectionPage:
+        return self._library.page(collection, offset=offset, limit=limit, viewer=viewer)
+
+    def import_library(self, user: User, data: bytes | str, *, collection: str | None = None, fetch: bool | None = None, interactive: bool = True) -> ImportReport:
+        return self._library.import_library(user, data, collection, fetch=self.fetch_paper is not None if fetch is None else fetch, interactive=interactive)
 
 
 def _check_topic(topic: str) -> object:

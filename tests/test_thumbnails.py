@@ -288,3 +288,21 @@ def test_the_background_pass_makes_the_recent_listings_thumbnails(db_url: str, a
     time.sleep(0.3)
     assert len(arxiv.times) == 2  # the 21st's paper is older than thumbnail_days: `broadsheet thumbnails` does it
     hub.close()
+
+
+def test_source_mode_shows_the_records_picture(db_url: str) -> None:
+    """thumbnails = source: a card hotlinks the picture its record names, and falls back to the
+    generated card for a paper whose record names none (or a non-http address)."""
+    from helpers import paper
+
+    hub = hub_at(db_url, thumbnails="source", embedder="none")
+    hub.add_papers([
+        paper("2611.00007", title="With a picture", thumbnail_url="https://cdn.example.org/t/2611.00007.png"),
+        paper("2611.00008", title="Without one"),
+        paper("2611.00009", title="Odd address", thumbnail_url="javascript:alert(1)"),
+    ])  # fmt: skip
+    page = TestClient(create_app(hub)).get("/papers/2611.00007").text
+    assert 'src="https://cdn.example.org/t/2611.00007.png"' in page
+    for other in ("2611.00008", "2611.00009"):
+        page = TestClient(create_app(hub)).get(f"/papers/{other}").text
+        assert f'src="/thumbnails/{other}.svg"' in page and "javascript:" not in page

@@ -65,6 +65,15 @@ def _fill(url: str) -> dict[str, object]:
             dataclasses.replace(hub._storage.papers.load_for_merge(["2611.00001"])["2611.00001"], **HF_FIELDS),  # noqa: SLF001
             ListingData("2611.00001", first_day, "hf-user", "HF User", "/avatars/x.svg", True),
         ])  # fmt: skip
+        # What Broadsheet made: a thumbnail (a file beside SQLite, a row on PostgreSQL), keywords, stars.
+        from test_thumbnails import GOOD_PDF
+
+        from broadsheet.pictures.render import first_page_webp
+
+        pid = hub._storage.papers.ids_of(["2611.00002"])["2611.00002"]  # noqa: SLF001
+        hub._storage.thumbnails.put(pid, NOW, image=first_page_webp(GOOD_PDF), media_type="image/webp")  # noqa: SLF001
+        assert hub.extract_keywords() == 16
+        hub._storage.extras.put_github("example/repo", 42, NOW)  # noqa: SLF001
         personal = hub._storage.personal  # noqa: SLF001 - the personal feed's tables, filled directly
         saved = personal.ensure_collection(ada.id, "Saved", "saved", now=NOW)
         personal.add_to_collection(saved.id, [hub._storage.papers.ids_of(["2611.00003"])["2611.00003"]], now=NOW)  # noqa: SLF001
@@ -81,6 +90,7 @@ def _fill(url: str) -> dict[str, object]:
             "semantic": [h.paper.arxiv_id for h in hub.search("folding of proteins", mode="semantic", limit=5).hits],
             "comments": [(c.author, c.body, c.parent_id is not None) for c in hub.get_comments("2611.00002")],
             "status": hub.digest_status()["outbox"],
+            "thumbnail": hub.thumbnail("2611.00002").body,
         }
         hub.close()
     finally:
@@ -100,6 +110,9 @@ def test_copy_moves_everything_and_the_copy_works(urls: dict[str, str], source: 
     assert hub.get_paper("2611.00002") == expected["paper"]
     assert (hub.get_paper("2611.00001"), hub.get_first_listing("2611.00001")) == expected["hf"]
     assert hub.get_organization("GOOGLE").fullname == "Google"
+    assert expected["paper"].extras.thumbnail and expected["paper"].extras.keywords  # type: ignore[attr-defined]
+    assert hub.thumbnail("2611.00002").body == expected["thumbnail"]
+    assert hub.get_paper("2611.00001").extras.github_stars == 42
     assert [(c.author, c.body, c.parent_id is not None) for c in hub.get_comments("2611.00002")] == expected["comments"]
     assert [h.paper.arxiv_id for h in hub.search("protein folding", mode="lexical", limit=5).hits] == expected["lexical"]
     assert [h.paper.arxiv_id for h in hub.search("folding of proteins", mode="semantic", limit=5).hits] == expected["semantic"]

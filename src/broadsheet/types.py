@@ -90,6 +90,41 @@ SourceItem = PaperData | ListingData | Rejected | Notice
 
 
 @dataclass(frozen=True, slots=True)
+class TrendMonth:
+    month: str  # YYYY-MM
+    papers: int
+    upvotes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """Papers and upvotes per month of a set of papers (a search, an author, a category): the
+    months shown (at most ``trends.WINDOW``, ending at the last month with a paper), and totals
+    over every month."""
+
+    label: str
+    months: tuple[TrendMonth, ...]
+    total_papers: int
+    total_upvotes: int
+    first_month: str | None  # the earliest month with a paper, shown or not
+
+
+@dataclass(frozen=True, slots=True)
+class PaperExtras:
+    """What Broadsheet made for a paper itself (not the source's): the rendered first page, keyphrases
+    extracted from the title and abstract, a one-line summary from the configured model, and the
+    stars of its GitHub repository as GitHub's API last said (``broadsheet sync github``)."""
+
+    thumbnail: bool = False
+    keywords: tuple[str, ...] = ()
+    summary: str | None = None
+    github_stars: int | None = None
+
+
+NO_EXTRAS = PaperExtras()
+
+
+@dataclass(frozen=True, slots=True)
 class Paper:
     """A paper as stored."""
 
@@ -120,6 +155,7 @@ class Paper:
     ai_keywords: tuple[str, ...] = ()
     github_stars: int | None = None
     organization: Organization | None = None
+    extras: PaperExtras = NO_EXTRAS
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,6 +213,22 @@ class FullTextIndex:
         with self._engine.connect() as conn:
             return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
 
+    def matching_ids(self, query: Query) -> list[int] | None:
+        """Ids of the papers whose text the query matches (any of its words; its phrases and
+        authors; none of its exclusions), from the index alone; None when the query has no text
+        part (then its filters decide). Hidden papers are among them: the caller drops them."""
+        expr = match_expression(query)
+        params: dict[str, Any] = {}
+        if expr is not None:
+            sql, params["expr"] = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr", expr
+        elif query.excluded:
+            params["excl"] = " OR ".join(_quote(fold(e)) for e in query.excluded)
+            sql = f"SELECT id FROM papers WHERE id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)"
+        else:
+            return None
+        with self._engine.connect() as conn:
+            return conn.execute(text(sql), params).scalars().all()  # type: ignore[return-value]
+
     def _title(self, paper_id: int) -> str | None:
         """The indexed (normalised) title of a paper."""
         with self._engine.connect() as conn:

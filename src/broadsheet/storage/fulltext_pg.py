@@ -203,6 +203,20 @@ class PgFullTextIndex(FullTextIndex):
         with self._engine.connect() as conn:
             return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
 
+    def matching_ids(self, query: Query) -> list[int] | None:
+        params: dict[str, Any] = {}
+        if (q := _tsquery(query)) is not None:
+            sql, params["q"] = f"SELECT paper_id FROM {FTS_TABLE} WHERE terms @@ CAST(:q AS tsquery)", q
+        elif (ex := _excluded_any(query)) is not None:
+            params["ex"] = ex
+            sql = f"SELECT id FROM papers WHERE id NOT IN (SELECT paper_id FROM {FTS_TABLE} WHERE terms @@ CAST(:ex AS tsquery))"
+        elif query.phrases or query.authors:
+            return []  # phrases or authors made of no indexable term: nothing can match them
+        else:
+            return None
+        with self._engine.connect() as conn:
+            return conn.execute(text(sql), params).scalars().all()  # type: ignore[return-value]
+
     def _title(self, paper_id: int) -> str | None:
         with self._engine.connect() as conn:
             return conn.execute(text(f"SELECT title FROM {FTS_TABLE} WHERE paper_id = :id"), {"id": paper_id}).scalar()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, update
 
 from ..text import content_hash, delatex, name_key
-from ..types import BatchPlan, Listing, Organization, Paper, PaperData
+from ..types import NO_EXTRAS, BatchPlan, Listing, Organization, Paper, PaperData, PaperExtras
 from .engine import bulk_insert, chunks, writer
 from .fulltext import FullTextIndex
 from .schema import (
@@ -138,6 +138,8 @@ class PaperStore:
         self._engine = engine
         self._writer = writer(engine)
         self._fulltext = fulltext  # FTS5 or tsvector: written in the same transaction as the papers
+        # What Broadsheet made for papers (thumbnails, keywords, ...; storage/extras.py), by paper id.
+        self.extras_for: Callable[[Sequence[int]], dict[int, PaperExtras]] = lambda pids: {}
 
     # -- ingest -------------------------------------------------------------------------------
 
@@ -291,6 +293,7 @@ class PaperStore:
     def _papers(self, conn: Connection, rows: Sequence[Any]) -> list[Paper]:
         """Paper objects for rows of ``_paper_rows()`` (in the given order), with their children."""
         authors, cats = self._children(conn, [r.id for r in rows])
+        extras = self.extras_for([r.id for r in rows]) if rows else {}
         return [
             Paper(
                 **_stored_fields(r, authors, cats),
@@ -299,6 +302,7 @@ class PaperStore:
                 first_seen=r.first_seen,
                 last_changed=r.last_changed,
                 hidden=r.hidden,
+                extras=extras.get(r.id, NO_EXTRAS),
             )
             for r in rows
         ]

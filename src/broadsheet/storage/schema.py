@@ -71,6 +71,7 @@ papers = Table(
     Index("ix_papers_published", "published"),
     Index("ix_papers_organization", "organization"),  # /organizations/{name} and org: filters
     Index("ix_papers_last_changed", "last_changed"),  # what changed since: search's in-memory index
+    Index("ix_papers_hidden", "hidden"),  # the few hidden papers, which trend charts leave out (0010)
 )
 
 # Authors in order; name_key is the casefolded, accent-free name for /authors/{name}.
@@ -323,6 +324,46 @@ sync_state = Table(
     Column("key", String(128), primary_key=True),
     Column("state", Text, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# A paper's thumbnail (migration 0010): its first PDF page, or why there is none ("missing": no
+# PDF to be had, "broken": a PDF that does not render). On PostgreSQL the picture is in `image`, so
+# every app server sees it; on SQLite it is a file in the data folder and `image` is NULL.
+thumbnails = Table(
+    "thumbnails",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False),  # ok | missing | broken
+    Column("media_type", String(32)),
+    Column("image", LargeBinary),
+    Column("detail", Text),  # what went wrong, for `broadsheet thumbnails`
+    Column("made_at", DateTime, nullable=False),
+)
+
+# What Broadsheet worked out about a paper itself (migration 0010): keyphrases extracted from the
+# title and abstract, and a one-line summary from the configured model. Each records the hash of
+# the text it was made from (papers.content_hash), so a changed abstract gets new ones.
+paper_extracts = Table(
+    "paper_extracts",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("keywords", Text),  # JSON list, best first
+    Column("keywords_hash", String(32)),
+    Column("summary", Text),
+    Column("summary_model", String(128)),
+    Column("summary_hash", String(32)),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# GitHub repositories named by papers (migration 0010), with their stars as GitHub's API last said
+# (`broadsheet sync github`). Keyed by the folded "owner/name": papers sharing a repository share one request.
+github_repos = Table(
+    "github_repos",
+    metadata,
+    Column("repo", String(255), primary_key=True),
+    Column("stars", Integer),
+    Column("status", String(16), nullable=False),  # ok | missing (404, gone)
+    Column("checked_at", DateTime, nullable=False),
 )
 
 # Full-text index (SQLite FTS5) over normalised title, abstract and authors, rowid = papers.id.

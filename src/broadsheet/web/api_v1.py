@@ -23,6 +23,7 @@ from ..hub import Hub
 from ..types import Comment, Interest, Organization, Paper, SearchFilters, Submission, Subscription, User
 from .avatars import avatar_path
 from .hf_routes import visible_paper
+from . import extras
 from .deps import HubDep
 from .library import bib_response, collection_json, export_json, import_json
 from .render import site_url
@@ -90,7 +91,10 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         "thumbnail": paper.thumbnail_url,
         "aiSummary": paper.ai_summary,
         "aiKeywords": list(paper.ai_keywords),
-        "githubStars": paper.github_stars,
+        # GitHub's own count (`sync github`) when fetched, else the source's
+        "githubStars": paper.extras.github_stars if paper.extras.github_stars is not None else paper.github_stars,
+        "extractedKeywords": list(paper.extras.keywords),  # extracted here, not the source's
+        "generatedSummary": paper.extras.summary,  # written by the configured model
         "organization": organization_json(paper.organization) if paper.organization else None,
     }
 
@@ -326,6 +330,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/papers/{arxiv_id:path}/comments", ["GET"], list_comments),
     ("/api/v1/papers/{arxiv_id:path}/comments", ["POST"], add_comment),
     ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
+    *extras.ROUTES,  # /api/v1/trends
 ]
 
 

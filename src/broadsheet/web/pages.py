@@ -19,7 +19,7 @@ from ..exceptions import (
 from ..periods import parse_period
 from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
-from ..types import Comment, Paper, Period, SearchFilters, User
+from ..types import Comment, Paper, Period, SearchFilters, Trend, User
 from .cache import cached
 from .deps import HubDep, Member, Viewer
 from .interests import follow_box, mutes_context
@@ -169,6 +169,7 @@ def _paper_list(
     subheading: str | None,
     papers: list[Paper],
     page: int,
+    trend: Trend | None = None,
     box: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     size = hub.settings.page_size
@@ -186,6 +187,7 @@ def _paper_list(
             "saved": hub.saved(viewer, [p.arxiv_id for p in papers]),
             "page": page,
             "more": more,
+            "trend": trend,
             "follow_box": box,
             **mutes_context(request, hub, viewer, papers),
         },
@@ -203,7 +205,7 @@ def author(
         (a for p in papers[:1] for a in p.authors if _same_name(a, name)), name
     )
     return _paper_list(
-        request, hub, viewer, shown, "Papers by this author, newest first", papers, page,
+        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, hub.author_trend(name),
         follow_box(hub, viewer, "author", shown),
     )
 
@@ -233,6 +235,7 @@ def category(
         "Papers in this category, newest first",
         papers,
         page,
+        hub.category_trend(code),
         follow_box(hub, viewer, "category", code) if name != code else None,
     )
 
@@ -366,6 +369,7 @@ def search(
                 sort=sort,
             )
             ctx["results"] = result
+            ctx["trend"] = hub.trend(q, filters)
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["saved"] = hub.saved(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)

@@ -26,6 +26,7 @@ from ..taxonomy import category_name
 from ..trending import default_sort, formula
 from ..types import Period
 from .avatars import avatar_path
+from .extras import chart, thumbnail_src
 from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -203,6 +204,8 @@ env.globals.update(
     site_url=site_url,
     csrf_field=CSRF_FIELD,
     coverage_note=coverage_note,
+    thumbnail_src=thumbnail_src,
+    trend_chart=chart,
 )
 
 

@@ -69,6 +69,9 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .personal.alerts import PersonalDigest
+    from .personal.dismissals import Dismissals
+    from .personal.private_feeds import PrivateFeed, PrivateFeeds
     from .digest.deliver import Mailer
     from .digest.render import MailSite
     from .search.embedders import Embedder
@@ -970,6 +973,8 @@ class Hub:
         topics: Sequence[str] = (),
         user: User | None = None,
         confirmed: bool = False,
+        for_you_top: int = 0,
+        follow_alerts: bool = False,
     ) -> Subscription:
         """Subscribe ``email`` (or ``user``'s address) to a digest. Unless ``confirmed`` (admins),
         it starts unconfirmed and a confirmation email with a signed, expiring link goes out:
@@ -983,13 +988,19 @@ class Hub:
         if not address:
             raise InvalidInputError("an email address is needed: add one to your profile first" if user else "an email address is needed")
         address = accounts.check_email(address).lower()
-        top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics,
-                                     lambda topic: check_query(topic, what="topic"))  # fmt: skip
+        from .personal.alerts import check_personal
+
+        for_you_top, follow_alerts = check_personal(for_you_top, follow_alerts, user)
+        default_top = 0 if for_you_top or follow_alerts else self.settings.digest_trending_top
+        top, cleaned = check_content(default_top if trending_top is None else trending_top, topics,
+                                     lambda topic: check_query(topic, what="topic"),
+                                     personal=bool(for_you_top or follow_alerts))  # fmt: skip
         if not confirmed:
             self._mail_site()  # a confirmation email needs the site's address: say so before storing
         sub, changed = self._storage.digests.add_subscription(
             address, check_frequency(frequency), top, cleaned,
             user_id=user.id if user else None, now=self._now(), confirmed=confirmed,
+            for_you_top=for_you_top, follow_alerts=follow_alerts,
         )  # fmt: skip
         if changed and sub.confirmed_at is None:
             self._send_confirmation(sub)
@@ -1100,7 +1111,15 @@ class Hub:
                 cache[key] = self._topic_papers(topic, period, cache)
             topics[topic] = cache[key]  # type: ignore[assignment]
         sent = self._storage.digests.sent_arxiv_ids(sub.id)
-        return compose(sub, period, trending, topics, sent, per_topic=self.settings.digest_topic_papers)
+        per_topic = self.settings.digest_topic_papers
+        personal = self._personal_digest().sections(sub, period, lambda q: self._topic_papers_cached(q, period, cache), per_topic)
+        return compose(sub, period, trending, topics, sent, per_topic=per_topic, personal=personal)
+
+    def _topic_papers_cached(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
+        key = f"topic:{period.key}:{topic}"
+        if key not in cache:
+            cache[key] = self._topic_papers(topic, period, cache)
+        return cache[key]  # type: ignore[return-value]
 
     def _topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
         """Papers of a period on a topic (lexical search: a topic must match, not just be near):
@@ -1355,6 +1374,61 @@ class Hub:
             schema_version=self._storage.schema_version(),
             **counts,
         )
+
+    # -- personal feed: private feeds, personal digests, "not interested" ---------------------
+    # (personal/private_feeds.py, personal/alerts.py, personal/dismissals.py)
+
+    def new_feed_token(self, user: User) -> str:
+        return self._private_feeds().new_token(user)
+
+    def revoke_feed_token(self, user: User) -> None:
+        self._private_feeds().revoke(user)
+
+    def has_feed_token(self, user: User) -> bool:
+        return self._private_feeds().has_token(user)
+
+    def feed_token_owner(self, token: str) -> User:
+        return self._private_feeds().owner(token)
+
+    def private_feed(self, user: User, follow_id: int | None = None) -> PrivateFeed:
+        return self._private_feeds().for_you(user) if follow_id is None else self._private_feeds().follow(user, follow_id)
+
+    def dismiss(self, user: User, arxiv_id: str, on: bool = True) -> tuple[Paper, bool]:
+        return self._dismissals().set(user, arxiv_id, on)
+
+    def dismissed(self, user: User) -> set[str]:
+        return self._dismissals().arxiv_ids(user)
+
+    def _dismissals(self) -> Dismissals:
+        from .personal.dismissals import Dismissals
+
+        return Dismissals(self._storage, self._now, self._paper_id)
+
+    def _private_feeds(self) -> PrivateFeeds:
+        from .personal.private_feeds import PrivateFeeds
+
+        return PrivateFeeds(
+            self._storage, self._now,
+            by_author=lambda name, n: self.get_papers_by_author(name, limit=n),
+            in_category=lambda code, n: self.get_papers_in_category(code, limit=n),
+            search=lambda q, since, n: [h.paper for h in self.search(q, filters=SearchFilters(since=since.date()), mode="lexical", limit=n).hits],
+            recommend=lambda user, n: [p for p, _ in self._recommended(user, "week", None, n)],
+            hide_muted=self._hide_muted,
+        )  # fmt: skip
+
+    def _personal_digest(self) -> PersonalDigest:
+        from .personal.alerts import PersonalDigest
+
+        window = {"daily": "today", "weekly": "week"}
+        recommend = lambda user, period, n: self._recommended(user, window[period.frequency], period.last, n)  # noqa: E731
+        return PersonalDigest(self._storage, recommend=recommend, hide_muted=self._hide_muted)
+
+    def _recommended(self, user: User, window: str, day: date | None, limit: int) -> list[tuple[Paper, str]]:
+        return []  # until the recommender lands
+
+    def _hide_muted(self, user: User, papers: Sequence[Paper]) -> list[Paper]:
+        return list(papers)  # until mutes land
+
 
 
 MAX_ROW_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL

@@ -407,6 +407,10 @@ class Subscription:
     confirmed_at: datetime | None
     created_at: datetime
     user_id: int | None = None
+    # Members only: the top N of their For you recommendations of the period (0: none), and a
+    # section per follow with its new papers (personal/alerts.py).
+    for_you_top: int = 0
+    follow_alerts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +431,7 @@ class DigestSection:
     title: str
     papers: tuple[Paper, ...]
     topic: str | None = None  # the query, for a topic section (links to its search page)
+    reasons: tuple[str, ...] = ()  # why each paper is there (personal sections), "" for none
 
 
 @dataclass(frozen=True, slots=True)

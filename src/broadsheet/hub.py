@@ -51,6 +51,7 @@ from .types import (
     Feed,
     FeedEntry,
     IngestReport,
+    Interest,
     Listing,
     OutboxMessage,
     Paper,
@@ -1393,6 +1394,9 @@ class Hub:
     def private_feed(self, user: User, follow_id: int | None = None) -> PrivateFeed:
         return self._private_feeds().for_you(user) if follow_id is None else self._private_feeds().follow(user, follow_id)
 
+    def private_feed_follows(self, user: User) -> list[Interest]:
+        return self._private_feeds().follows(user)
+
     def dismiss(self, user: User, arxiv_id: str, on: bool = True) -> tuple[Paper, bool]:
         return self._dismissals().set(user, arxiv_id, on)
 
@@ -1412,7 +1416,7 @@ class Hub:
             by_author=lambda name, n: self.get_papers_by_author(name, limit=n),
             in_category=lambda code, n: self.get_papers_in_category(code, limit=n),
             search=lambda q, since, n: [h.paper for h in self.search(q, filters=SearchFilters(since=since.date()), mode="lexical", limit=n).hits],
-            recommend=lambda user, n: [p for p, _ in self._recommended(user, "week", None, n)],
+            recommend=lambda user, n: self._recommended(user, "week", None, n),
             hide_muted=self._hide_muted,
         )  # fmt: skip
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from ..storage import Storage
 from ..types import DigestPeriod, DigestSection, Paper, Subscription, User
-from .private_feeds import follow_query, follow_title
+from .private_feeds import follow_query, follow_reason, follow_title
 
 FOR_YOU = "For you"
 MAX_FOR_YOU = 50  # the most recommendations one digest may carry
@@ -32,12 +32,6 @@ def check_personal(for_you_top: int, follow_alerts: bool, user: User | None) -> 
     if (for_you_top or follow_alerts) and user is None:
         raise InvalidInputError("For you and follow alerts are for members: log in to subscribe to them")
     return for_you_top, bool(follow_alerts)
-
-
-def follow_reason(kind: str, value: str) -> str:
-    return {"author": f"by {value}, whom you follow", "category": f"in {value}, which you follow"}.get(
-        kind, f"matches your saved search {value}"
-    )
 
 
 class PersonalDigest:

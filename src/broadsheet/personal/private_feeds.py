@@ -36,6 +36,7 @@ class PrivateFeed:
     subtitle: str
     page: str  # the site path it mirrors (the feed's alternate link)
     papers: tuple[Paper, ...]
+    reasons: tuple[str, ...] = ()  # why each paper is there, in the same order
 
 
 def follow_query(follow: Interest) -> str:
@@ -58,6 +59,15 @@ def follow_title(follow: Interest) -> str:
     return f"New matches for {follow.value}"
 
 
+def follow_reason(kind: str, value: str) -> str:
+    """Why a follow's paper is shown to its member."""
+    if kind == "author":
+        return f"by {value}, whom you follow"
+    if kind == "category":
+        return f"in {value}, which you follow"
+    return f"matches your saved search {value}"
+
+
 def follow_page(follow: Interest) -> str:
     from urllib.parse import quote, urlencode
 
@@ -72,7 +82,7 @@ class PrivateFeeds:
     """Feed tokens and the feeds they open. What it needs from the rest of the Hub comes in as
     callables (imports point downward): ``by_author`` / ``in_category`` (newest papers),
     ``search`` (lexical matches of a query since a day), ``recommend`` (the member's For you
-    papers, best first) and ``hide_muted`` (a list without the papers the member's mutes hide)."""
+    papers, best first, each with its reason) and ``hide_muted`` (a list without the papers the member's mutes hide)."""
 
     def __init__(
         self,
@@ -82,7 +92,7 @@ class PrivateFeeds:
         by_author: Callable[[str, int], Sequence[Paper]],
         in_category: Callable[[str, int], Sequence[Paper]],
         search: Callable[[str, datetime, int], Sequence[Paper]],
-        recommend: Callable[[User, int], Sequence[Paper]],
+        recommend: Callable[[User, int], Sequence[tuple[Paper, str]]],
         hide_muted: Callable[[User, Sequence[Paper]], Sequence[Paper]],
     ) -> None:
         self._store = storage.personal
@@ -121,12 +131,15 @@ class PrivateFeeds:
     # -- the feeds ------------------------------------------------------------------------------
 
     def for_you(self, user: User) -> PrivateFeed:
-        papers = self._hide_muted(user, self._recommend(user, FEED_SIZE))
+        recs = list(self._recommend(user, FEED_SIZE))
+        kept = {p.arxiv_id for p in self._hide_muted(user, [p for p, _ in recs])}
+        recs = [(p, why) for p, why in recs if p.arxiv_id in kept][:FEED_SIZE]
         return PrivateFeed(
             title=f"For {user.name}",
             subtitle="New papers chosen for you from what you saved, dismissed and follow, best first.",
             page="/for-you",
-            papers=tuple(papers[:FEED_SIZE]),
+            papers=tuple(p for p, _ in recs),
+            reasons=tuple(why for _, why in recs),
         )
 
     def follow(self, user: User, follow_id: int) -> PrivateFeed:
@@ -135,11 +148,13 @@ class PrivateFeeds:
         follow = next((f for f in self._store.interests("follow", user.id) if f.id == follow_id), None)
         if follow is None:
             raise NotFoundError(f"you follow nothing with id {follow_id} (any more)")
+        papers = tuple(self._hide_muted(user, self.follow_papers(follow))[:FEED_SIZE])
         return PrivateFeed(
             title=follow_title(follow),
             subtitle=f"Newest first, for {user.name}.",
             page=follow_page(follow),
-            papers=tuple(self._hide_muted(user, self.follow_papers(follow))[:FEED_SIZE]),
+            papers=papers,
+            reasons=(follow_reason(follow.kind, follow.value),) * len(papers),
         )
 
     def follow_papers(self, follow: Interest, limit: int = FEED_SIZE) -> list[Paper]:

@@ -113,6 +113,8 @@ def subscription_json(s: Subscription) -> dict[str, Any]:
         "frequency": s.frequency,
         "trendingTop": s.trending_top,
         "topics": list(s.topics),
+        "forYouTop": s.for_you_top,
+        "followAlerts": s.follow_alerts,
         "confirmed": s.confirmed_at is not None,
         "createdAt": s.created_at.isoformat() + "Z",
     }
@@ -145,6 +147,12 @@ class NewSubscription(BaseModel):
         default=[],
         max_length=20,
         description='Search queries, cat:cs.LG, author:"Name".',
+    )
+    forYouTop: int = Field(
+        default=0, ge=0, le=50, description="Top For you recommendations of the period (0: none)."
+    )
+    followAlerts: bool = Field(
+        default=False, description="A section per follow: new papers by followed authors, in followed categories, matching saved searches."
     )
 
 
@@ -243,6 +251,8 @@ def subscribe(
             trending_top=subscription.trendingTop,
             topics=subscription.topics,
             user=user,
+            for_you_top=subscription.forYouTop,
+            follow_alerts=subscription.followAlerts,
         )
     except ConflictError as e:
         raise InvalidInputError(str(e)) from None

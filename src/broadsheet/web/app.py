@@ -39,7 +39,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api, digests, feeds, pages
+from . import accounts, actions, api, digests, feeds, pages, private_feeds
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -98,6 +98,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/reset-password/{token}", GET, accounts.reset_form),
     ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/admin/status", GET, pages.admin_status),
+    *private_feeds.ROUTES,
     ("/healthz", GET, healthz),
 ]
 

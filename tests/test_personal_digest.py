@@ -1,0 +1,122 @@
+"""Personal digests: a member's subscription carries For you and follow alerts, in the same
+exactly-once outbox as every digest. SIGKILL of `broadsheet digest send` mid-run, then a re-run:
+each member gets exactly one digest, with their sections and reasons; a later period never
+repeats a paper. A real SMTP server (aiosmtpd); both backends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+from helpers import paper
+from smtp_helpers import SmtpServer
+from web_helpers import NOW, PASSWORD, site_hub
+
+from broadsheet.config import load_settings
+from broadsheet.exceptions import InvalidInputError
+from broadsheet.hub import Hub, make_hub
+from broadsheet.types import ListingData
+
+MEMBERS = 8
+AUTHORS = ["Grace Hopper", "Rosalind Franklin"]
+
+
+def _papers(day: date, start: int) -> list[object]:
+    items: list[object] = []
+    for k, author in enumerate(AUTHORS):
+        aid = f"2611.{start + k:05d}"
+        items += [
+            paper(aid, title=f"Work of {author} number {start + k}", abstract="Something new.", authors=(author,),
+                  categories=("q-bio.BM",), primary_category="q-bio.BM", published=day),
+            ListingData(aid, day),
+        ]  # fmt: skip
+    return items
+
+
+def _setup(db_url: str, port: int) -> dict[str, str]:
+    hub = site_hub(db_url, embedder="none")
+    hub.add_papers(_papers(date(2026, 11, 27), 30001))  # type: ignore[arg-type]
+    for n in range(MEMBERS):
+        user = hub.create_user(f"m{n:02d}", PASSWORD, email=f"m{n:02d}@example.org")
+        hub._storage.personal.add_interest("follow", user.id, "author", AUTHORS[n % 2], now=NOW)
+        hub.subscribe(user=user, trending_top=0, follow_alerts=True, for_you_top=3, confirmed=True)
+    hub.subscribe("visitor@example.org", trending_top=2, confirmed=True)  # no member: no personal part
+    url = hub.settings.database_url
+    hub.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env.update({
+        "BROADSHEET_DATABASE_URL": url, "BROADSHEET_SMTP_HOST": "127.0.0.1", "BROADSHEET_SMTP_PORT": str(port),
+        "BROADSHEET_SECRET_KEY": "s" * 40, "BROADSHEET_EMBEDDER": "none", "BROADSHEET_BASE_URL": "https://papers.example.org",
+    })  # fmt: skip
+    return env
+
+
+def _send(env: dict[str, str], day: str = "2026-11-28") -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "broadsheet", "digest", "send", "--date", day],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _text(msg) -> str:  # noqa: ANN001
+    return msg.get_body(("plain",)).get_content()
+
+
+def test_personal_digest_exactly_once_across_sigkill(db_url: str) -> None:
+    server = SmtpServer().start()
+    try:
+        env = _setup(db_url, server.port)
+        server.recorder.hold_rcpt = 4  # killed while the 4th message waits for RCPT: not accepted
+        proc = _send(env)
+        assert server.recorder.held.wait(60), proc.communicate(timeout=5)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+        server.recorder.release.set()
+        assert len(server.recorder.messages) == 3
+        server.recorder.hold_rcpt = None
+        rerun = _send(env)
+        out, err = rerun.communicate(timeout=60)
+        assert rerun.returncode == 0, err.decode()
+        assert b"0 queued" in out  # every digest was composed once, by the killed run
+        counts = server.recorder.per_recipient()
+        members = {f"m{n:02d}@example.org" for n in range(MEMBERS)}
+        assert set(counts) == members | {"visitor@example.org"} and set(counts.values()) == {1}
+        for n in range(MEMBERS):
+            [msg] = server.recorder.to(f"m{n:02d}@example.org")
+            body, other = _text(msg), AUTHORS[(n + 1) % 2]
+            assert f"== New papers by {AUTHORS[n % 2]} ==" in body
+            assert f"Why: by {AUTHORS[n % 2]}, whom you follow" in body
+            assert other not in body  # only their own follows
+            assert "/digest/unsubscribe/" in body and msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        visitor = _text(server.recorder.to("visitor@example.org")[0])
+        assert "== Trending ==" in visitor and "New papers by" not in visitor and "Why:" not in visitor
+
+        # the next day: only what is new, never a paper sent before
+        hub = make_hub(load_settings(env=env))
+        hub.add_papers(_papers(date(2026, 11, 28), 30011))  # type: ignore[arg-type]
+        hub.close()
+        nextday = _send(env, "2026-11-29")
+        assert nextday.communicate(timeout=60)[0] and nextday.returncode == 0
+        for n in range(MEMBERS):
+            first, second = (_text(m) for m in server.recorder.to(f"m{n:02d}@example.org"))
+            assert f"number {30011 + n % 2}" in second and f"number {30001 + n % 2}" not in second
+            assert f"number {30001 + n % 2}" in first
+    finally:
+        server.stop()
+
+
+def test_personal_options_are_for_members_only(db_url: str) -> None:
+    hub: Hub = site_hub(db_url, embedder="none")
+    with pytest.raises(InvalidInputError, match="members"):
+        hub.subscribe("someone@example.org", follow_alerts=True, trending_top=0, confirmed=True)
+    with pytest.raises(InvalidInputError, match="between 0 and 50"):
+        hub.subscribe(user=hub.get_user("ada"), for_you_top=51, confirmed=True)
+    sub = hub.subscribe(user=hub.get_user("ada"), follow_alerts=True, confirmed=True)
+    assert sub.follow_alerts and sub.for_you_top == 0 and sub.trending_top == 0  # alerts alone are content enough
+    assert hub.get_subscriptions(hub.get_user("ada"))[0].follow_alerts
+    # a member without follows (nor recommendations) gets no empty email
+    assert hub.compose_digest(sub, NOW.date() + timedelta(days=1)) is None

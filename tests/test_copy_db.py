@@ -52,7 +52,15 @@ def _fill(url: str) -> dict[str, object]:
         run = hub.send_digests("daily", date(2026, 11, 28))
         assert run.sent >= 1
         hub._storage.sync_state.put("oai:test", {"token": "2752941|1001"}, NOW)  # noqa: SLF001
+        personal = hub._storage.personal  # noqa: SLF001 - the personal feed's tables, filled directly
+        saved = personal.ensure_collection(ada.id, "Saved", "saved", now=NOW)
+        personal.add_to_collection(saved.id, [hub._storage.papers.ids_of(["2611.00003"])["2611.00003"]], now=NOW)  # noqa: SLF001
+        personal.add_interest("follow", ada.id, "category", "cs.LG", now=NOW)
+        personal.add_interest("mute", ada.id, "word", "benchmark", now=NOW)
+        personal.dismiss(ada.id, hub._storage.papers.ids_of(["2611.00004"])["2611.00004"], now=NOW)  # noqa: SLF001
+        personal.set_feed_token(ada.id, "f" * 64, now=NOW)
         expected = {
+            "signals": personal.signals(ada.id),
             "token": token,
             "paper": hub.get_paper("2611.00002"),
             "lexical": [h.paper.arxiv_id for h in hub.search("protein folding", mode="lexical", limit=5).hits],
@@ -83,6 +91,9 @@ def test_copy_moves_everything_and_the_copy_works(urls: dict[str, str], source: 
     assert hub.digest_status()["outbox"] == expected["status"]
     assert hub.send_digests("daily", date(2026, 11, 28)).queued == 0  # already sent, in the source
     assert hub._storage.sync_state.get("oai:test") == {"token": "2752941|1001"}  # noqa: SLF001
+    ada = hub.get_user("ada")
+    assert hub._storage.personal.signals(ada.id) == expected["signals"]  # noqa: SLF001
+    assert hub._storage.personal.feed_token_user("f" * 64) == ada.id  # noqa: SLF001
     # new rows get ids after the copied ones (PostgreSQL's sequences were moved on)
     bob = hub.create_user("bob", PASSWORD)
     assert bob.id > hub.get_user("root").id

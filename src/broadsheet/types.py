@@ -476,3 +476,40 @@ class DigestRun:
     busy: bool = False  # another sender held the outbox: this run composed and sent nothing
     errors: tuple[str, ...] = ()
     previews: tuple[Digest, ...] = ()  # with dry_run: what would have been queued
+
+
+# -- a member's own research feed ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A named list of papers a member saved; ``papers`` is how many it holds."""
+
+    id: int
+    owner: str  # the member's name
+    name: str
+    slug: str  # the name in URLs: /u/OWNER/SLUG
+    public: bool
+    created_at: datetime
+    papers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """Something a member follows (kind: author | category | search) or mutes (author | category |
+    word): an author's name, a category or archive code, a query, or a word or phrase."""
+
+    id: int
+    kind: str
+    value: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What a member's recommendations learn from: papers they saved or upvoted (positives, with
+    when), papers they dismissed (negatives), and what they follow."""
+
+    positives: tuple[tuple[int, datetime], ...]  # (paper id, when saved or upvoted), newest first
+    negatives: tuple[tuple[int, datetime], ...]
+    follows: tuple[Interest, ...]

@@ -18,6 +18,7 @@ from .fulltext import FullTextIndex
 from .fulltext_pg import PgFullTextIndex
 from .locks import AdvisoryLock, LeaseLock, Lock
 from .papers import PaperStore
+from .personal import PersonalStore
 from .users import UserStore
 from .vectors import VectorStore
 from .vectors_pg import PgVectorSearch
@@ -44,6 +45,7 @@ class Storage:
         self.community = CommunityStore(engine)
         self.browse = BrowseStore(engine)
         self.digests = DigestStore(engine)
+        self.personal = PersonalStore(engine)
 
     def lock(self, name: str, holder: str, *, seconds: float, now: Callable[[], datetime], dead: Callable[[str], bool]) -> Lock:
         """The lock called ``name`` for ``holder`` (not taken yet; see storage/locks.py): an

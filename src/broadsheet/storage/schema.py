@@ -159,7 +159,76 @@ subscriptions = Table(
     Column("topics", Text, nullable=False, server_default="[]"),  # JSON list of saved queries
     Column("confirmed_at", DateTime),  # double opt-in: nothing is sent before this is set
     Column("created_at", DateTime, nullable=False),
+    # A member's personal sections (0008): their top N "For you" papers, and alerts for what they follow.
+    Column("for_you_top", Integer, nullable=False, server_default="0"),
+    Column("follow_alerts", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("email", "frequency", name="uq_subscriptions_email_frequency"),
+)
+
+# -- a member's own research feed (0008) ------------------------------------------------------
+
+# A named list of papers a member saved ("Saved" is made on the first save); private unless public.
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("slug", String(100), nullable=False),  # the name in URLs: /u/NAME/SLUG
+    Column("is_public", Boolean, nullable=False, server_default="0"),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "slug", name="uq_collections_user_slug"),
+)
+
+collection_papers = Table(
+    "collection_papers",
+    metadata,
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", DateTime, nullable=False),
+    Index("ix_collection_papers_paper_id", "paper_id"),
+)
+
+# What a member follows (kind: author | category | search) or mutes (author | category | word);
+# ``value`` is an author's name, a category or archive code, a query, or a word or phrase.
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(500), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "kind", "value", name="uq_follows_user_kind_value"),
+)
+
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(500), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "kind", "value", name="uq_mutes_user_kind_value"),
+)
+
+# "Not interested": a negative example for the member's model, and hidden from their For you.
+dismissals = Table(
+    "dismissals",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# The secret in a member's private feed URLs (only its SHA-256 is kept); a new one revokes the old.
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
 )
 
 # The outbox of email: one row per subscription and period (a digest, a confirmation), sent exactly

@@ -1,0 +1,1 @@
+"""A member's own research feed: the recommendation model, its evaluation, and "For you"."""

@@ -57,6 +57,7 @@ from .types import (
     Paper,
     PaperData,
     Query,
+    RecommendationPage,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from .personal.private_feeds import PrivateFeed, PrivateFeeds
     from .digest.deliver import Mailer
     from .digest.render import MailSite
+    from .personal.foryou import ForYou
     from .search.embedders import Embedder
     from .search.background import BackgroundEmbedder
     from .search.engine import SearchEngine
@@ -153,6 +155,7 @@ class Hub:
         self._outbox: Lock | None = None  # the outbox's lock while this Hub sends
         self._background: BackgroundEmbedder | None = None
         self._not_embedded: tuple[float, int] | None = None  # (when counted, count)
+        self._foryou: ForYou | None = None  # made on first use: it imports numpy and scikit-learn
 
     def close(self) -> None:
         self.stop_background_embedding()
@@ -742,6 +745,22 @@ class Hub:
     def _papers_in_order(self, pids: Sequence[int]) -> list[Paper]:
         found = self._storage.papers.by_ids(pids)
         return [found[p] for p in pids if p in found]
+
+    # -- For you (personal/foryou.py) ----------------------------------------------------------
+
+    @property
+    def _for_you(self) -> ForYou:
+        if self._foryou is None:
+            from .personal.foryou import ForYou
+
+            self._foryou = ForYou(self._storage, self._now, lambda: self.data_version)
+        return self._foryou
+
+    def recommend(self, user: User, *, window: str = "week", day: date | None = None, limit: int = 50) -> RecommendationPage:
+        """``user``'s papers new in the window (``today``, ``week``, ``month``, ending on ``day``:
+        default today, or the last day with papers), ranked by a model of what they saved,
+        upvoted, dismissed and follow, each with why; mutes hide papers (counted)."""
+        return self._for_you.recommend(user, window=window, day=day, limit=limit)
 
     # -- accounts -----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from .fulltext_pg import PgFullTextIndex
 from .locks import AdvisoryLock, LeaseLock, Lock
 from .papers import PaperStore
 from .personal import PersonalStore
+from .recs import RecsStore
 from .users import UserStore
 from .vectors import VectorStore
 from .vectors_pg import PgVectorSearch
@@ -46,6 +47,7 @@ class Storage:
         self.browse = BrowseStore(engine)
         self.digests = DigestStore(engine)
         self.personal = PersonalStore(engine)
+        self.recs = RecsStore(engine)  # what recommendations read: candidates, text, facets
 
     def lock(self, name: str, holder: str, *, seconds: float, now: Callable[[], datetime], dead: Callable[[str], bool]) -> Lock:
         """The lock called ``name`` for ``holder`` (not taken yet; see storage/locks.py): an

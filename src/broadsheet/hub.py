@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from . import accounts
 from .config import Settings
@@ -69,6 +69,13 @@ from .types import (
     Subscription,
     User,
 )
+
+# the personal feed's follows and mutes
+from .personal import interests as _interests  # noqa: E402
+from .personal.mutes import MuteFilter  # noqa: E402
+from .types import Interest  # noqa: E402
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from .personal.alerts import PersonalDigest
@@ -1453,6 +1460,41 @@ class Hub:
         return list(papers)  # until mutes land
 
 
+
+    # -- personal feed: follows and mutes (personal/interests.py, personal/mutes.py) -----------
+
+    def follow(self, user: User, kind: str, value: str) -> Interest:
+        return _interests.add(self._storage, "follow", user, kind, value, now=self._now())
+
+    def mute(self, user: User, kind: str, value: str) -> Interest:
+        return _interests.add(self._storage, "mute", user, kind, value, now=self._now())
+
+    def get_follows(self, user: User, kind: str | None = None) -> list[Interest]:
+        return _interests.listed(self._storage, "follow", user, kind)
+
+    def get_mutes(self, user: User, kind: str | None = None) -> list[Interest]:
+        return _interests.listed(self._storage, "mute", user, kind)
+
+    def unfollow(self, user: User, follow_id: int) -> None:
+        return _interests.remove(self._storage, "follow", user, follow_id)
+
+    def unmute(self, user: User, mute_id: int) -> None:
+        return _interests.remove(self._storage, "mute", user, mute_id)
+
+    def unfollow_value(self, user: User, kind: str, value: str) -> bool:
+        return _interests.remove_value(self._storage, "follow", user, kind, value)
+
+    def unmute_value(self, user: User, kind: str, value: str) -> bool:
+        return _interests.remove_value(self._storage, "mute", user, kind, value)
+
+    def find_interest(self, what: str, user: User | None, kind: str, value: str) -> Interest | None:
+        return _interests.find(self._storage, what, user, kind, value)
+
+    def mute_filter(self, user: User | None) -> MuteFilter:
+        return _interests.mute_filter(self._storage, user)
+
+    def apply_mutes(self, user: User | None, items: Sequence[T], paper: Callable[[T], Paper] | None = None) -> tuple[list[T], int]:
+        return _interests.apply_mutes(self._storage, user, items, paper)
 
 MAX_ROW_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL
 

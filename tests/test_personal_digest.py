@@ -23,6 +23,7 @@ from broadsheet.types import ListingData
 
 MEMBERS = 8
 AUTHORS = ["Grace Hopper", "Rosalind Franklin"]
+SEEDS = ["2611.00007", "2611.00008", "2611.00009"]  # site_hub papers listed 2026-11-26 (diffusion, graphs, proteins)
 
 
 def _papers(day: date, start: int) -> list[object]:
@@ -42,8 +43,10 @@ def _setup(db_url: str, port: int) -> dict[str, str]:
     hub.add_papers(_papers(date(2026, 11, 27), 30001))  # type: ignore[arg-type]
     for n in range(MEMBERS):
         user = hub.create_user(f"m{n:02d}", PASSWORD, email=f"m{n:02d}@example.org")
-        hub._storage.personal.add_interest("follow", user.id, "author", AUTHORS[n % 2], now=NOW)
-        hub.subscribe(user=user, trending_top=0, follow_alerts=True, for_you_top=3, confirmed=True)
+        hub.follow(user, "author", AUTHORS[n % 2])
+        saved = hub._storage.personal.ensure_collection(user.id, "Saved", "saved", now=NOW)  # a seed: not a cold start
+        hub._storage.personal.add_to_collection(saved.id, list(hub._storage.papers.ids_of([SEEDS[n % 3]]).values()), now=NOW)
+        hub.subscribe(user=user, trending_top=0, follow_alerts=True, for_you_top=2, confirmed=True)
     hub.subscribe("visitor@example.org", trending_top=2, confirmed=True)  # no member: no personal part
     url = hub.settings.database_url
     hub.close()
@@ -64,6 +67,10 @@ def _send(env: dict[str, str], day: str = "2026-11-28") -> subprocess.Popen[byte
 
 def _text(msg) -> str:  # noqa: ANN001
     return msg.get_body(("plain",)).get_content()
+
+
+def _titles(body: str) -> list[str]:
+    return [line[2:] for line in body.splitlines() if line.startswith("* ")]
 
 
 def test_personal_digest_exactly_once_across_sigkill(db_url: str) -> None:
@@ -87,10 +94,13 @@ def test_personal_digest_exactly_once_across_sigkill(db_url: str) -> None:
         assert set(counts) == members | {"visitor@example.org"} and set(counts.values()) == {1}
         for n in range(MEMBERS):
             [msg] = server.recorder.to(f"m{n:02d}@example.org")
-            body, other = _text(msg), AUTHORS[(n + 1) % 2]
-            assert f"== New papers by {AUTHORS[n % 2]} ==" in body
-            assert f"Why: by {AUTHORS[n % 2]}, whom you follow" in body
-            assert other not in body  # only their own follows
+            body, mine, other = _text(msg), AUTHORS[n % 2], AUTHORS[(n + 1) % 2]
+            assert "== For you ==" in body and f"New papers by {other}" not in body
+            titles = _titles(body)
+            assert len(titles) == len(set(titles)) >= 2  # never one paper twice
+            assert titles.count(f"Work of {mine} number {30001 + n % 2}") == 1  # the followed author's paper, once
+            assert body.count("  Why: ") == len(titles)  # every personal paper says why
+            assert f"you follow author {mine}" in body or f"by {mine}, whom you follow" in body
             assert "/digest/unsubscribe/" in body and msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         visitor = _text(server.recorder.to("visitor@example.org")[0])
         assert "== Trending ==" in visitor and "New papers by" not in visitor and "Why:" not in visitor
@@ -102,9 +112,9 @@ def test_personal_digest_exactly_once_across_sigkill(db_url: str) -> None:
         nextday = _send(env, "2026-11-29")
         assert nextday.communicate(timeout=60)[0] and nextday.returncode == 0
         for n in range(MEMBERS):
-            first, second = (_text(m) for m in server.recorder.to(f"m{n:02d}@example.org"))
-            assert f"number {30011 + n % 2}" in second and f"number {30001 + n % 2}" not in second
-            assert f"number {30001 + n % 2}" in first
+            first, second = (_titles(_text(m)) for m in server.recorder.to(f"m{n:02d}@example.org"))
+            assert f"Work of {AUTHORS[n % 2]} number {30011 + n % 2}" in second
+            assert not set(first) & set(second)  # digest_papers: never sent twice
     finally:
         server.stop()
 

@@ -1454,10 +1454,12 @@ class Hub:
         return PersonalDigest(self._storage, recommend=recommend, hide_muted=self._hide_muted)
 
     def _recommended(self, user: User, window: str, day: date | None, limit: int) -> list[tuple[Paper, str]]:
-        return []  # until the recommender lands
+        from .personal.alerts import reasoned
+
+        return reasoned(self.recommend(user, window=window, day=day, limit=limit))
 
     def _hide_muted(self, user: User, papers: Sequence[Paper]) -> list[Paper]:
-        return list(papers)  # until mutes land
+        return self.apply_mutes(user, papers)[0]
 
 
 

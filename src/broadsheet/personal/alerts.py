@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..storage import Storage
-from ..types import DigestPeriod, DigestSection, Paper, Subscription, User
+from ..types import DigestPeriod, DigestSection, Paper, RecommendationPage, Subscription, User
 from .private_feeds import follow_query, follow_reason, follow_title
 
 FOR_YOU = "For you"
@@ -21,6 +21,11 @@ MAX_FOR_YOU = 50  # the most recommendations one digest may carry
 
 # (member, period, how many) -> their recommendations for the period, best first, with a reason each
 Recommend = Callable[[User, DigestPeriod, int], Sequence[tuple[Paper, str]]]
+
+
+def reasoned(page: RecommendationPage) -> list[tuple[Paper, str]]:
+    """A page of recommendations as (paper, its reasons on one line), best first."""
+    return [(r.paper, "; ".join(r.reasons)) for r in page.items]
 
 
 def check_personal(for_you_top: int, follow_alerts: bool, user: User | None) -> tuple[int, bool]:

@@ -72,12 +72,14 @@ from .types import (
 
 # the personal feed's follows and mutes
 from .personal import interests as _interests  # noqa: E402
+from .personal import seeds as _seeds  # noqa: E402
 from .personal.mutes import MuteFilter  # noqa: E402
 from .types import Interest  # noqa: E402
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from .personal.seeds import SeedReport
     from .personal.alerts import PersonalDigest
     from .personal.dismissals import Dismissals
     from .personal.private_feeds import PrivateFeed, PrivateFeeds
@@ -1428,6 +1430,12 @@ class Hub:
 
     def dismissed(self, user: User) -> set[str]:
         return self._dismissals().arxiv_ids(user)
+
+    def plant_seeds(self, user: User, papers: str = "", topics: str = "") -> SeedReport:
+        return _seeds.plant(self._storage, self._now, user, papers, topics, lookup=lambda aid: self._paper_id(aid, user)[0], follow=lambda q: self.follow(user, "search", q))
+
+    def has_personal_signals(self, user: User) -> bool:
+        return _seeds.has_signals(self._storage, user)
 
     def _dismissals(self) -> Dismissals:
         from .personal.dismissals import Dismissals

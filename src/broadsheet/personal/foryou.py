@@ -137,7 +137,7 @@ class ForYou:
             vectorizer=vec,
             vocabulary=np.asarray(vec.get_feature_names_out()),
             tfidf=vec.transform(cand_texts),
-            background=vec.transform(back_texts),
+            background=vec.transform(back_texts) if back_texts else vec.transform(["empty window"])[:0],  # a small database: all in the window
             texts=[t.lower() for t in cand_texts],
             authors=authors,
             categories=cats,

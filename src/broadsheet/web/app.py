@@ -39,7 +39,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api, digests, feeds, pages, private_feeds
+from . import accounts, actions, api, digests, feeds, foryou, pages, private_feeds
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -58,7 +58,8 @@ async def healthz() -> PlainTextResponse:  # async: never waits for a thread beh
 
 GET, POST = ["GET"], ["POST"]
 ROUTES: list[tuple[str, list[str], Any]] = [
-    ("/", GET, pages.home),
+    ("/", GET, foryou.home),  # For you for a member with signals, else pages.home
+    *foryou.ROUTES,  # before /papers/{arxiv_id}: /papers/daily
     ("/papers/trending", GET, pages.trending),
     ("/papers/go", GET, pages.go_to_day),
     ("/about/ranking", GET, pages.ranking),

@@ -124,3 +124,19 @@ def test_only_the_hash_is_stored_and_the_log_masks_the_token(hub: Hub) -> None:
         stored = conn.execute(text("SELECT token_hash FROM feed_tokens")).scalars().all()
     assert stored and token not in stored[0] and len(stored[0]) == 64
     assert token not in scrubbed(f"/feeds/private/{token}/for-you.atom", "")
+
+
+def test_for_you_feed_carries_the_recommendations_and_their_reasons(hub: Hub) -> None:
+    ada = hub.get_user("ada")
+    store = hub._storage.personal
+    saved = store.ensure_collection(ada.id, "Saved", "saved", now=NOW)
+    store.add_to_collection(saved.id, list(hub._storage.papers.ids_of(["2611.00003"]).values()), now=NOW)
+    hub.mute(ada, "author", "Grace Hopper")
+    _, urls = _make_links(hub)
+    feed = _parse(TestClient(create_app(hub)), urls[0])
+    expected = [r.paper.arxiv_id for r in hub.recommend(ada, window="week").items]
+    got = [e.link.rsplit("/", 1)[1] for e in feed.entries]
+    assert expected and set(got) == set(expected) and got[:2] == expected[:2]  # the like of what was saved first
+    assert "2611.20001" not in expected  # muted
+    top = feed.entries[0]
+    assert top.summary.startswith("Why: close to Paper 3 about protein folding (2611.00003)")

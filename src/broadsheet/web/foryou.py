@@ -62,7 +62,7 @@ def for_you(request: Request, hub: HubDep, user: Member, window: Annotated[str, 
 
 def home(request: Request, hub: HubDep, viewer: Viewer, sort: Annotated[str | None, Query()] = None,
          page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> HTMLResponse:  # fmt: skip
-    """``/``: For you for a member who saved, upvoted or followed anything; else the daily list."""
+    """``/``: For you for a member who saved or followed anything; else the daily list."""
     from . import pages
 
     if viewer is not None and sort is None and page == 1 and hub.has_personal_signals(viewer):

@@ -130,3 +130,29 @@ def test_personal_options_are_for_members_only(db_url: str) -> None:
     assert hub.get_subscriptions(hub.get_user("ada"))[0].follow_alerts
     # a member without follows (nor recommendations) gets no empty email
     assert hub.compose_digest(sub, NOW.date() + timedelta(days=1)) is None
+
+
+def test_settings_form_and_confirmation_name_the_personal_parts(db_url: str) -> None:
+    from test_web_pages import Client
+
+    server = SmtpServer().start()
+    try:
+        hub = site_hub(db_url, smtp_host="127.0.0.1", smtp_port=server.port, secret_key="s" * 40,
+                       base_url="https://papers.example.org", page_cache_seconds=0.0)  # fmt: skip
+        member = Client(hub, base_url="https://testserver")
+        member.login()
+        page = member.get("/settings")
+        assert 'name="for_you"' in page.text and 'name="follow_alerts"' in page.text
+        r = member.post("/settings/digests", {"frequency": "weekly", "trending": "0", "topics": "", "for_you": "5", "follow_alerts": "1"})
+        assert r.status_code == 303, r.text
+        [sub] = hub.get_subscriptions(hub.get_user("ada"))
+        assert (sub.frequency, sub.for_you_top, sub.follow_alerts, sub.trending_top) == ("weekly", 5, True, 0)
+        assert "For you: top 5, follow alerts" in member.get("/settings").text
+        [confirm] = server.recorder.to("ada@example.org")
+        text = _text(confirm)
+        assert "your 5 top For you papers" in text and "new papers of what you follow" in text
+        bad = member.post("/settings/digests", {"frequency": "daily", "trending": "0", "for_you": "lots"})
+        assert bad.status_code == 400 and "whole number" in bad.text
+        hub.close()
+    finally:
+        server.stop()

@@ -1044,7 +1044,7 @@ class Hub:
         url = f"{site.base_url}/digest/confirm/{self._sign('confirm', sub)}"
         message = render_confirmation(
             site, sub.email, sub.frequency, sub.topics, sub.trending_top, url, message_id_for(key, site), now,
-            self.settings.digest_confirm_days,
+            self.settings.digest_confirm_days, for_you_top=sub.for_you_top, follow_alerts=sub.follow_alerts,
         )  # fmt: skip
         did = self._storage.digests.enqueue(sub.id, key, message_id_for(key, site), message, (), now)
         self._deliver(only={did} if did else set())  # at once if the outbox is free; else the running sender sends it

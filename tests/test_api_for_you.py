@@ -17,7 +17,7 @@ from broadsheet.web import create_app
 
 @pytest.fixture
 def hub(db_url: str) -> Iterator[Hub]:
-    h = site_hub(db_url, Clock(NOW), page_cache_seconds=0.0)
+    h = site_hub(db_url, Clock(NOW), page_cache_seconds=0.0, base_url="https://papers.example.org", secret_key="s" * 40)
     ada = h.get_user("ada")
     saved = h._storage.personal.ensure_collection(ada.id, "Saved", "saved", now=NOW)
     h._storage.personal.add_to_collection(saved.id, list(h._storage.papers.ids_of(["2611.00003"]).values()), now=NOW)
@@ -69,7 +69,7 @@ def test_feed_token(hub: Hub, http: TestClient) -> None:
     made = http.post("/api/v1/feed-token", headers=auth)
     assert made.status_code == 201
     url = made.json()["feeds"][0]["url"]
-    path = url.split("testserver", 1)[1]
+    path = url.split("papers.example.org", 1)[1]
     parsed = feedparser.parse(http.get(path).content)
     assert not parsed.bozo and parsed.entries
     assert http.delete("/api/v1/feed-token", headers=auth).status_code == 204
@@ -82,3 +82,13 @@ def test_in_the_openapi_document(http: TestClient) -> None:
     assert {"post", "delete"} <= set(paths["/api/v1/dismissals/{arxiv_id}"])
     assert {"post", "delete"} <= set(paths["/api/v1/feed-token"])
     assert "401" in paths["/api/v1/recommendations"]["get"]["responses"]
+
+
+def test_subscriptions_take_the_personal_options(hub: Hub, http: TestClient) -> None:
+    auth = _auth(hub)
+    made = http.post("/api/v1/subscriptions", json={"frequency": "weekly", "trendingTop": 0, "forYouTop": 5, "followAlerts": True}, headers=auth)
+    assert made.status_code == 201, made.text
+    assert made.json()["forYouTop"] == 5 and made.json()["followAlerts"] is True
+    assert http.get("/api/v1/subscriptions", headers=auth).json()[0]["forYouTop"] == 5
+    bad = http.post("/api/v1/subscriptions", json={"frequency": "daily", "forYouTop": 99}, headers=auth)
+    assert bad.status_code == 400 and "error" in bad.json()

@@ -1457,9 +1457,7 @@ class Hub:
     def _personal_digest(self) -> PersonalDigest:
         from .personal.alerts import PersonalDigest
 
-        window = {"daily": "today", "weekly": "week"}
-        recommend = lambda user, period, n: self._recommended(user, window[period.frequency], period.last, n)  # noqa: E731
-        return PersonalDigest(self._storage, recommend=recommend, hide_muted=self._hide_muted)
+        return PersonalDigest(self._storage, recommend=self._recommended, hide_muted=self._hide_muted)
 
     def _recommended(self, user: User, window: str, day: date | None, limit: int) -> list[tuple[Paper, str]]:
         from .personal.alerts import reasoned
@@ -1468,8 +1466,6 @@ class Hub:
 
     def _hide_muted(self, user: User, papers: Sequence[Paper]) -> list[Paper]:
         return self.apply_mutes(user, papers)[0]
-
-
 
     # -- personal feed: follows and mutes (personal/interests.py, personal/mutes.py) -----------
 

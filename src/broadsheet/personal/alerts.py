@@ -11,6 +11,7 @@ Only a subscription that belongs to a member (``user_id``) gets them; the member
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from ..storage import Storage
 from ..types import DigestPeriod, DigestSection, Paper, RecommendationPage, Subscription, User
@@ -19,8 +20,10 @@ from .private_feeds import follow_query, follow_reason, follow_title
 FOR_YOU = "For you"
 MAX_FOR_YOU = 50  # the most recommendations one digest may carry
 
-# (member, period, how many) -> their recommendations for the period, best first, with a reason each
-Recommend = Callable[[User, DigestPeriod, int], Sequence[tuple[Paper, str]]]
+# (member, window, its last day, how many) -> their recommendations, best first, with a reason each
+Recommend = Callable[[User, str, date, int], Sequence[tuple[Paper, str]]]
+# For you in a digest: the papers new on the period's day (daily) or in its seven days (weekly)
+WINDOW_OF = {"daily": "today", "weekly": "week"}
 
 
 def reasoned(page: RecommendationPage) -> list[tuple[Paper, str]]:
@@ -69,7 +72,8 @@ class PersonalDigest:
         out: list[tuple[DigestSection, int]] = []
         if sub.for_you_top:
             # more than needed: some were sent before, some are muted
-            recs = list(self._recommend(user, period, min(MAX_FOR_YOU * 2, sub.for_you_top * 3)))
+            wanted = min(MAX_FOR_YOU * 2, sub.for_you_top * 3)
+            recs = list(self._recommend(user, WINDOW_OF[period.frequency], period.last, wanted))
             kept = {p.arxiv_id for p in self._hide_muted(user, [p for p, _ in recs])}
             recs = [(p, why) for p, why in recs if p.arxiv_id in kept]
             out.append((DigestSection(FOR_YOU, tuple(p for p, _ in recs), reasons=tuple(w for _, w in recs)), sub.for_you_top))

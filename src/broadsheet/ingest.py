@@ -222,3 +222,66 @@ def ingest(
         if on_batch:
             on_batch(plan)
     return IngestReport(added, updated, unchanged, listings, tuple(rejected), tuple(notices))
+
+
+# -- files (Hub.ingest_paths) ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Where a running ingest is: for progress bars."""
+
+    path: str
+    bytes_done: int
+    bytes_total: int
+    papers_seen: int
+    rejected: int
+
+
+def ingest_files(
+    paths: Sequence[str | os.PathLike[str]],
+    add_papers: Callable[..., IngestReport],
+    *,
+    max_bytes: int,
+    on_progress: Callable[[IngestProgress], None] | None = None,
+) -> IngestReport:
+    """Ingest files of any supported format (see ``broadsheet.sources.files``) through
+    ``add_papers(items, on_batch=...)``. A file that cannot be read, at all or part-way, is one
+    ``Rejected`` named after the file (what came before the damage lands), and the next file is read."""
+    from pathlib import Path
+
+    from .sources.files import read_file_reporting
+
+    total = IngestReport()
+    for path in paths:
+        path = Path(path)
+        try:  # a file that cannot be read is reported, and the next one read
+            size = path.stat().st_size
+            raw = path.open("rb")
+        except OSError as e:
+            total = add_reports(total, IngestReport(rejected=(Rejected(path.name, f"cannot open: {e}"),)))
+            continue
+        seen = rejected = 0
+        with raw:
+
+            def progress(plan: BatchPlan) -> None:
+                nonlocal seen, rejected
+                seen += len(plan.new) + len(plan.changed) + plan.unchanged
+                rejected += len(plan.rejected)
+                if on_progress:
+                    on_progress(IngestProgress(str(path), min(raw.tell(), size), size, seen, rejected))
+
+            report = add_papers(read_file_reporting(raw, path.name, max_bytes=max_bytes), on_batch=progress)
+        total = add_reports(total, report)
+    return total
+
+
+def add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
+    return IngestReport(
+        a.added + b.added,
+        a.updated + b.updated,
+        a.unchanged + b.unchanged,
+        a.listings_added + b.listings_added,
+        a.rejected + b.rejected,
+        a.notices + b.notices,
+    )

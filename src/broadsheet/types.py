@@ -349,6 +349,14 @@ class CopyProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexProgress:
+    """Where a running `broadsheet index` is."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class SyncProgress:
     """Where a running sync is: for progress bars. ``expected`` is the source's own count of what
     the whole run will bring (arXiv's totalResults, OAI-PMH's completeListSize), None when unknown."""

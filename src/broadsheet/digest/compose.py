@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, timedelta
 
 from ..exceptions import InvalidInputError
-from ..types import Digest, DigestPeriod, DigestSection, Paper, Subscription
+from ..types import Digest, DigestPeriod, DigestSection, Paper, Subscription, User
 
 FREQUENCIES = ("daily", "weekly")
 MAX_TRENDING = 50
@@ -35,6 +35,19 @@ def check_frequency(frequency: str) -> str:
     if frequency not in FREQUENCIES:
         raise InvalidInputError(f"unknown frequency {frequency!r}: use daily or weekly")
     return frequency
+
+
+MAX_FOR_YOU = 50  # the most recommendations one digest may carry
+
+
+def check_personal(for_you_top: int, follow_alerts: bool, user: User | None) -> tuple[int, bool]:
+    """A subscription's personal options (For you, follow alerts), checked: members only, For
+    you between 0 and ``MAX_FOR_YOU``."""
+    if not 0 <= for_you_top <= MAX_FOR_YOU:
+        raise InvalidInputError(f"the number of For you papers must be between 0 and {MAX_FOR_YOU}")
+    if (for_you_top or follow_alerts) and user is None:
+        raise InvalidInputError("For you and follow alerts are for members: log in to subscribe to them")
+    return for_you_top, bool(follow_alerts)
 
 
 def check_content(

@@ -18,7 +18,7 @@ from ..types import DigestPeriod, DigestSection, Paper, RecommendationPage, Subs
 from .private_feeds import follow_query, follow_reason, follow_title
 
 FOR_YOU = "For you"
-MAX_FOR_YOU = 50  # the most recommendations one digest may carry
+MAX_FOR_YOU = 50  # the most recommendations one digest may carry (digest.compose checks it)
 
 # (member, window, its last day, how many) -> their recommendations, best first, with a reason each
 Recommend = Callable[[User, str, date, int], Sequence[tuple[Paper, str]]]
@@ -29,17 +29,6 @@ WINDOW_OF = {"daily": "today", "weekly": "week"}
 def reasoned(page: RecommendationPage) -> list[tuple[Paper, str]]:
     """A page of recommendations as (paper, its reasons on one line), best first."""
     return [(r.paper, "; ".join(r.reasons)) for r in page.items]
-
-
-def check_personal(for_you_top: int, follow_alerts: bool, user: User | None) -> tuple[int, bool]:
-    """A subscription's personal options, checked: members only, For you between 0 and 50."""
-    from ..exceptions import InvalidInputError
-
-    if not 0 <= for_you_top <= MAX_FOR_YOU:
-        raise InvalidInputError(f"the number of For you papers must be between 0 and {MAX_FOR_YOU}")
-    if (for_you_top or follow_alerts) and user is None:
-        raise InvalidInputError("For you and follow alerts are for members: log in to subscribe to them")
-    return for_you_top, bool(follow_alerts)
 
 
 class PersonalDigest:

@@ -134,3 +134,20 @@ def _put_fulltext(target: Storage, rows: list[tuple[int, str, str, str]]) -> int
         with writer(target.engine).begin() as conn:
             target.fulltext.put(conn, rows)
     return len(rows)
+
+
+def copy_between(
+    from_url: str, to_url: str, *, replace: bool = False, on_progress: Callable[[CopyProgress], None] | None = None
+) -> dict[str, int]:
+    """``copy_database`` between two database URLs, each opened (and migrated) for the copy."""
+    from . import open_storage
+
+    source = open_storage(from_url)
+    try:
+        target = open_storage(to_url)
+        try:
+            return copy_database(source, target, replace=replace, on_progress=on_progress)
+        finally:
+            target.close()
+    finally:
+        source.close()

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from ..hub import Hub
 from ..types import Comment, Paper, Submission, Subscription, User
-from .api_hf import visible_paper
+from .hf_routes import visible_paper
 from .deps import HubDep
 
 bearer = HTTPBearer(

@@ -39,7 +39,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api, digests, feeds, foryou, pages, private_feeds
+from . import accounts, actions, api_routes, digests, feeds, foryou, pages, private_feeds
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -153,12 +153,12 @@ def create_app(hub: Hub) -> FastAPI:
     )
     api_rate = parse_rate(settings.rate_api_anonymous)
     app.add_middleware(  # counts cached responses too
-        api.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
+        api_routes.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
     )
     app.add_middleware(CatchAll)  # an unexpected error is a 500 page, the connection lives on
     app.add_middleware(AccessLog)  # outermost: one line per request, cached, refused and failed ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
+    api_routes.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
     for path, methods, endpoint in ROUTES:
         app.add_api_route(
             path,

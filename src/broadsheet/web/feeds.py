@@ -27,7 +27,7 @@ from ..periods import parse_period
 from ..taxonomy import category_name
 from ..types import Paper
 from ..trending import default_sort
-from .api_hf import visible_paper
+from .hf_routes import visible_paper
 from .cache import cached
 from .deps import HubDep
 from .render import site_url

@@ -1,5 +1,5 @@
 """The machine-readable side of the site, put together: the Hugging Face-compatible API
-(``api_hf``), Broadsheet's API (``api_v1``), feeds and BibTeX (``feeds``), the OpenAPI document
+(``hf_routes``), Broadsheet's API (``api_v1``), feeds and BibTeX (``feeds``), the OpenAPI document
 with a docs page, and the rate limit for anonymous use.
 
 ``install(app)`` adds the routes (before the HTML pages' ``/papers/{id}`` catch-all, which would
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..hub import Hub
-from . import api_hf, api_v1, feeds
+from . import api_v1, feeds, hf_routes
 from .render import render
 from .security import RateLimited, RateLimiter
 
@@ -43,7 +43,7 @@ TAGS = [
 def install(app: FastAPI) -> None:
     """Add the API, feed and BibTeX routes, the docs page, and the 401 handler for bad tokens."""
     groups = [
-        (api_hf.ROUTES, "Hugging Face compatible", JSONResponse),
+        (hf_routes.ROUTES, "Hugging Face compatible", JSONResponse),
         (api_v1.ROUTES, "Broadsheet", JSONResponse),
         (feeds.ROUTES, "Feeds and BibTeX", Response),
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
@@ -27,7 +28,7 @@ from .ids import parse_paper_id
 from .ingest import IngestProgress, ingest, ingest_files
 from .jobs import Jobs
 from .members import Members
-from .search.service import EMBED_LOCK, Search  # noqa: F401 - EMBED_LOCK: named here for tests and tools
+from .search.service import EMBED_LOCK, Search
 from .storage import Storage, open_storage
 from .storage.locks import Lock, hold, holder_is_dead
 from .sync.service import OPTIMIZE_AFTER, Sync
@@ -36,6 +37,7 @@ from .types import (
     Comment,
     CopyProgress,
     Digest,
+    DigestPeriod,
     DigestRun,
     EmbeddingStatus,
     Feed,
@@ -79,8 +81,9 @@ if TYPE_CHECKING:
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
     from .search.lexical import IndexStatus
+    from .sync.http import HttpEdge, Pacer
 
-__all__ = ["Hub", "IndexProgress", "IngestProgress", "PaperFetcher", "copy_database", "evaluate_beir", "make_hub"]
+__all__ = ["EMBED_LOCK", "Hub", "IndexProgress", "IngestProgress", "PaperFetcher", "copy_database", "evaluate_beir", "make_hub"]
 
 # What `submit_paper` calls for a paper that is not in the database: fetch it from a live source,
 # store it and return it; raise PaperNotFoundError when the source has no such paper, SourceError
@@ -95,8 +98,8 @@ def _utcnow() -> datetime:
 
 class Hub:
     """The facade: every use case is one method, most of them one line over a use-case module
-    (``search/service.py``, ``sync/service.py``, ``members.py``, ``community.py``,
-    ``digest/service.py``, ``jobs.py``). The Hub builds those parts, owns the clock and the data
+    (``search/service.py``, ``sync/service.py``, ``browse.py``, ``members.py``, ``community.py``,
+    ``digest/service.py``, ``jobs.py``; docs/dev.md "The Hub and its use-case modules"). The Hub builds those parts, owns the clock and the data
     version, and holds the locks in its own name."""
 
     def __init__(
@@ -214,6 +217,10 @@ class Hub:
     @_not_embedded.setter
     def _not_embedded(self, value: tuple[float, int] | None) -> None:
         self._search.not_embedded = value
+
+    @property
+    def _search_lock(self) -> threading.Lock:
+        return self._search.engine_lock
 
     def warm_up(self, *, wait: bool = False) -> None:
         """Get search ready for a long-running process: load the model and the vectors, and build
@@ -382,6 +389,23 @@ class Hub:
         return self._sync.fetch_arxiv_paper(
             arxiv_id, refresh=refresh, base_url=base_url, delay=delay, embed=embed, interactive=interactive
         )
+
+    # The parts of a sync, for use cases that fetch through the same paced edges.
+
+    @property
+    def _pacers(self) -> dict[str, Pacer]:
+        return self._sync.pacers
+
+    def _sync_edge(self, source: str, delay: float, interactive: bool = False) -> HttpEdge:
+        return self._sync.edge(source, delay, interactive)
+
+    def _sync_sink(self, items: Sequence[SourceItem]) -> tuple[IngestReport, list[str]]:
+        """Store one page; return the report and the arXiv ids it added or changed."""
+        return self._sync.sink(items)
+
+    def _after_sync(self, report: SyncReport, embed: bool | None, on_progress: Callable[[SyncProgress], None] | None) -> SyncReport:
+        """Compact the full-text index after a large sync, and embed what it changed."""
+        return self._sync.after_sync(report, embed, on_progress)
 
     # -- feeds (browse.py) --------------------------------------------------------------------
 
@@ -603,6 +627,9 @@ class Hub:
     def compose_digest(self, sub: Subscription, day: date, *, cache: dict[str, object] | None = None) -> Digest | None:
         """What ``sub`` would get in the digest sent on ``day`` (see ``digest.compose``)."""
         return self._digests.compose_digest(sub, day, cache=cache)
+
+    def _topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
+        return self._digests.topic_papers(topic, period, cache)
 
     def preview_digest(self, user: User, *, site_url: str = "") -> tuple[Digest | None, bytes]:
         """The next digest ``user`` would get (their first subscription, or the trending papers

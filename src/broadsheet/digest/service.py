@@ -225,7 +225,7 @@ class Digests:
         for topic in sub.topics:
             key = f"topic:{period.key}:{topic}"
             if key not in cache:
-                cache[key] = self._topic_papers(topic, period, cache)
+                cache[key] = self.topic_papers(topic, period, cache)
             topics[topic] = cache[key]  # type: ignore[assignment]
         sent = self._storage.digests.sent_arxiv_ids(sub.id)
         per_topic = self.settings.digest_topic_papers
@@ -238,7 +238,7 @@ class Digests:
             cache[key] = self._topic_papers(topic, period, cache)
         return cache[key]  # type: ignore[return-value]
 
-    def _topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
+    def topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
         """Papers of a period on a topic (lexical search: a topic must match, not just be near):
         published in the period (or ``digest_topic_slack_days`` before it, as arXiv papers
         arrive late), then the best matches overall that were listed on the feed in the period."""

@@ -53,7 +53,7 @@ class Search:
         self._exclusive = exclusive
         self.engine_built: SearchEngine | None = None
         self.embedder: Embedder | None = None
-        self._lock = threading.Lock()
+        self.engine_lock = threading.Lock()  # held while the engine is built
         self.background: BackgroundEmbedder | None = None
         self.not_embedded: tuple[float, int] | None = None  # (when counted, count)
 
@@ -64,7 +64,7 @@ class Search:
 
     def engine(self) -> SearchEngine:
         """Built on first use: loading the embedding model takes a second."""
-        with self._lock:
+        with self.engine_lock:
             if self.engine_built is None:
                 from .embedders import make_embedder
                 from .engine import LazyVectors, SearchEngine

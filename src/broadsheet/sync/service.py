@@ -45,7 +45,7 @@ class Sync:
         self._add_papers = add_papers
         self._index_embeddings = index_embeddings
         self._get_paper = get_paper
-        self._pacers: dict[str, Pacer] = {}  # one per live source: spaces requests across calls and threads
+        self.pacers: dict[str, Pacer] = {}  # one per live source: spaces requests across calls and threads
 
     def sync_arxiv(
         self,
@@ -69,9 +69,9 @@ class Sync:
             categories, query, since, until,
             page_size=page_size or s.arxiv_page_size, max_results=max_results or s.arxiv_max_results,
         )  # fmt: skip
-        with self._edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
-            report = run_search(edge, base_url or s.arxiv_api_url, search, self._sink, on_progress)
-        return self._after_sync(report, embed, on_progress)
+        with self.edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+            report = run_search(edge, base_url or s.arxiv_api_url, search, self.sink, on_progress)
+        return self.after_sync(report, embed, on_progress)
 
     def sync_oai(
         self,
@@ -95,9 +95,9 @@ class Sync:
         job = Harvest(base_url or s.oai_url, metadata_prefix, set_spec, from_, until)
         if from_ is None and not full:
             job = dataclasses.replace(job, from_=default_from(state.get(job.done_key)))
-        with self._edge("oai-pmh", s.oai_delay if delay is None else delay) as edge:
-            report = harvest(edge, job, state, self._sink, on_progress)
-        return self._after_sync(report, embed, on_progress)
+        with self.edge("oai-pmh", s.oai_delay if delay is None else delay) as edge:
+            report = harvest(edge, job, state, self.sink, on_progress)
+        return self.after_sync(report, embed, on_progress)
 
     def sync_hf_daily(
         self,
@@ -116,13 +116,13 @@ class Sync:
 
         s = self.settings
         days = days_to_fetch(day, since, until, today=self._now().date(), default_days=s.hf_days)
-        with self._edge("hf-daily", s.hf_delay if delay is None else delay) as edge:
-            report = sync_days(edge, base_url or s.hf_api_url, days, self._sink, on_progress)
+        with self.edge("hf-daily", s.hf_delay if delay is None else delay) as edge:
+            report = sync_days(edge, base_url or s.hf_api_url, days, self.sink, on_progress)
         if report.changed_ids and (s.arxiv_enrich if enrich is None else enrich):
             from .enrich import with_enrichment
 
             report = with_enrichment(report, self.enrich_arxiv(report.changed_ids, embed=False, on_progress=on_progress))
-        return self._after_sync(report, embed, on_progress)
+        return self.after_sync(report, embed, on_progress)
 
     def enrich_arxiv(
         self,
@@ -138,13 +138,13 @@ class Sync:
 
         s = self.settings
         ids = self._storage.papers.lacking_arxiv_metadata(arxiv_ids)
-        with self._edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
+        with self.edge("arxiv-api", s.arxiv_api_delay if delay is None else delay) as edge:
             report = enrich(
-                edge, base_url or s.arxiv_api_url, ids, self._sink,
+                edge, base_url or s.arxiv_api_url, ids, self.sink,
                 lambda asked: self._storage.papers.mark_arxiv_checked(asked, self._now()),
                 batch=s.arxiv_enrich_batch, on_progress=on_progress,
             )  # fmt: skip
-        return self._after_sync(report, embed, on_progress)
+        return self.after_sync(report, embed, on_progress)
 
     def count_lacking_arxiv_metadata(self) -> int:
         return len(self._storage.papers.lacking_arxiv_metadata())
@@ -167,24 +167,25 @@ class Sync:
         if not refresh and (stored := self._storage.papers.get(key)) is not None:
             return stored
         s = self.settings
-        with self._edge("arxiv-api", s.arxiv_api_delay if delay is None else delay, interactive) as edge:
+        with self.edge("arxiv-api", s.arxiv_api_delay if delay is None else delay, interactive) as edge:
             page = fetch_ids(edge, base_url or s.arxiv_api_url, [key])
         found = [i for i in page.items if isinstance(i, PaperData) and i.arxiv_id == key]
         if not found:
             raise PaperNotFoundError(key)
-        _, changed = self._sink(found[:1])
+        _, changed = self.sink(found[:1])
         if changed and (s.sync_embed if embed is None else embed):
             self._index_embeddings(arxiv_ids=[key])
         return self._get_paper(key)
 
-    def _edge(self, source: str, delay: float, interactive: bool = False) -> HttpEdge:
+    def edge(self, source: str, delay: float, interactive: bool = False) -> HttpEdge:
+        """The HTTP edge to ``source``, paced with every other request of this Hub to it."""
         from ._run import make_edge
         from .http import Pacer
 
-        pacer = self._pacers.setdefault(source, Pacer())
+        pacer = self.pacers.setdefault(source, Pacer())
         return make_edge(self.settings, delay, pacer, interactive=interactive)
 
-    def _sink(self, items: Sequence[SourceItem]) -> tuple[IngestReport, list[str]]:
+    def sink(self, items: Sequence[SourceItem]) -> tuple[IngestReport, list[str]]:
         """Store one page; return the report and the arXiv ids it added or changed."""
         changed: list[str] = []
 
@@ -193,7 +194,7 @@ class Sync:
 
         return self._add_papers(items, on_batch=collect), changed
 
-    def _after_sync(
+    def after_sync(
         self, report: SyncReport, embed: bool | None, on_progress: Callable[[SyncProgress], None] | None
     ) -> SyncReport:
         """Compact the full-text index after a large sync, and embed what it changed."""

@@ -235,7 +235,7 @@ class Digests:
     def _topic_papers_cached(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
         key = f"topic:{period.key}:{topic}"
         if key not in cache:
-            cache[key] = self._topic_papers(topic, period, cache)
+            cache[key] = self.topic_papers(topic, period, cache)
         return cache[key]  # type: ignore[return-value]
 
     def topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:

@@ -18,9 +18,7 @@ from broadsheet.web import create_app
 @pytest.fixture
 def hub(db_url: str) -> Iterator[Hub]:
     h = site_hub(db_url, Clock(NOW), page_cache_seconds=0.0, base_url="https://papers.example.org", secret_key="s" * 40)
-    ada = h.get_user("ada")
-    saved = h._storage.personal.ensure_collection(ada.id, "Saved", "saved", now=NOW)
-    h._storage.personal.add_to_collection(saved.id, list(h._storage.papers.ids_of(["2611.00003"]).values()), now=NOW)
+    h.save_paper(h.get_user("ada"), "2611.00003")
     yield h
     h.close()
 

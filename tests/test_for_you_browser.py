@@ -1,5 +1,6 @@
 """For you in a real browser (Playwright + Debian's chromium, both backends): a member starts
-with nothing, gives a seed paper on the page, sees recommendations with their explanations,
+with nothing, gives a seed paper on the page, saves another with a card's Save button, sees
+recommendations with their explanations,
 dismisses one in place (script) and after a reload it stays gone, follows an author and sees
 that author's paper rise with "You follow author ..."."""
 
@@ -78,6 +79,14 @@ def test_seed_dismiss_follow_and_see_for_you_change(page: Any, site: tuple[Hub, 
     expect(first.locator(".why")).to_contain_text("Close to what you saved: Paper 3 about protein folding")
     expect(first.locator(".why")).to_contain_text("Words that weighed most:")
     assert "protein folding" in first.locator(".title").inner_text()
+    # save with the card's button (the library's, in place): For you learns from it at once
+    page.goto(page.base + "/papers/daily")
+    page.locator('[id="p-2611.00002"] form.save button').click()
+    expect(page.locator('[id="p-2611.00002"] form.save button')).to_have_attribute("aria-pressed", "true")
+    page.goto(page.base + "/for-you?window=month")
+    graph = page.locator('[id="p-2611.00005"] .why')
+    expect(graph).to_contain_text("Close to what you saved: Paper 2 about graph networks")
+    expect(graph.locator('a[href="/papers/2611.00002"]')).to_be_visible()
     page.goto(page.base + "/")  # now For you is home
     expect(page.locator("h1 .kicker")).to_have_text("For you")
     page.goto(page.base + "/for-you?window=month")

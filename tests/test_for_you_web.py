@@ -27,9 +27,8 @@ def hub(db_url: str) -> Iterator[Hub]:
 
 def _save(hub: Hub, name: str, *arxiv_ids: str) -> None:
     user = hub.get_user(name)
-    store = hub._storage.personal  # the library's Hub methods live on another branch
-    saved = store.ensure_collection(user.id, "Saved", "saved", now=NOW)
-    store.add_to_collection(saved.id, list(hub._storage.papers.ids_of(list(arxiv_ids)).values()), now=NOW)
+    for arxiv_id in arxiv_ids:
+        hub.save_paper(user, arxiv_id)
 
 
 def _order(html: str) -> list[str]:

@@ -44,8 +44,7 @@ def _setup(db_url: str, port: int) -> dict[str, str]:
     for n in range(MEMBERS):
         user = hub.create_user(f"m{n:02d}", PASSWORD, email=f"m{n:02d}@example.org")
         hub.follow(user, "author", AUTHORS[n % 2])
-        saved = hub._storage.personal.ensure_collection(user.id, "Saved", "saved", now=NOW)  # a seed: not a cold start
-        hub._storage.personal.add_to_collection(saved.id, list(hub._storage.papers.ids_of([SEEDS[n % 3]]).values()), now=NOW)
+        hub.save_paper(user, SEEDS[n % 3])  # a seed: not a cold start
         hub.subscribe(user=user, trending_top=0, follow_alerts=True, for_you_top=2, confirmed=True)
     hub.subscribe("visitor@example.org", trending_top=2, confirmed=True)  # no member: no personal part
     url = hub.settings.database_url

@@ -39,8 +39,7 @@ def hub(db_url: str) -> Iterator[Hub]:
 
 
 def _follow(hub: Hub, name: str, kind: str, value: str) -> int:
-    user = hub.get_user(name)
-    return hub._storage.personal.add_interest("follow", user.id, kind, value, now=NOW).id  # FOLLOW's Hub method comes later
+    return hub.follow(hub.get_user(name), kind, value).id
 
 
 def _make_links(hub: Hub, name: str = "ada") -> tuple[Client, list[str]]:
@@ -128,9 +127,7 @@ def test_only_the_hash_is_stored_and_the_log_masks_the_token(hub: Hub) -> None:
 
 def test_for_you_feed_carries_the_recommendations_and_their_reasons(hub: Hub) -> None:
     ada = hub.get_user("ada")
-    store = hub._storage.personal
-    saved = store.ensure_collection(ada.id, "Saved", "saved", now=NOW)
-    store.add_to_collection(saved.id, list(hub._storage.papers.ids_of(["2611.00003"]).values()), now=NOW)
+    hub.save_paper(ada, "2611.00003")
     hub.mute(ada, "author", "Grace Hopper")
     _, urls = _make_links(hub)
     feed = _parse(TestClient(create_app(hub)), urls[0])

@@ -819,6 +819,47 @@ def user_set_password(
     out.print(f"password of {user.name} set; its sessions are logged out", highlight=False)
 
 
+# -- a member's library (README "Your library") ---------------------------------------------------
+
+library_app = _typer("A member's library of saved papers.")
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("import")
+def library_import(
+    user: Annotated[str, typer.Argument(metavar="USER", help="The member whose library it is.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="BibTeX (Zotero, Mendeley, Google Scholar), a list of arXiv ids or addresses, or a Hugging Face collection JSON.")],
+    collection: Annotated[Optional[str], typer.Option("--collection", metavar="NAME", help="Collection to put the papers in (made if missing; default: Saved).")] = None,
+    fetch: Annotated[Optional[bool], typer.Option("--fetch/--no-fetch", help="Fetch papers not in the database from arXiv (default: the submit_fetch setting).")] = None,
+) -> None:
+    """Import a library file into a member's collection; print what landed and every entry that
+    did not, with its line. Exit code 0 when something landed, 1 when nothing did."""
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        _fail(f"cannot read {file}: {e.strerror or e}")
+    hub = _hub()
+    try:
+        member = hub.get_user(user)
+        report = hub.import_library(
+            member, data, collection=collection,
+            fetch=hub.settings.submit_fetch if fetch is None else fetch, interactive=False,
+        )  # fmt: skip
+    except BroadsheetError as e:
+        _fail(f"{file}: {e}")
+    finally:
+        hub.close()
+    for problem in report.problems:
+        err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+    fetched = f", {report.fetched} of them fetched from arXiv" if report.fetched else ""
+    out.print(
+        f"{file.name}: {report.entries} entries read ({report.format}); {report.added} paper{'' if report.added == 1 else 's'} added to "
+        f"{report.collection.name}, {report.already} already there{fetched}; {len(report.problems)} not matched",
+        highlight=False, markup=False, soft_wrap=True,
+    )  # fmt: skip
+    raise typer.Exit(0 if report.matched else 1)
+
+
 # -- email digests and the worker (docs/dev.md "Digests"; README "Email digests") ---------------
 
 subscription_app = _typer("Manage email digest subscriptions.")

@@ -142,6 +142,9 @@ class Settings:
     rate_votes: str = _setting("60/minute", "Votes (and vote withdrawals) allowed per user.")
     rate_comments: str = _setting("10/minute", "Comments allowed per user.")
     rate_submissions: str = _setting("20/hour", "Paper submissions allowed per user.")
+    rate_library: str = _setting("120/minute", "Library changes allowed per user: saves, removals, collections made, renamed or deleted.")
+    rate_imports: str = _setting("20/hour", "Library imports allowed per user (each may fetch papers from arXiv).")
+    library_import_max_mb: int = _setting(5, "Largest library file (BibTeX, list of ids, JSON) an import from the web or the API accepts, in MB.")
     rate_logins: str = _setting("20/minute", "Log-in attempts allowed per client address.")
     login_failures_allowed: int = _setting(
         5, "Failed log-ins in a row for one account (from any address) before each further attempt must wait 2, 4, 8 … seconds."

@@ -28,12 +28,14 @@ from .ids import parse_paper_id
 from .ingest import IngestProgress, ingest, ingest_files
 from .jobs import Jobs
 from .members import Members
+from .personal.library import Library
 from .search.service import EMBED_LOCK, Search
 from .storage import Storage, open_storage
 from .storage.locks import Lock, hold, holder_is_dead
 from .sync.service import OPTIMIZE_AFTER, Sync
 from .types import (
     BatchPlan,
+    Collection,
     Comment,
     CopyProgress,
     Digest,
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
     from .search.lexical import IndexStatus
+    from .personal.library import CollectionPage, ImportReport, SaveResult
     from .sync.http import HttpEdge, Pacer
 
 __all__ = ["EMBED_LOCK", "Hub", "IndexProgress", "IngestProgress", "PaperFetcher", "copy_database", "evaluate_beir", "make_hub"]
@@ -99,7 +102,7 @@ def _utcnow() -> datetime:
 class Hub:
     """The facade: every use case is one method, most of them one line over a use-case module
     (``search/service.py``, ``sync/service.py``, ``browse.py``, ``members.py``, ``community.py``,
-    ``digest/service.py``, ``jobs.py``; docs/dev.md "The Hub and its use-case modules"). The Hub builds those parts, owns the clock and the data
+    ``digest/service.py``, ``jobs.py``, ``personal/library.py``; docs/dev.md "The Hub and its use-case modules"). The Hub builds those parts, owns the clock and the data
     version, and holds the locks in its own name."""
 
     def __init__(
@@ -130,6 +133,7 @@ class Hub:
             check_topic=_check_topic, changed=self._changed,
             personal=lambda sub, period, topic_papers, per_topic: self._personal_digest().sections(sub, period, topic_papers, per_topic),
         )  # fmt: skip
+        self._library = Library(storage, now, self._changed, self._sync.fetch_arxiv_papers)
         self._jobs = Jobs(
             settings, storage, now, exclusive=self.exclusive, send_digests=self.send_digests,
             sync_arxiv=self.sync_arxiv, sync_oai=self.sync_oai, sync_hf_daily=self.sync_hf_daily,
@@ -710,6 +714,38 @@ class Hub:
             **counts,
         )
 
+    # -- personal feed: the library (personal/library.py) ----------------------------------------
+
+    def collections(self, user: User) -> list[Collection]:
+        return self._library.collections(user)
+
+    def collection(self, user: User, slug: str) -> Collection:
+        return self._library.collection(user, slug)
+
+    def public_collection(self, viewer: User | None, owner: str, slug: str) -> Collection:
+        return self._library.public_collection(viewer, owner, slug)
+
+    def create_collection(self, user: User, name: str, *, public: bool = False) -> Collection:
+        return self._library.create(user, name, public=public)
+
+    def update_collection(self, user: User, slug: str, *, name: str | None = None, public: bool | None = None) -> Collection:
+        return self._library.update(user, slug, name=name, public=public)
+
+    def delete_collection(self, user: User, slug: str) -> None:
+        return self._library.delete(user, slug)
+
+    def save_paper(self, user: User, arxiv_id: str, collection: str | None = None, *, on: bool = True) -> SaveResult:
+        return self._library.save(user, arxiv_id, collection, on=on)
+
+    def saved(self, user: User | None, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return self._library.saved(user, arxiv_ids)
+
+    def collection_page(self, collection: Collection, *, offset: int = 0, limit: int | None = 50, viewer: User | None = None) -> CollectionPage:
+        return self._library.page(collection, offset=offset, limit=limit, viewer=viewer)
+
+    def import_library(self, user: User, data: bytes | str, *, collection: str | None = None, fetch: bool | None = None, interactive: bool = True) -> ImportReport:
+        return self._library.import_library(user, data, collection, fetch=self.fetch_paper is not None if fetch is None else fetch, interactive=interactive)
+
     # -- personal feed: private feeds, personal digests, "not interested" ---------------------
     # (personal/private_feeds.py, personal/alerts.py, personal/dismissals.py)
 
@@ -738,7 +774,7 @@ class Hub:
         return self._dismissals().arxiv_ids(user)
 
     def plant_seeds(self, user: User, papers: str = "", topics: str = "") -> SeedReport:
-        return _seeds.plant(self._storage, self._now, user, papers, topics, lookup=lambda aid: self._paper_id(aid, user)[0], follow=lambda q: self.follow(user, "search", q))
+        return _seeds.plant(user, papers, topics, save=lambda aid: self.save_paper(user, aid).arxiv_id, follow=lambda q: self.follow(user, "search", q))
 
     def has_personal_signals(self, user: User) -> bool:
         return _seeds.has_signals(self._storage, user)

@@ -2,23 +2,21 @@
 saved into their "Saved" collection) or topics (followed as saved searches). Each line that
 cannot be used is reported with its line number and why; the rest lands.
 
-The parsing is pure (:func:`seed_lines`); :func:`plant` does the saving through the store and
-the Hub's own lookups (passed in: imports point downward).
+The parsing is pure (:func:`seed_lines`); :func:`plant` saves through the library and follows
+through the follows' use case (both passed in by the Hub).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from ..exceptions import BroadsheetError, InvalidArxivIdError
 from ..ids import parse_paper_id
 from ..storage import Storage
-from ..types import Interest, Paper, User
+from ..types import Interest, User
 
 MAX_SEEDS = 50  # lines of each box
-SAVED = ("Saved", "saved")  # the default collection (name, slug)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,39 +35,30 @@ def seed_lines(text: str) -> list[tuple[int, str]]:
 
 
 def plant(
-    storage: Storage,
-    now: Callable[[], datetime],
     user: User,
     papers: str,
     topics: str,
     *,
-    lookup: Callable[[str], Paper],
+    save: Callable[[str], str],
     follow: Callable[[str], Interest],
 ) -> SeedReport:
-    """Save the seed papers (``lookup`` finds a paper by id, raising PaperNotFoundError) into
-    the member's "Saved" collection, and follow each topic line as a search (``follow``
-    checks it)."""
+    """Save the seed papers into the member's default collection ("Saved"; ``save`` is the
+    library's, returning the arXiv id and raising PaperNotFoundError for an unknown paper) and
+    follow each topic line as a search (``follow`` checks it)."""
     saved: list[str] = []
     followed: list[str] = []
     problems: list[str] = []
-    ids: list[int] = []
     for n, token in seed_lines(papers)[:MAX_SEEDS]:
         try:
-            aid, _ = parse_paper_id(token)
-            paper = lookup(aid)
+            aid = save(parse_paper_id(token)[0])
         except InvalidArxivIdError:
             problems.append(f"papers line {n}: not an arXiv id or URL: {token[:80]!r}")
             continue
         except BroadsheetError as e:
             problems.append(f"papers line {n}: {e}")
             continue
-        pid = storage.papers.ids_of([paper.arxiv_id]).get(paper.arxiv_id)
-        if pid is not None and pid not in ids:
-            ids.append(pid)
-            saved.append(paper.arxiv_id)
-    if ids:
-        collection = storage.personal.ensure_collection(user.id, *SAVED, now=now())
-        storage.personal.add_to_collection(collection.id, ids, now=now())
+        if aid not in saved:
+            saved.append(aid)
     lines = [(n, line.strip()) for n, line in enumerate(topics.replace("\r", "").split("\n"), 1) if line.strip()]
     for n, topic in lines[:MAX_SEEDS]:
         try:

@@ -146,6 +146,22 @@ class Sync:
             )  # fmt: skip
         return self.after_sync(report, embed, on_progress)
 
+    def fetch_arxiv_papers(self, arxiv_ids: Sequence[str], interactive: bool) -> SyncReport:
+        """Ask arXiv for papers that are not in the database (a library import's), store what it
+        knows and mark every id asked. ``interactive`` (someone waits: the web, the API): one
+        ``id_list`` request for them all, one try, and the background thread embeds them; else
+        ``arxiv_enrich_batch`` ids a request with a sync's retries, embedded at once."""
+        from .enrich import enrich
+
+        s = self.settings
+        with self.edge("arxiv-api", s.arxiv_api_delay, interactive) as edge:
+            report = enrich(
+                edge, s.arxiv_api_url, arxiv_ids, self.sink,
+                lambda asked: self._storage.papers.mark_arxiv_checked(asked, self._now()),
+                batch=len(arxiv_ids) if interactive else s.arxiv_enrich_batch,
+            )  # fmt: skip
+        return self.after_sync(report, False if interactive else None, None)
+
     def count_lacking_arxiv_metadata(self) -> int:
         return len(self._storage.papers.lacking_arxiv_metadata())
 

@@ -31,7 +31,7 @@ TAGS = [
     },
     {
         "name": "Broadsheet",
-        "description": "Votes, comments and submissions. Writes need `Authorization: Bearer <API token>` (make one on the settings page).",
+        "description": "Votes, comments, submissions and your library (collections, save, remove, import, export). Writes and the library need `Authorization: Bearer <API token>` (make one on the settings page).",
     },
     {
         "name": "Feeds and BibTeX",
@@ -76,8 +76,12 @@ def _responses(path: str, methods: list[str]) -> dict[int | str, dict[str, Any]]
     }
     if "{" in path:
         out[404] = {"description": "Not found", **error}
-    if path.startswith("/api/v1/") and (methods != ["GET"] or path in api_v1.TOKEN_GETS):
+    if path.startswith("/api/v1/") and (methods != ["GET"] or path in api_v1.TOKEN_GETS or path.startswith("/api/v1/library")):
         out[401] = {"description": "No API token, or not a valid one", **error}
+    if path.startswith("/api/v1/library") and methods in (["POST"], ["PATCH"]):
+        out[409] = {"description": "You have a collection of that name already", **error}
+    if path == "/api/v1/library/import":
+        out[422] = {"description": "Nothing in the file could be matched (the problems say why)", **error}
     return out
 
 

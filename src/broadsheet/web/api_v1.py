@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -21,6 +22,8 @@ from ..hub import Hub
 from ..types import Comment, Paper, Submission, Subscription, User
 from .hf_routes import visible_paper
 from .deps import HubDep
+from .library import bib_response, collection_json, export_json, import_json
+from .render import site_url
 
 bearer = HTTPBearer(
     auto_error=False, description="The API token from your settings page."
@@ -276,6 +279,126 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/papers/{arxiv_id:path}/comments", ["GET"], list_comments),
     ("/api/v1/papers/{arxiv_id:path}/comments", ["POST"], add_comment),
     ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
+]
+
+
+# -- the member's library (web/library.py shapes the JSON; personal/library.py is the use case) ------
+
+Slug = Annotated[str, PathParam(max_length=100, description="The collection's slug (`saved` is the default one).", examples=["saved"])]
+
+
+class NewCollection(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="The collection's name; its slug is made from it.")
+    public: bool = Field(default=False, description="Anyone may see it at /u/NAME/SLUG (with Atom and BibTeX).")
+
+
+class CollectionChange(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="A new name (the slug follows it).")
+    public: bool | None = Field(default=None, description="Public or private.")
+
+
+class SavedPaperBody(BaseModel):
+    arxivId: str = Field(min_length=1, max_length=200, description="arXiv id or arxiv.org address.", examples=["2611.00001"])
+
+
+class LibraryImport(BaseModel):
+    content: str = Field(
+        min_length=1, max_length=5_000_000,
+        description="The file's text: BibTeX (Zotero, Mendeley, Google Scholar), arXiv ids or addresses one a line, or a Hugging Face collection JSON.",
+    )  # fmt: skip
+    collection: str | None = Field(default=None, max_length=100, description="Collection to put the papers in (made if missing; default: Saved).")
+
+
+def _library_limit(request: Request, user: User) -> None:
+    request.app.state.limiter.hit("library changes", str(user.id))
+
+
+def list_collections(hub: HubDep, user: ApiUser) -> JSONResponse:
+    """Your collections, oldest first (the default one, Saved, is made on your first save)."""
+    return JSONResponse([collection_json(c) for c in hub.collections(user)])
+
+
+def create_collection(request: Request, hub: HubDep, user: ApiUser, body: Annotated[NewCollection, Body()]) -> JSONResponse:
+    """Make a collection (409 when you have one of that name)."""
+    _library_limit(request, user)
+    return JSONResponse(collection_json(hub.create_collection(user, body.name, public=body.public)), status_code=201)
+
+
+def get_collection(
+    hub: HubDep,
+    user: ApiUser,
+    slug: Slug,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JSONResponse:
+    """One of your collections with its papers, the newest saves first."""
+    page = hub.collection_page(hub.collection(user, slug), offset=offset, limit=limit, viewer=user)
+    papers = [paper_json(s.paper) | {"addedAt": s.added_at.isoformat() + "Z"} for s in page.papers]
+    return JSONResponse(collection_json(page.collection) | {"items": papers, "offset": offset})
+
+
+def change_collection(request: Request, hub: HubDep, user: ApiUser, slug: Slug, body: Annotated[CollectionChange, Body()]) -> JSONResponse:
+    """Rename a collection (its slug follows the name) or make it public or private."""
+    _library_limit(request, user)
+    return JSONResponse(collection_json(hub.update_collection(user, slug, name=body.name, public=body.public)))
+
+
+def delete_collection(request: Request, hub: HubDep, user: ApiUser, slug: Slug) -> Response:
+    """Delete a collection (its papers stay in the hub)."""
+    _library_limit(request, user)
+    hub.delete_collection(user, slug)
+    return Response(status_code=204)
+
+
+def save_paper(request: Request, hub: HubDep, user: ApiUser, slug: Slug, body: Annotated[SavedPaperBody, Body()]) -> JSONResponse:
+    """Save a paper into a collection (again: no change). `saved` is made on first use."""
+    _library_limit(request, user)
+    done = hub.save_paper(user, body.arxivId, slug, on=True)
+    return JSONResponse({"id": done.arxiv_id, "saved": True, "collection": collection_json(done.collection), "collections": list(done.collections)})
+
+
+def remove_paper(request: Request, hub: HubDep, user: ApiUser, slug: Slug, arxiv_id: str) -> JSONResponse:
+    """Take a paper out of a collection (not in it: no change)."""
+    _library_limit(request, user)
+    done = hub.save_paper(user, arxiv_id, slug, on=False)
+    return JSONResponse({"id": done.arxiv_id, "saved": False, "collection": collection_json(done.collection), "collections": list(done.collections)})
+
+
+def import_library(request: Request, hub: HubDep, user: ApiUser, body: Annotated[LibraryImport, Body()]) -> JSONResponse:
+    """Import a library file into a collection. Every entry that could not be matched is in
+    `problems` with its line and reason; the rest lands. Papers not in the database are fetched
+    from arXiv when the server does live fetching."""
+    request.app.state.limiter.hit("imports", str(user.id))
+    if len(body.content.encode()) > hub.settings.library_import_max_mb * 1_000_000:
+        raise InvalidInputError(f"a library file has at most {hub.settings.library_import_max_mb} MB")
+    report = hub.import_library(user, body.content, collection=body.collection)
+    return JSONResponse(import_json(report), status_code=200 if report.matched else 422)
+
+
+def export_collection(
+    request: Request,
+    hub: HubDep,
+    user: ApiUser,
+    slug: Slug,
+    format: Annotated[str, Query(pattern="^(json|bibtex)$", description="json (a Hugging Face-style collection) or bibtex.")] = "json",
+) -> Response:
+    """A whole collection as JSON (importable here and shaped like a Hugging Face collection) or BibTeX."""
+    page = hub.collection_page(hub.collection(user, slug), limit=None, viewer=user)
+    if format == "bibtex":
+        return bib_response(page)
+    return JSONResponse(export_json(page, site_url(request)))
+
+
+ROUTES += [
+    ("/api/v1/library", ["GET"], list_collections),
+    ("/api/v1/library", ["POST"], create_collection),
+    ("/api/v1/library/import", ["POST"], import_library),
+    ("/api/v1/library/{slug}", ["GET"], get_collection),
+    ("/api/v1/library/{slug}", ["PATCH"], change_collection),
+    ("/api/v1/library/{slug}", ["DELETE"], delete_collection),
+    ("/api/v1/library/{slug}/export", ["GET"], export_collection),
+    ("/api/v1/library/{slug}/papers", ["POST"], save_paper),
+    ("/api/v1/library/{slug}/papers/{arxiv_id:path}", ["DELETE"], remove_paper),
 ]
 
 

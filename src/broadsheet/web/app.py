@@ -33,13 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
+    ConflictError,
     InvalidArxivIdError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api_routes, digests, feeds, foryou, pages, private_feeds
+from . import accounts, actions, api_routes, digests, feeds, foryou, library, pages, private_feeds
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -132,6 +133,8 @@ def create_app(hub: Hub) -> FastAPI:
             "votes": parse_rate(settings.rate_votes),
             "comments": parse_rate(settings.rate_comments),
             "submissions": parse_rate(settings.rate_submissions),
+            "library changes": parse_rate(settings.rate_library),
+            "imports": parse_rate(settings.rate_imports),
             "api": parse_rate(settings.rate_api_anonymous),
             "searches": parse_rate(settings.rate_search_anonymous),
         }
@@ -147,6 +150,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(  # inside the page cache: cached answers skip it
         SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
     )
+    app.add_middleware(library.UploadLimit, max_mb=settings.library_import_max_mb, error_page=error_page)
     app.add_middleware(SecurityHeaders, https=app.state.secure_cookies)
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
@@ -159,7 +163,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(AccessLog)  # outermost: one line per request, cached, refused and failed ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api_routes.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
-    for path, methods, endpoint in ROUTES:
+    for path, methods, endpoint in [*library.ROUTES, *ROUTES]:
         app.add_api_route(
             path,
             endpoint,
@@ -195,6 +199,9 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    409: "Already there",
+    411: "Length required",
+    413: "Too large",
     429: "Slow down",
     500: "Something went wrong",
     503: "Busy",
@@ -246,6 +253,9 @@ def _install_error_pages(app: FastAPI) -> None:
     def invalid(request: Request, exc: Exception) -> Response:
         return error_page(request, 400, _sentence(exc))
 
+    def conflict(request: Request, exc: Exception) -> Response:
+        return error_page(request, 409, _sentence(exc))
+
     def denied(request: Request, exc: Exception) -> Response:
         return error_page(request, 403, _sentence(exc))
 
@@ -286,6 +296,7 @@ def _install_error_pages(app: FastAPI) -> None:
         (NotFoundError, not_found),
         (InvalidInputError, invalid),
         (PermissionDeniedError, denied),
+        (ConflictError, conflict),
         (CsrfError, csrf),
         (AuthenticationError, unauthenticated),
         (LoginRequired, login_required),

@@ -40,6 +40,7 @@ def for_you_page(request: Request, hub: Any, user: User, window: str = "week", *
         "windows": WINDOWS,
         "section": "for-you",
         "voted": hub.voted(user, [r.paper.arxiv_id for r in page.items]),
+        "saved": hub.saved(user, [r.paper.arxiv_id for r in page.items]),  # the cards' save buttons
         "follows": follows,
         "followed_categories": [f.value for f in follows if f.kind == "category"],
         # mutes: the window's own list shows what they hid, marked (web/interests.py)

@@ -68,6 +68,7 @@ def _feed_page(
             "period": period,
             "feed": feed,
             "voted": voted,
+            "saved": hub.saved(viewer, [e.paper.arxiv_id for e in feed.entries]),
             "page": page,
             "pages": _pages(feed.total, size),
             "sorts": SORTS,
@@ -148,6 +149,7 @@ def trending(
         {
             "feed": feed,
             "voted": voted,
+            "saved": hub.saved(viewer, [e.paper.arxiv_id for e in feed.entries]),
             "page": page,
             "pages": _pages(feed.total, size),
             "days": hub.settings.trending_days,
@@ -177,6 +179,7 @@ def _paper_list(
             "subheading": subheading,
             "papers": papers,
             "voted": voted,
+            "saved": hub.saved(viewer, [p.arxiv_id for p in papers]),
             "page": page,
             "more": more,
         },
@@ -263,6 +266,8 @@ def paper_context(
         "paper": paper,
         "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
+        "saved": hub.saved(viewer, [paper.arxiv_id]),
+        "my_collections": hub.collections(viewer) if viewer else [],
         "comments": top,
         "replies": replies,
         "similar": similar,
@@ -316,6 +321,7 @@ def search(
             )
             ctx["results"] = result
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
+            ctx["saved"] = hub.saved(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)
             wanted = parse_query(q).authors
             ctx["matched_authors"] = {

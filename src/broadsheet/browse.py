@@ -1,5 +1,5 @@
 """Browsing as a use case: the daily feed of listed papers (trending or newest first), the
-trending papers, and the papers of an author or a category. Trending scores are pure
+trending papers, the papers of an author or a category, and an organization and its papers. Trending scores are pure
 (``trending.py``); the rows come from ``storage/browse.py``. ``Hub`` delegates here, one line each.
 """
 
@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from .config import Settings
+from .exceptions import NotFoundError
 from .storage import Storage
+from .storage.browse import ListingRow
 from .trending import age_hours, as_of_time, rank
-from .types import Feed, FeedEntry, Paper
+from .types import Feed, FeedEntry, Organization, Paper
 
 
 class Browse:
@@ -49,12 +51,32 @@ class Browse:
         ranked = rank(rows, as_of, self.settings.trending_gravity, sort)
         page = ranked[offset : offset + limit]
         papers = self._storage.papers.by_ids([r.paper_id for r, _ in page])
-        entries = tuple(
-            FeedEntry(papers[r.paper_id], r.listed_on, r.submitter, score, age_hours(r.listed_on, as_of))
-            for r, score in page
-            if r.paper_id in papers
-        )
-        return Feed(entries, len(ranked), first, last, sort, as_of)
+        return Feed(_entries(page, papers, as_of), len(ranked), first, last, sort, as_of)
+
+    def organization(self, name: str) -> Organization:
+        """See ``Hub.get_organization``."""
+        found = self._storage.browse.organization(name.strip())
+        if found is None:
+            raise NotFoundError(f"no organization {name.strip()[:128]!r}")
+        return Organization(*found)
+
+    def organization_feed(self, name: str, *, sort: str, limit: int, offset: int) -> tuple[Organization, Feed]:
+        """The organization and one page of its papers sorted by ``sort`` (``trending.SORTS``).
+
+        An organization only comes from Hugging Face records, so every paper of one is listed: its
+        listings are ranked by the feed's rules, as of now or the end of its last listed day (an
+        archive keeps a meaningful trending tab)."""
+        org = self.organization(name)
+        rows = self._storage.browse.organization_listing_rows(org.name)
+        now = self._now()
+        if not rows:
+            return org, Feed((), 0, now.date(), now.date(), sort, now)
+        first, last = min(r.listed_on for r in rows), max(r.listed_on for r in rows)
+        as_of = as_of_time(now, last)
+        ranked = rank(rows, as_of, self.settings.trending_gravity, sort)
+        page = ranked[offset : offset + limit]
+        papers = self._storage.papers.by_ids([r.paper_id for r, _ in page])
+        return org, Feed(_entries(page, papers, as_of), len(ranked), first, last, sort, as_of)
 
     def by_author(self, name: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
         from .text import name_key
@@ -67,3 +89,15 @@ class Browse:
     def _in_order(self, pids: Sequence[int]) -> list[Paper]:
         found = self._storage.papers.by_ids(pids)
         return [found[p] for p in pids if p in found]
+
+
+def _entries(rows: Sequence[tuple[ListingRow, float]], papers: dict[int, Paper], as_of: datetime) -> tuple[FeedEntry, ...]:
+    """Feed entries for ranked listing rows whose papers are loaded (others are left out)."""
+    return tuple(
+        FeedEntry(
+            papers[r.paper_id], r.listed_on, r.submitter, score, age_hours(r.listed_on, as_of),
+            r.submitter_fullname, r.submitter_avatar, r.author_participating,
+        )  # fmt: skip
+        for r, score in rows
+        if r.paper_id in papers
+    )

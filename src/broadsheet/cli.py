@@ -364,6 +364,7 @@ def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
     return {
         "id": hit.paper.arxiv_id,
         "title": hit.paper.title,
+        "organization": hit.paper.organization.name if hit.paper.organization else None,
         "score": hit.score,
         "lexical_rank": hit.lexical_rank,
         "lexical_score": hit.lexical_score,
@@ -571,6 +572,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
     hub.start_background_embedding()  # what has no vector yet, at low priority
+    hub.start_background_extras()  # thumbnails, keywords, summaries of new papers, at low priority
     if s.submit_fetch and hub.fetch_paper is None:
         hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
@@ -775,6 +777,84 @@ def enrich(
     """Fetch arXiv metadata (categories, comments, DOI, journal reference, version) for papers that
     lack it, e.g. loaded from Hugging Face records: batched arXiv export API requests, 3 s apart."""
     _run_sync("enrich", lambda hub, show: hub.enrich_arxiv(base_url=base_url, delay=delay, embed=embed, on_progress=show))
+
+
+@sync_app.command("github")
+def sync_github(
+    base_url: BaseUrl = None,
+    everything: Annotated[bool, typer.Option("--all", help="Also the repositories checked in the last 20 hours.")] = False,
+) -> None:
+    """GitHub stars of the repositories papers name (GitHub's REST API; github_token optional).
+    Stops, and says when to run again, when GitHub's rate limit is used up."""
+    hub = _hub()
+    try:
+        report = hub.sync_github(base_url=base_url, everything=everything)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(report.summary(), highlight=False, markup=False)
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@app.command()
+def thumbnails(
+    since: Annotated[Optional[datetime], typer.Option("--since", **_DAYS, help="Papers listed on this day or later (default: every listed paper).")] = None,
+    paper: Annotated[list[str], typer.Option("--paper", metavar="ID", help="This paper (repeatable), listed or not.")] = [],  # noqa: B006 - Typer's way
+    limit: Annotated[int, typer.Option("--limit", help="At most this many papers (one arXiv request each, 3 s apart).", min=1)] = 1000,
+    retry: Annotated[bool, typer.Option("--retry", help="Try again the papers that had no PDF or a broken one.")] = False,
+) -> None:
+    """Render thumbnails (each paper's first PDF page, fetched from arXiv) that are missing.
+    Papers without a PDF keep their generated card."""
+    hub = _hub()
+    try:
+        report = hub.make_thumbnails(since=_day(since), arxiv_ids=paper or None, limit=limit, retry=retry)
+        counts = hub.thumbnail_counts()
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(report.summary(), highlight=False, markup=False)
+    out.print("stored: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"), highlight=False)
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@app.command()
+def keywords(
+    limit: Annotated[int, typer.Option("--limit", help="At most this many papers.", min=1)] = 1000,
+) -> None:
+    """Extract keyphrases from the titles and abstracts of embedded papers that have none yet
+    (ranked by the search embedder; papers without a vector wait for `broadsheet index`)."""
+    hub = _hub()
+    try:
+        done = hub.extract_keywords(limit=limit)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(f"keywords extracted for {done} papers", highlight=False)
+
+
+@app.command()
+def summarize(
+    limit: Annotated[int, typer.Option("--limit", help="At most this many papers.", min=1)] = 100,
+) -> None:
+    """One-line summaries of listed papers from the model at summarizer_url (off when unset)."""
+    hub = _hub()
+    if not hub.settings.summarizer_url or not hub.settings.summarizer_model:
+        hub.close()
+        _fail("set summarizer_url and summarizer_model (an OpenAI-compatible endpoint) first")
+    try:
+        report = hub.make_summaries(limit=limit)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(report.summary(), highlight=False, markup=False)
+    if report.problems:
+        raise typer.Exit(1)
 
 
 user_app = _typer("Manage accounts.")
@@ -996,6 +1076,8 @@ def worker(
         plan = {k: v for k, v in parse_schedule(hub.settings.schedule).items() if v and (not job or k in job)}
         if not once and hub.start_background_embedding():
             out.print("worker: embedding papers without a vector in the background", highlight=False)
+        if not once and hub.start_background_extras():
+            out.print("worker: thumbnails, keywords and summaries in the background", highlight=False)
         out.print("worker: " + (", ".join(f"{k} at {'%02d:%02d' % (w.hour, w.minute)}" for k, w in plan.items()) or "nothing scheduled"), highlight=False)
         while True:
             hub.run_due_jobs(only=job, on_job=lambda name, summary: out.print(summary, highlight=False, markup=False))

@@ -24,6 +24,7 @@ from .community import Community, require_admin
 from .config import Settings
 from .digest.service import OUTBOX, Digests
 from .exceptions import PaperNotFoundError
+from .extras.service import Extras
 from .ids import parse_paper_id
 from .ingest import IngestProgress, ingest, ingest_files
 from .jobs import Jobs
@@ -47,6 +48,7 @@ from .types import (
     IngestReport,
     Interest,
     Listing,
+    Organization,
     OutboxMessage,
     Paper,
     RecommendationPage,
@@ -59,6 +61,7 @@ from .types import (
     Subscription,
     SyncProgress,
     SyncReport,
+    Trend,
     User,
 )
 
@@ -83,6 +86,9 @@ if TYPE_CHECKING:
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
     from .search.lexical import IndexStatus
+    from .extras.summaries import SummaryReport
+    from .extras.thumbnails import Picture, ThumbnailReport
+    from .sync.github import GithubReport
     from .personal.library import CollectionPage, ImportReport, SaveResult
     from .sync.http import HttpEdge, Pacer
 
@@ -138,9 +144,14 @@ class Hub:
             settings, storage, now, exclusive=self.exclusive, send_digests=self.send_digests,
             sync_arxiv=self.sync_arxiv, sync_oai=self.sync_oai, sync_hf_daily=self.sync_hf_daily,
         )  # fmt: skip
+        self._extras = Extras(
+            settings, storage, now, edge=self._sync_edge, pacers=lambda: self._pacers, engine=self._search_engine,
+            embedder=lambda: self._embedder, exclusive=self.exclusive, paper_id=lambda a: self._paper_id(a, None), changed=self._changed,
+        )  # fmt: skip
         self._foryou: ForYou | None = None  # made on first use: it imports numpy and scikit-learn
 
     def close(self) -> None:
+        self._extras.close()
         self._search.close()
         self._storage.close()
 
@@ -229,8 +240,10 @@ class Hub:
     def warm_up(self, *, wait: bool = False) -> None:
         """Get search ready for a long-running process: load the model and the vectors, and build
         the in-memory BM25 index (in a background thread unless ``wait``; until it is built,
-        search ranks with FTS5, the same scores, slower). One-shot commands skip this."""
+        search ranks with FTS5, the same scores, slower), and trend charts' month table. One-shot
+        commands skip this."""
         self._search.warm_up(wait=wait)
+        self._extras.warm_up(wait=wait)
 
     def search_index_status(self) -> IndexStatus | None:
         """The in-memory lexical index: built, current, failures (None: the database ranks)."""
@@ -411,6 +424,58 @@ class Hub:
         """Compact the full-text index after a large sync, and embed what it changed."""
         return self._sync.after_sync(report, embed, on_progress)
 
+    # -- what Broadsheet adds to papers (extras/service.py; docs/dev.md "Pictures, keywords...") -
+
+    def thumbnail_mode(self) -> str:
+        """``local``, ``source`` or ``off`` (the ``thumbnails`` setting, ``auto`` resolved)."""
+        return self._extras.mode()
+
+    def thumbnail(self, arxiv_id: str, *, card: bool = False) -> Picture:
+        """A paper's picture: its rendered first page, else (or with ``card``) its generated card.
+        PaperNotFoundError for an unknown (or hidden) paper."""
+        return self._extras.thumbnail(arxiv_id, card=card)
+
+    def make_thumbnails(
+        self, *, since: date | None = None, arxiv_ids: Sequence[str] | None = None, limit: int = 100, retry: bool = False,
+        keep_going: Callable[[ThumbnailReport], bool] | None = None,
+    ) -> ThumbnailReport:  # fmt: skip
+        """Render missing thumbnails of papers listed since ``since`` (all listed papers when None)
+        or of ``arxiv_ids``, up to ``limit``, from their arXiv PDFs (paced with the arXiv API);
+        ``retry``: first forget those that had no PDF or a broken one."""
+        return self._extras.make_thumbnails(since=since, arxiv_ids=arxiv_ids, limit=limit, retry=retry, keep_going=keep_going)
+
+    def thumbnail_counts(self) -> dict[str, int]:
+        """Thumbnails stored, by status (ok, missing, broken)."""
+        return self._storage.thumbnails.failures()
+
+    def extract_keywords(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 100) -> int:
+        """Extract keyphrases for up to ``limit`` embedded papers that need them; how many."""
+        return self._extras.extract_keywords(arxiv_ids=arxiv_ids, limit=limit)
+
+    def make_summaries(self, *, arxiv_ids: Sequence[str] | None = None, limit: int = 20) -> SummaryReport:
+        """One-line summaries from ``summarizer_url`` for listed papers without one."""
+        return self._extras.make_summaries(arxiv_ids=arxiv_ids, limit=limit)
+
+    def sync_github(self, *, base_url: str | None = None, everything: bool = False, on_repo: Callable[[int, int], None] | None = None) -> GithubReport:
+        """Refresh the GitHub stars of papers' repositories (``everything``: also those checked
+        in the last 20 hours); stops at GitHub's rate limit."""
+        return self._extras.sync_github(base_url=base_url, everything=everything, on_repo=on_repo)
+
+    def trend(self, query: str, filters: SearchFilters | None = None) -> Trend:
+        """Papers and upvotes per month of every paper the query matches."""
+        return self._extras.trend(query, filters)
+
+    def author_trend(self, name: str) -> Trend:
+        return self._extras.author_trend(name)
+
+    def category_trend(self, code: str) -> Trend:
+        return self._extras.category_trend(code)
+
+    def start_background_extras(self) -> bool:
+        """Thumbnails of recent listings, keywords and summaries in a low-priority thread until
+        ``close()``: what `serve` and `worker` run (one process at a time does the work)."""
+        return self._extras.start_background()
+
     # -- feeds (browse.py) --------------------------------------------------------------------
 
     def get_feed(
@@ -437,6 +502,14 @@ class Hub:
         self, first: date, last: date, as_of: datetime, sort: str, limit: int, offset: int, submitter: str | None = None
     ) -> Feed:
         return self._browse.feed(first, last, as_of, sort, limit, offset, submitter)
+
+    def get_organization(self, name: str) -> Organization:
+        """An organization by name (any case): NotFoundError when no paper names it."""
+        return self._browse.organization(name)
+
+    def get_organization_feed(self, name: str, *, sort: str = "newest", limit: int = 30, offset: int = 0) -> tuple[Organization, Feed]:
+        """An organization and one page of its papers: ``newest``, ``trending`` or ``top``."""
+        return self._browse.organization_feed(name, sort=sort, limit=limit, offset=offset)
 
     def get_papers_by_author(self, name: str, *, limit: int = 30, offset: int = 0) -> list[Paper]:
         """Papers with an author of this name (any case or accents), newest first."""
@@ -559,7 +632,10 @@ class Hub:
         ``not_on_arxiv`` when the source has no such paper, ``unreachable`` when it cannot be
         reached); without one the status is ``not_found``. InvalidArxivIdError for an id that is
         not an arXiv id (nor a local paper here)."""
-        return self._community.submit_paper(user, arxiv_id, self.fetch_paper)
+        submission = self._community.submit_paper(user, arxiv_id, self.fetch_paper)
+        if submission.status == "listed":
+            self._extras.wake()  # its thumbnail, keywords and summary, in the background
+        return submission
 
     # -- moderation ---------------------------------------------------------------------------
 

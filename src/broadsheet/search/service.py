@@ -125,6 +125,7 @@ class Search:
                 parsed,
                 categories=parsed.categories + filters.categories,
                 authors=parsed.authors + filters.authors,
+                organizations=parsed.organizations + filters.organizations,
                 since=filters.since or parsed.since,
                 until=filters.until or parsed.until,
             )

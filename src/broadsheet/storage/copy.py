@@ -15,7 +15,7 @@ from ..exceptions import InvalidInputError, StorageError
 from ..types import CopyProgress
 from . import Storage
 from .engine import writer
-from .schema import FTS_TABLE, embeddings, metadata
+from .schema import FTS_TABLE, embeddings, metadata, thumbnails
 from .vectors_pg import put_copied
 
 CHUNK = 2000  # rows per read and per target transaction
@@ -96,6 +96,8 @@ def copy_database(
         if on_progress:
             on_progress(CopyProgress(table.name, 0, wanted[table.name]))
         for rows in _rows(source, table, chunk):
+            if table is thumbnails:  # files beside a SQLite database, rows on PostgreSQL
+                rows = target.thumbnails.stored_form(source.thumbnails.with_pictures(rows))
             with writer(target.engine).begin() as conn:
                 _insert(target, conn, table, rows)
             done += len(rows)

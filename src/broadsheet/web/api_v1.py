@@ -10,6 +10,7 @@ No CSRF check: a token in a header is not sent by browsers on their own, unlike 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Body, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -19,8 +20,10 @@ from pydantic import BaseModel, Field
 
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from ..hub import Hub
-from ..types import Comment, Paper, Submission, Subscription, User
+from ..types import Comment, Organization, Paper, SearchFilters, Submission, Subscription, User
+from .avatars import avatar_path
 from .hf_routes import visible_paper
+from . import extras
 from .deps import HubDep
 from .library import bib_response, collection_json, export_json, import_json
 from .render import site_url
@@ -85,6 +88,26 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         "projectPage": paper.project_page,
         "upvotes": paper.upvotes,
         "numComments": paper.num_comments,
+        "thumbnail": paper.thumbnail_url,
+        "aiSummary": paper.ai_summary,
+        "aiKeywords": list(paper.ai_keywords),
+        # GitHub's own count (`sync github`) when fetched, else the source's
+        "githubStars": paper.extras.github_stars if paper.extras.github_stars is not None else paper.github_stars,
+        "extractedKeywords": list(paper.extras.keywords),  # extracted here, not the source's
+        "generatedSummary": paper.extras.summary,  # written by the configured model
+        "organization": organization_json(paper.organization) if paper.organization else None,
+    }
+
+
+def organization_json(org: Organization) -> dict[str, Any]:
+    """An organization: its handle, full name, the source's avatar address (or None) and this
+    server's generated one (always there)."""
+    return {
+        "name": org.name,
+        "fullname": org.fullname,
+        "avatar": org.avatar_url,
+        "localAvatar": avatar_path(org.name),
+        "url": f"/organizations/{quote(org.name, safe='')}",
     }
 
 
@@ -176,6 +199,39 @@ def me(user: ApiUser) -> JSONResponse:
 def get_paper(arxiv_id: str, hub: HubDep) -> JSONResponse:
     """A paper with everything Broadsheet knows of it."""
     return JSONResponse(paper_json(visible_paper(hub, arxiv_id)))
+
+
+def search(
+    hub: HubDep,
+    q: Annotated[str, Query(max_length=500, description="Search query (see /search for the language: org:NAME, cat:, author:, ...).")] = "",
+    org: Annotated[str, Query(max_length=128, description="Only papers of this organization (as org:NAME in q).")] = "",
+    cat: Annotated[str, Query(max_length=200, description="Only papers in these categories, comma-separated.")] = "",
+    mode: Annotated[str, Query(pattern="^(hybrid|lexical|semantic)$")] = "hybrid",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=32, description="`next` of the previous page.")] = None,
+) -> JSONResponse:
+    """Search, best first: each hit is a paper (as ``/api/v1/papers/{id}``) and its score; ``next``
+    is the cursor of the next page (null on the last)."""
+    filters = SearchFilters(
+        categories=tuple(c.strip() for c in cat.split(",") if c.strip()),
+        organizations=(org.strip(),) if org.strip() else (),
+    )
+    page = hub.search(q, filters=filters, mode=mode, limit=limit, cursor=cursor)
+    return JSONResponse(
+        {
+            "hits": [{"paper": paper_json(h.paper), "score": h.score} for h in page.hits],
+            "total": page.total,
+            "next": page.next_cursor,
+        }
+    )
+
+
+def organization(name: str, hub: HubDep, sort: str = "newest", limit: Annotated[int, Query(ge=1, le=100)] = 30, p: Annotated[int, Query(ge=0, le=10_000)] = 0) -> JSONResponse:
+    """An organization and a page of its papers (``sort``: newest, trending or top)."""
+    from ..trending import check_sort
+
+    org, feed = hub.get_organization_feed(name, sort=check_sort(sort), limit=limit, offset=p * limit)
+    return JSONResponse({**organization_json(org), "total": feed.total, "papers": [paper_json(e.paper) for e in feed.entries]})
 
 
 def upvote(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> JSONResponse:
@@ -273,12 +329,15 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/subscriptions", ["POST"], subscribe),
     ("/api/v1/subscriptions/{subscription_id:int}", ["DELETE"], unsubscribe),
     ("/api/v1/me", ["GET"], me),
+    ("/api/v1/search", ["GET"], search),
+    ("/api/v1/organizations/{name}", ["GET"], organization),
     ("/api/v1/submissions", ["POST"], submit),
     ("/api/v1/papers/{arxiv_id:path}/vote", ["PUT"], upvote),
     ("/api/v1/papers/{arxiv_id:path}/vote", ["DELETE"], withdraw_vote),
     ("/api/v1/papers/{arxiv_id:path}/comments", ["GET"], list_comments),
     ("/api/v1/papers/{arxiv_id:path}/comments", ["POST"], add_comment),
     ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
+    *extras.ROUTES,  # /api/v1/trends
 ]
 
 

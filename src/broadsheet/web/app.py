@@ -40,7 +40,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api_routes, digests, feeds, foryou, library, pages, private_feeds
+from . import accounts, actions, api_routes, digests, extras, feeds, foryou, library, pages, private_feeds
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -74,6 +74,8 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/comments/{comment_id:int}/hide", POST, actions.hide_comment),
     ("/authors/{name:path}", GET, pages.author),
     ("/categories/{code}", GET, pages.category),
+    ("/organizations/{name}", GET, pages.organization),
+    ("/avatars/{name}.svg", GET, pages.avatar),
     ("/search", GET, pages.search),
     ("/submit", GET, actions.submit_form),
     ("/submit", POST, actions.submit),
@@ -100,6 +102,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/reset-password/{token}", GET, accounts.reset_form),
     ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/admin/status", GET, pages.admin_status),
+    ("/thumbnails/{path:path}", GET, extras.thumbnail),
     *private_feeds.ROUTES,
     ("/healthz", GET, healthz),
 ]
@@ -151,7 +154,8 @@ def create_app(hub: Hub) -> FastAPI:
         SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
     )
     app.add_middleware(library.UploadLimit, max_mb=settings.library_import_max_mb, error_page=error_page)
-    app.add_middleware(SecurityHeaders, https=app.state.secure_cookies)
+    # `thumbnails = source` hotlinks the sources' pictures (https only).
+    app.add_middleware(SecurityHeaders, https=app.state.secure_cookies, remote_images=hub.thumbnail_mode() == "source")
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
     )
@@ -381,9 +385,12 @@ class SecurityHeaders:
     """Adds ``SECURITY_HEADERS`` to every response (a plain ASGI middleware: no per-request task),
     and ``HSTS`` when the site is served over https."""
 
-    def __init__(self, app: ASGIApp, https: bool = False) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False, remote_images: bool = False) -> None:
         self.app = app
         self.headers = SECURITY_HEADERS | dict([HSTS] if https else [])
+        if remote_images:
+            csp = self.headers["content-security-policy"]
+            self.headers["content-security-policy"] = csp.replace("img-src 'self' data:", "img-src 'self' data: https:")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -23,7 +23,7 @@ LAYERS = {
     "sources": 2, "storage": 2, "demo": 2, "logs": 2,
     "pictures": 2,
     "ingest": 3, "search": 3, "digest": 3, "sync": 3, "members": 3, "community": 3, "browse": 3, "jobs": 3,
-    "personal": 3,
+    "personal": 3.5,  # a member's own feed: use cases over search (queries) and storage
     "extras": 3.5,  # use cases over search and sync: thumbnails, keywords, summaries, stars, trends
     "hub": 4,
     "web": 5,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .browse import Browse
 from .community import Community, require_admin
@@ -46,10 +46,12 @@ from .types import (
     Feed,
     IndexProgress,
     IngestReport,
+    Interest,
     Listing,
     Organization,
     OutboxMessage,
     Paper,
+    RecommendationPage,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -63,9 +65,22 @@ from .types import (
     User,
 )
 
+# the personal feed's follows and mutes
+from .personal import interests as _interests  # noqa: E402
+from .personal import seeds as _seeds  # noqa: E402
+from .personal.mutes import MuteFilter  # noqa: E402
+from .types import Interest  # noqa: E402
+
+T = TypeVar("T")
+
 if TYPE_CHECKING:
+    from .personal.seeds import SeedReport
+    from .personal.alerts import PersonalDigest
+    from .personal.dismissals import Dismissals
+    from .personal.private_feeds import PrivateFeed, PrivateFeeds
     from .digest.deliver import Mailer
     from .digest.render import MailSite
+    from .personal.foryou import ForYou
     from .search.background import BackgroundEmbedder
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
@@ -122,6 +137,7 @@ class Hub:
         self._digests = Digests(
             settings, storage, now, mailer=mailer, lock=self._lock, search=self.search, feed=self._feed,
             check_topic=_check_topic, changed=self._changed,
+            personal=lambda sub, period, topic_papers, per_topic: self._personal_digest().sections(sub, period, topic_papers, per_topic),
         )  # fmt: skip
         self._library = Library(storage, now, self._changed, self._sync.fetch_arxiv_papers)
         self._jobs = Jobs(
@@ -132,6 +148,7 @@ class Hub:
             settings, storage, now, edge=self._sync_edge, pacers=lambda: self._pacers, engine=self._search_engine,
             embedder=lambda: self._embedder, exclusive=self.exclusive, paper_id=lambda a: self._paper_id(a, None), changed=self._changed,
         )  # fmt: skip
+        self._foryou: ForYou | None = None  # made on first use: it imports numpy and scikit-learn
 
     def close(self) -> None:
         self._extras.close()
@@ -502,6 +519,22 @@ class Hub:
         """Papers filed under an arXiv category (``cs.LG``) or a whole archive (``cs``), newest first."""
         return self._browse.in_category(code, limit=limit, offset=offset)
 
+    # -- For you (personal/foryou.py) ----------------------------------------------------------
+
+    @property
+    def _for_you(self) -> ForYou:
+        if self._foryou is None:
+            from .personal.foryou import ForYou
+
+            self._foryou = ForYou(self._storage, self._now, lambda: self.data_version)
+        return self._foryou
+
+    def recommend(self, user: User, *, window: str = "week", day: date | None = None, limit: int = 50) -> RecommendationPage:
+        """``user``'s papers new in the window (``today``, ``week``, ``month``, ending on ``day``:
+        default today, or the last day with papers), ranked by a model of what they saved,
+        upvoted, dismissed and follow, each with why; mutes hide papers (counted)."""
+        return self._for_you.recommend(user, window=window, day=day, limit=limit)
+
     # -- accounts (members.py) ----------------------------------------------------------------
 
     def create_user(self, name: str, password: str, *, email: str | None = None, is_admin: bool = False) -> User:
@@ -633,13 +666,16 @@ class Hub:
         topics: Sequence[str] = (),
         user: User | None = None,
         confirmed: bool = False,
+        for_you_top: int = 0,
+        follow_alerts: bool = False,
     ) -> Subscription:
         """Subscribe ``email`` (or ``user``'s address) to a digest. Unless ``confirmed`` (admins),
         it starts unconfirmed and a confirmation email with a signed, expiring link goes out:
         nothing else is sent to the address until the link is followed. Subscribing an address
         again with the same frequency changes what an unconfirmed subscription gets and sends a
         new link; a confirmed one is changed only by its logged-in owner."""
-        return self._digests.subscribe(email, frequency=frequency, trending_top=trending_top, topics=topics, user=user, confirmed=confirmed)
+        return self._digests.subscribe(email, frequency=frequency, trending_top=trending_top, topics=topics, user=user, confirmed=confirmed,
+                                       for_you_top=for_you_top, follow_alerts=follow_alerts)  # fmt: skip
 
     def confirm_subscription(self, token: str) -> Subscription:
         """Follow a confirmation link: the subscription starts getting digests."""
@@ -786,6 +822,103 @@ class Hub:
     def import_library(self, user: User, data: bytes | str, *, collection: str | None = None, fetch: bool | None = None, interactive: bool = True) -> ImportReport:
         return self._library.import_library(user, data, collection, fetch=self.fetch_paper is not None if fetch is None else fetch, interactive=interactive)
 
+    # -- personal feed: private feeds, personal digests, "not interested" ---------------------
+    # (personal/private_feeds.py, personal/alerts.py, personal/dismissals.py)
+
+    def new_feed_token(self, user: User) -> str:
+        return self._private_feeds().new_token(user)
+
+    def revoke_feed_token(self, user: User) -> None:
+        self._private_feeds().revoke(user)
+
+    def has_feed_token(self, user: User) -> bool:
+        return self._private_feeds().has_token(user)
+
+    def feed_token_owner(self, token: str) -> User:
+        return self._private_feeds().owner(token)
+
+    def private_feed(self, user: User, follow_id: int | None = None) -> PrivateFeed:
+        return self._private_feeds().for_you(user) if follow_id is None else self._private_feeds().follow(user, follow_id)
+
+    def private_feed_follows(self, user: User) -> list[Interest]:
+        return self._private_feeds().follows(user)
+
+    def dismiss(self, user: User, arxiv_id: str, on: bool = True) -> tuple[Paper, bool]:
+        return self._dismissals().set(user, arxiv_id, on)
+
+    def dismissed(self, user: User) -> set[str]:
+        return self._dismissals().arxiv_ids(user)
+
+    def plant_seeds(self, user: User, papers: str = "", topics: str = "") -> SeedReport:
+        return _seeds.plant(user, papers, topics, save=lambda aid: self.save_paper(user, aid).arxiv_id, follow=lambda q: self.follow(user, "search", q))
+
+    def has_personal_signals(self, user: User) -> bool:
+        return _seeds.has_signals(self._storage, user)
+
+    def _dismissals(self) -> Dismissals:
+        from .personal.dismissals import Dismissals
+
+        return Dismissals(self._storage, self._now, self._paper_id)
+
+    def _private_feeds(self) -> PrivateFeeds:
+        from .personal.private_feeds import PrivateFeeds
+
+        return PrivateFeeds(
+            self._storage, self._now,
+            by_author=lambda name, n: self.get_papers_by_author(name, limit=n),
+            in_category=lambda code, n: self.get_papers_in_category(code, limit=n),
+            search=lambda q, since, n: [h.paper for h in self.search(q, filters=SearchFilters(since=since.date()), mode="lexical", limit=n).hits],
+            recommend=lambda user, n: self._recommended(user, "week", None, n),
+            hide_muted=self._hide_muted,
+        )  # fmt: skip
+
+    def _personal_digest(self) -> PersonalDigest:
+        from .personal.alerts import PersonalDigest
+
+        return PersonalDigest(self._storage, recommend=self._recommended, hide_muted=self._hide_muted)
+
+    def _recommended(self, user: User, window: str, day: date | None, limit: int) -> list[tuple[Paper, str]]:
+        from .personal.alerts import reasoned
+
+        return reasoned(self.recommend(user, window=window, day=day, limit=limit))
+
+    def _hide_muted(self, user: User, papers: Sequence[Paper]) -> list[Paper]:
+        return self.apply_mutes(user, papers)[0]
+
+    # -- personal feed: follows and mutes (personal/interests.py, personal/mutes.py) -----------
+
+    def follow(self, user: User, kind: str, value: str) -> Interest:
+        return _interests.add(self._storage, "follow", user, kind, value, now=self._now())
+
+    def mute(self, user: User, kind: str, value: str) -> Interest:
+        return _interests.add(self._storage, "mute", user, kind, value, now=self._now())
+
+    def get_follows(self, user: User, kind: str | None = None) -> list[Interest]:
+        return _interests.listed(self._storage, "follow", user, kind)
+
+    def get_mutes(self, user: User, kind: str | None = None) -> list[Interest]:
+        return _interests.listed(self._storage, "mute", user, kind)
+
+    def unfollow(self, user: User, follow_id: int) -> None:
+        return _interests.remove(self._storage, "follow", user, follow_id)
+
+    def unmute(self, user: User, mute_id: int) -> None:
+        return _interests.remove(self._storage, "mute", user, mute_id)
+
+    def unfollow_value(self, user: User, kind: str, value: str) -> bool:
+        return _interests.remove_value(self._storage, "follow", user, kind, value)
+
+    def unmute_value(self, user: User, kind: str, value: str) -> bool:
+        return _interests.remove_value(self._storage, "mute", user, kind, value)
+
+    def find_interest(self, what: str, user: User | None, kind: str, value: str) -> Interest | None:
+        return _interests.find(self._storage, what, user, kind, value)
+
+    def mute_filter(self, user: User | None) -> MuteFilter:
+        return _interests.mute_filter(self._storage, user)
+
+    def apply_mutes(self, user: User | None, items: Sequence[T], paper: Callable[[T], Paper] | None = None) -> tuple[list[T], int]:
+        return _interests.apply_mutes(self._storage, user, items, paper)
 
 def _check_topic(topic: str) -> object:
     """A digest topic is a query: the query language checks it."""

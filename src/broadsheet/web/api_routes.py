@@ -76,7 +76,7 @@ def _responses(path: str, methods: list[str]) -> dict[int | str, dict[str, Any]]
     }
     if "{" in path:
         out[404] = {"description": "Not found", **error}
-    if path.startswith("/api/v1/") and (methods != ["GET"] or path == "/api/v1/me" or path.startswith("/api/v1/library")):
+    if path.startswith("/api/v1/") and (methods != ["GET"] or path in api_v1.TOKEN_GETS or path.startswith("/api/v1/library")):
         out[401] = {"description": "No API token, or not a valid one", **error}
     if path.startswith("/api/v1/library") and methods in (["POST"], ["PATCH"]):
         out[409] = {"description": "You have a collection of that name already", **error}

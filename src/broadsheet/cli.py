@@ -378,6 +378,66 @@ def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
 
 
 @app.command()
+def recommend(
+    user: Annotated[str, typer.Argument(metavar="USER", help="The member's user name.")],
+    window: Annotated[str, typer.Option(help="today, week or month.")] = "week",
+    day: Annotated[str | None, typer.Option(help="The window's last day (YYYY-MM-DD); default today or the last day with papers.")] = None,
+    limit: Annotated[int, typer.Option(help="How many papers (1-500).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object: the window and the papers with their reasons.")] = False,
+) -> None:
+    """A member's "For you": new papers ranked by what they saved, upvoted, dismissed and follow."""
+    from datetime import date as _date
+
+    hub = _hub()
+    try:
+        last = _date.fromisoformat(day) if day else None
+        page = hub.recommend(hub.get_user(user), window=window, day=last, limit=limit)
+    except ValueError as e:  # a malformed --day (InvalidInputError is a ValueError too)
+        _fail(f"--day: {e}" if not isinstance(e, BroadsheetError) else str(e))
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    if as_json:
+        print(json.dumps(_recommendations_json(page)))
+        return
+    span = page.first.isoformat() if page.first == page.last else f"{page.first} .. {page.last}"
+    note = " (cold start: nothing saved or upvoted yet, so trending)" if page.cold_start else ""
+    out.print(f"For you, {page.window} ({span}): {page.candidates} new papers ranked by {page.model}{note}", highlight=False, markup=False)
+    if page.hidden_by_mutes:
+        out.print(f"{page.hidden_by_mutes} papers hidden by your mutes", style="dim", highlight=False, markup=False)
+    for n, item in enumerate(page.items, 1):
+        out.print(f"{n:>2}. {item.paper.title}  ({item.paper.arxiv_id})", highlight=False, markup=False)
+        for reason in item.reasons:
+            out.print(f"    {reason}", style="dim", highlight=False, markup=False)
+
+
+def _recommendations_json(page) -> dict:  # noqa: ANN001 - a RecommendationPage
+    return {
+        "window": page.window,
+        "first": page.first.isoformat(),
+        "last": page.last.isoformat(),
+        "cold_start": page.cold_start,
+        "hidden_by_mutes": page.hidden_by_mutes,
+        "candidates": page.candidates,
+        "model": page.model,
+        "items": [
+            {
+                "id": r.paper.arxiv_id,
+                "title": r.paper.title,
+                "score": r.score,
+                "closest": [{"id": a, "title": t} for a, t in r.closest],
+                "follows": [{"kind": f.kind, "value": f.value} for f in r.follows],
+                "words": list(r.words),
+                "trending": r.trending,
+                "reasons": list(r.reasons),
+            }
+            for r in page.items
+        ],
+    }
+
+
+@app.command()
 def index() -> None:
     """Embed papers for semantic search. Only new or changed papers; resumable."""
 

@@ -30,6 +30,7 @@ from .ingest import IngestProgress, ingest, ingest_files
 from .jobs import Jobs
 from .members import Members
 from .personal import interests as _interests
+from .personal import seeds as _seeds
 from .personal.mutes import MuteFilter
 from .personal.library import Library
 from .search.service import EMBED_LOCK, Search
@@ -53,6 +54,7 @@ from .types import (
     Organization,
     OutboxMessage,
     Paper,
+    RecommendationPage,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -69,8 +71,13 @@ from .types import (
 T = TypeVar("T")  # an item of a list that mutes filter (a paper, a feed entry, a search hit)
 
 if TYPE_CHECKING:
+    from .personal.seeds import SeedReport
+    from .personal.alerts import PersonalDigest
+    from .personal.dismissals import Dismissals
+    from .personal.private_feeds import PrivateFeed, PrivateFeeds
     from .digest.deliver import Mailer
     from .digest.render import MailSite
+    from .personal.foryou import ForYou
     from .search.background import BackgroundEmbedder
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
@@ -127,6 +134,7 @@ class Hub:
         self._digests = Digests(
             settings, storage, now, mailer=mailer, lock=self._lock, search=self.search, feed=self._feed,
             check_topic=_check_topic, changed=self._changed,
+            personal=lambda sub, period, topic_papers, per_topic: self._personal_digest().sections(sub, period, topic_papers, per_topic),
         )  # fmt: skip
         self._library = Library(storage, now, self._changed, self._sync.fetch_arxiv_papers)
         self._jobs = Jobs(
@@ -137,6 +145,7 @@ class Hub:
             settings, storage, now, edge=self._sync_edge, pacers=lambda: self._pacers, engine=self._search_engine,
             embedder=lambda: self._embedder, exclusive=self.exclusive, paper_id=lambda a: self._paper_id(a, None), changed=self._changed,
         )  # fmt: skip
+        self._foryou: ForYou | None = None  # made on first use: it imports numpy and scikit-learn
 
     def close(self) -> None:
         self._extras.close()
@@ -507,6 +516,22 @@ class Hub:
         """Papers filed under an arXiv category (``cs.LG``) or a whole archive (``cs``), newest first."""
         return self._browse.in_category(code, limit=limit, offset=offset)
 
+    # -- For you (personal/foryou.py) ----------------------------------------------------------
+
+    @property
+    def _for_you(self) -> ForYou:
+        if self._foryou is None:
+            from .personal.foryou import ForYou
+
+            self._foryou = ForYou(self._storage, self._now, lambda: self.data_version)
+        return self._foryou
+
+    def recommend(self, user: User, *, window: str = "week", day: date | None = None, limit: int = 50) -> RecommendationPage:
+        """``user``'s papers new in the window (``today``, ``week``, ``month``, ending on ``day``:
+        default today, or the last day with papers), ranked by a model of what they saved,
+        upvoted, dismissed and follow, each with why; mutes hide papers (counted)."""
+        return self._for_you.recommend(user, window=window, day=day, limit=limit)
+
     # -- accounts (members.py) ----------------------------------------------------------------
 
     def create_user(self, name: str, password: str, *, email: str | None = None, is_admin: bool = False) -> User:
@@ -638,13 +663,16 @@ class Hub:
         topics: Sequence[str] = (),
         user: User | None = None,
         confirmed: bool = False,
+        for_you_top: int = 0,
+        follow_alerts: bool = False,
     ) -> Subscription:
         """Subscribe ``email`` (or ``user``'s address) to a digest. Unless ``confirmed`` (admins),
         it starts unconfirmed and a confirmation email with a signed, expiring link goes out:
         nothing else is sent to the address until the link is followed. Subscribing an address
         again with the same frequency changes what an unconfirmed subscription gets and sends a
         new link; a confirmed one is changed only by its logged-in owner."""
-        return self._digests.subscribe(email, frequency=frequency, trending_top=trending_top, topics=topics, user=user, confirmed=confirmed)
+        return self._digests.subscribe(email, frequency=frequency, trending_top=trending_top, topics=topics, user=user, confirmed=confirmed,
+                                       for_you_top=for_you_top, follow_alerts=follow_alerts)  # fmt: skip
 
     def confirm_subscription(self, token: str) -> Subscription:
         """Follow a confirmation link: the subscription starts getting digests."""
@@ -791,6 +819,68 @@ class Hub:
     def import_library(self, user: User, data: bytes | str, *, collection: str | None = None, fetch: bool | None = None, interactive: bool = True) -> ImportReport:
         return self._library.import_library(user, data, collection, fetch=self.fetch_paper is not None if fetch is None else fetch, interactive=interactive)
 
+    # -- personal feed: private feeds, personal digests, "not interested" ---------------------
+    # (personal/private_feeds.py, personal/alerts.py, personal/dismissals.py)
+
+    def new_feed_token(self, user: User) -> str:
+        return self._private_feeds().new_token(user)
+
+    def revoke_feed_token(self, user: User) -> None:
+        self._private_feeds().revoke(user)
+
+    def has_feed_token(self, user: User) -> bool:
+        return self._private_feeds().has_token(user)
+
+    def feed_token_owner(self, token: str) -> User:
+        return self._private_feeds().owner(token)
+
+    def private_feed(self, user: User, follow_id: int | None = None) -> PrivateFeed:
+        return self._private_feeds().for_you(user) if follow_id is None else self._private_feeds().follow(user, follow_id)
+
+    def private_feed_follows(self, user: User) -> list[Interest]:
+        return self._private_feeds().follows(user)
+
+    def dismiss(self, user: User, arxiv_id: str, on: bool = True) -> tuple[Paper, bool]:
+        return self._dismissals().set(user, arxiv_id, on)
+
+    def dismissed(self, user: User) -> set[str]:
+        return self._dismissals().arxiv_ids(user)
+
+    def plant_seeds(self, user: User, papers: str = "", topics: str = "") -> SeedReport:
+        return _seeds.plant(user, papers, topics, save=lambda aid: self.save_paper(user, aid).arxiv_id, follow=lambda q: self.follow(user, "search", q))
+
+    def has_personal_signals(self, user: User) -> bool:
+        return _seeds.has_signals(self._storage, user)
+
+    def _dismissals(self) -> Dismissals:
+        from .personal.dismissals import Dismissals
+
+        return Dismissals(self._storage, self._now, self._paper_id)
+
+    def _private_feeds(self) -> PrivateFeeds:
+        from .personal.private_feeds import PrivateFeeds
+
+        return PrivateFeeds(
+            self._storage, self._now,
+            by_author=lambda name, n: self.get_papers_by_author(name, limit=n),
+            in_category=lambda code, n: self.get_papers_in_category(code, limit=n),
+            search=lambda q, since, n: [h.paper for h in self.search(q, filters=SearchFilters(since=since.date()), mode="lexical", limit=n).hits],
+            recommend=lambda user, n: self._recommended(user, "week", None, n),
+            hide_muted=self._hide_muted,
+        )  # fmt: skip
+
+    def _personal_digest(self) -> PersonalDigest:
+        from .personal.alerts import PersonalDigest
+
+        return PersonalDigest(self._storage, recommend=self._recommended, hide_muted=self._hide_muted)
+
+    def _recommended(self, user: User, window: str, day: date | None, limit: int) -> list[tuple[Paper, str]]:
+        from .personal.alerts import reasoned
+
+        return reasoned(self.recommend(user, window=window, day=day, limit=limit))
+
+    def _hide_muted(self, user: User, papers: Sequence[Paper]) -> list[Paper]:
+        return self.apply_mutes(user, papers)[0]
 
     # -- personal feed: follows and mutes (personal/interests.py, personal/mutes.py) -----------
 

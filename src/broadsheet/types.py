@@ -494,6 +494,10 @@ class Subscription:
     confirmed_at: datetime | None
     created_at: datetime
     user_id: int | None = None
+    # Members only: the top N of their For you recommendations of the period (0: none), and a
+    # section per follow with its new papers (personal/alerts.py).
+    for_you_top: int = 0
+    follow_alerts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,6 +518,7 @@ class DigestSection:
     title: str
     papers: tuple[Paper, ...]
     topic: str | None = None  # the query, for a topic section (links to its search page)
+    reasons: tuple[str, ...] = ()  # why each paper is there (personal sections), "" for none
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,3 +605,46 @@ class Signals:
     positives: tuple[tuple[int, datetime], ...]  # (paper id, when saved or upvoted), newest first
     negatives: tuple[tuple[int, datetime], ...]
     follows: tuple[Interest, ...]
+
+
+# -- recommendations ("For you") -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A paper recommended to a member, with why: the saved or upvoted papers it is closest to
+    (``(arxiv_id, title)``), the follows it matches, and the words that weighed most."""
+
+    paper: Paper
+    score: float
+    closest: tuple[tuple[str, str], ...] = ()
+    follows: tuple[Interest, ...] = ()
+    words: tuple[str, ...] = ()
+    trending: bool = False  # chosen as trending (cold start), not by the member's model
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The explanation as short lines of text (for the CLI, feeds and digests)."""
+        out = []
+        if self.closest:
+            out.append("close to " + "; ".join(f"{title} ({aid})" for aid, title in self.closest))
+        out += [f"you follow {f.kind} {f.value}" for f in self.follows]
+        if self.words:
+            out.append("words: " + ", ".join(self.words))
+        if self.trending:
+            out.append("trending")
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendationPage:
+    """A member's "For you" for a window of days (``today``, ``week``, ``month`` up to ``last``)."""
+
+    items: tuple[Recommendation, ...]
+    window: str
+    first: date
+    last: date
+    cold_start: bool  # nothing saved or upvoted yet: trending (in followed categories, if any)
+    hidden_by_mutes: int  # candidates left out because they match a mute
+    candidates: int  # papers new in the window that were ranked
+    model: str  # the ranker that ordered the page

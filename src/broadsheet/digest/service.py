@@ -27,13 +27,18 @@ from ..ids import is_row_id
 from ..storage import Storage
 from ..storage.locks import Lock
 from ..trending import as_of_time
-from ..types import Digest, DigestPeriod, DigestRun, Feed, OutboxMessage, Paper, SearchFilters, SearchPage, Subscription, User
+from ..types import Digest, DigestPeriod, DigestSection, DigestRun, Feed, OutboxMessage, Paper, SearchFilters, SearchPage, Subscription, User
 
 if TYPE_CHECKING:
     from .deliver import Mailer
     from .render import MailSite
 
 OUTBOX = "digest-outbox"  # the name of the outbox's lock
+
+# A member's personal sections of a digest (personal/alerts.py, passed in by the Hub): for a
+# subscription, its period, a query's new papers in the period, and the papers per topic, the
+# (candidates with reasons, how many to take) that ``compose`` puts first.
+PersonalSections = Callable[[Subscription, DigestPeriod, Callable[[str], Sequence[Paper]], int], Sequence[tuple[DigestSection, int]]]
 
 
 class Digests:
@@ -49,6 +54,7 @@ class Digests:
         feed: Callable[[date, date, datetime, str, int, int], Feed],
         check_topic: Callable[[str], object],
         changed: Callable[[], None],
+        personal: PersonalSections | None = None,
     ) -> None:
         self.settings = settings
         self._storage = storage
@@ -60,6 +66,7 @@ class Digests:
         self._feed = feed
         self._check_topic = check_topic
         self._changed = changed
+        self._personal = personal
         self._secret: bytes | None = None  # the key that signs email links, read on first use
         self._lease_renewed = 0.0
         self._outbox: Lock | None = None  # the outbox's lock while this Hub sends
@@ -75,21 +82,27 @@ class Digests:
         topics: Sequence[str] = (),
         user: User | None = None,
         confirmed: bool = False,
+        for_you_top: int = 0,
+        follow_alerts: bool = False,
     ) -> Subscription:
         """See ``Hub.subscribe``."""
-        from .compose import check_content, check_frequency
+        from .compose import check_content, check_frequency, check_personal
 
         address = email if email is not None else (user.email if user else None)
         if not address:
             raise InvalidInputError("an email address is needed: add one to your profile first" if user else "an email address is needed")
         address = accounts.check_email(address).lower()
-        top, cleaned = check_content(self.settings.digest_trending_top if trending_top is None else trending_top, topics,
-                                     self._check_topic)  # fmt: skip
+        for_you_top, follow_alerts = check_personal(for_you_top, follow_alerts, user)
+        personal = bool(for_you_top or follow_alerts)
+        default_top = 0 if personal else self.settings.digest_trending_top
+        top, cleaned = check_content(default_top if trending_top is None else trending_top, topics,
+                                     self._check_topic, personal=personal)  # fmt: skip
         if not confirmed:
             self.mail_site()  # a confirmation email needs the site's address: say so before storing
         sub, changed = self._storage.digests.add_subscription(
             address, check_frequency(frequency), top, cleaned,
             user_id=user.id if user else None, now=self._now(), confirmed=confirmed,
+            for_you_top=for_you_top, follow_alerts=follow_alerts,
         )  # fmt: skip
         if changed and sub.confirmed_at is None:
             self._send_confirmation(sub)
@@ -104,7 +117,7 @@ class Digests:
         url = f"{site.base_url}/digest/confirm/{self._sign('confirm', sub)}"
         message = render_confirmation(
             site, sub.email, sub.frequency, sub.topics, sub.trending_top, url, message_id_for(key, site), now,
-            self.settings.digest_confirm_days,
+            self.settings.digest_confirm_days, for_you_top=sub.for_you_top, follow_alerts=sub.follow_alerts,
         )  # fmt: skip
         did = self._storage.digests.enqueue(sub.id, key, message_id_for(key, site), message, (), now)
         self.deliver(only={did} if did else set())  # at once if the outbox is free; else the running sender sends it
@@ -215,7 +228,15 @@ class Digests:
                 cache[key] = self.topic_papers(topic, period, cache)
             topics[topic] = cache[key]  # type: ignore[assignment]
         sent = self._storage.digests.sent_arxiv_ids(sub.id)
-        return compose(sub, period, trending, topics, sent, per_topic=self.settings.digest_topic_papers)
+        per_topic = self.settings.digest_topic_papers
+        personal = self._personal(sub, period, lambda q: self._topic_papers_cached(q, period, cache), per_topic) if self._personal else []
+        return compose(sub, period, trending, topics, sent, per_topic=per_topic, personal=personal)
+
+    def _topic_papers_cached(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
+        key = f"topic:{period.key}:{topic}"
+        if key not in cache:
+            cache[key] = self.topic_papers(topic, period, cache)
+        return cache[key]  # type: ignore[return-value]
 
     def topic_papers(self, topic: str, period: DigestPeriod, cache: dict[str, object]) -> list[Paper]:
         """Papers of a period on a topic (lexical search: a topic must match, not just be near):

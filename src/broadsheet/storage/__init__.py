@@ -21,6 +21,7 @@ from .fulltext_pg import PgFullTextIndex
 from .locks import AdvisoryLock, LeaseLock, Lock
 from .papers import PaperStore
 from .personal import PersonalStore
+from .recs import RecsStore
 from .users import UserStore
 from .vectors import VectorStore
 from .vectors_pg import PgVectorSearch
@@ -49,6 +50,7 @@ class Storage:
         self.browse = BrowseStore(engine)
         self.digests = DigestStore(engine)
         self.personal = PersonalStore(engine)
+        self.recs = RecsStore(engine)  # what recommendations read: candidates, text, facets
         # Thumbnails: files beside a SQLite database, rows on PostgreSQL (every server sees them).
         db_file = engine.url.database if not self.is_postgres else None
         self.thumbnails = (

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from ..exceptions import AuthenticationError, ConflictError, InvalidInputError
+from ..exceptions import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from ..hub import Hub
 from ..types import Comment, Interest, Organization, Paper, SearchFilters, Submission, Subscription, User
 from .avatars import avatar_path
@@ -139,6 +139,8 @@ def subscription_json(s: Subscription) -> dict[str, Any]:
         "frequency": s.frequency,
         "trendingTop": s.trending_top,
         "topics": list(s.topics),
+        "forYouTop": s.for_you_top,
+        "followAlerts": s.follow_alerts,
         "confirmed": s.confirmed_at is not None,
         "createdAt": s.created_at.isoformat() + "Z",
     }
@@ -171,6 +173,12 @@ class NewSubscription(BaseModel):
         default=[],
         max_length=20,
         description='Search queries, cat:cs.LG, author:"Name".',
+    )
+    forYouTop: int = Field(
+        default=0, ge=0, le=50, description="Top For you recommendations of the period (0: none)."
+    )
+    followAlerts: bool = Field(
+        default=False, description="A section per follow: new papers by followed authors, in followed categories, matching saved searches."
     )
 
 
@@ -302,6 +310,8 @@ def subscribe(
             trending_top=subscription.trendingTop,
             topics=subscription.topics,
             user=user,
+            for_you_top=subscription.forYouTop,
+            follow_alerts=subscription.followAlerts,
         )
     except ConflictError as e:
         raise InvalidInputError(str(e)) from None
@@ -515,4 +525,88 @@ ROUTES += [
     ("/api/v1/library/{slug}/export", ["GET"], export_collection),
     ("/api/v1/library/{slug}/papers", ["POST"], save_paper),
     ("/api/v1/library/{slug}/papers/{arxiv_id:path}", ["DELETE"], remove_paper),
+]
+
+
+# -- For you, dismissals and private feed links (the member's own: a token is needed) -------------
+
+TOKEN_GETS = {"/api/v1/me", "/api/v1/recommendations", "/api/v1/dismissals"}  # reads that need a token
+
+
+def recommendation_json(r: Any) -> dict[str, Any]:
+    return {
+        "paper": paper_json(r.paper),
+        "score": round(r.score, 4),
+        "closest": [{"id": aid, "title": title} for aid, title in r.closest],
+        "follows": [{"kind": f.kind, "value": f.value} for f in r.follows],
+        "words": list(r.words),
+        "trending": r.trending,
+        "why": list(r.reasons),
+    }
+
+
+def recommendations(
+    hub: HubDep,
+    user: ApiUser,
+    window: Annotated[str, Query(max_length=20, description="today, week or month.")] = "week",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JSONResponse:
+    """Your For you: the papers new in the window, best first, each with why (the saved papers it
+    is closest to, the follows it matches, the words that weighed most). Your mutes hide papers
+    (``hiddenByMutes`` counts them); dismissed and saved papers are left out."""
+    page = hub.recommend(user, window=window, limit=limit)
+    return JSONResponse({
+        "window": page.window, "first": page.first.isoformat(), "last": page.last.isoformat(),
+        "coldStart": page.cold_start, "hiddenByMutes": page.hidden_by_mutes, "candidates": page.candidates,
+        "model": page.model, "items": [recommendation_json(r) for r in page.items],
+    })  # fmt: skip
+
+
+def list_dismissals(hub: HubDep, user: ApiUser) -> JSONResponse:
+    """The papers you marked "not interested"."""
+    return JSONResponse(sorted(hub.dismissed(user)))
+
+
+def dismiss(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> JSONResponse:
+    """Not interested: the paper leaves your For you and papers like it rank lower. 201 new,
+    200 already dismissed."""
+    _limit(request, "votes", user)
+    paper, changed = hub.dismiss(user, arxiv_id, True)
+    return JSONResponse({"id": paper.arxiv_id, "dismissed": True}, status_code=201 if changed else 200)
+
+
+def undismiss(request: Request, arxiv_id: str, hub: HubDep, user: ApiUser) -> Response:
+    """Take a dismissal back; 404 when the paper was not dismissed."""
+    _limit(request, "votes", user)
+    paper, changed = hub.dismiss(user, arxiv_id, False)
+    if not changed:
+        raise NotFoundError(f"you have not dismissed {paper.arxiv_id}")
+    return Response(status_code=204)
+
+
+def new_feed_token(request: Request, hub: HubDep, user: ApiUser) -> JSONResponse:
+    """Make (or replace) your private feed token; the answer holds the token and your private feed
+    URLs (For you, one per follow), shown this once. The old URLs stop working."""
+    from .private_feeds import feed_urls
+    from .render import site_url
+
+    request.app.state.limiter.hit("signups", f"feeds:{user.id}")
+    token = hub.new_feed_token(user)
+    feeds = feed_urls(site_url(request), token, hub.private_feed_follows(user))
+    return JSONResponse({"token": token, "feeds": feeds}, status_code=201)
+
+
+def revoke_feed_token(hub: HubDep, user: ApiUser) -> Response:
+    """Revoke your private feed token: every private feed URL stops working (404)."""
+    hub.revoke_feed_token(user)
+    return Response(status_code=204)
+
+
+ROUTES += [
+    ("/api/v1/recommendations", ["GET"], recommendations),
+    ("/api/v1/dismissals", ["GET"], list_dismissals),
+    ("/api/v1/dismissals/{arxiv_id:path}", ["POST"], dismiss),
+    ("/api/v1/dismissals/{arxiv_id:path}", ["DELETE"], undismiss),
+    ("/api/v1/feed-token", ["POST"], new_feed_token),
+    ("/api/v1/feed-token", ["DELETE"], revoke_feed_token),
 ]

@@ -40,7 +40,7 @@ from ..exceptions import (
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api_routes, digests, extras, feeds, library, pages
+from . import accounts, actions, api_routes, digests, extras, feeds, foryou, library, pages, private_feeds
 from . import interests as interest_pages
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
@@ -60,7 +60,8 @@ async def healthz() -> PlainTextResponse:  # async: never waits for a thread beh
 
 GET, POST = ["GET"], ["POST"]
 ROUTES: list[tuple[str, list[str], Any]] = [
-    ("/", GET, pages.home),
+    ("/", GET, foryou.home),  # For you for a member with signals, else pages.home
+    *foryou.ROUTES,  # before /papers/{arxiv_id}: /papers/daily
     ("/papers/trending", GET, pages.trending),
     ("/papers/go", GET, pages.go_to_day),
     ("/about/ranking", GET, pages.ranking),
@@ -104,6 +105,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/admin/status", GET, pages.admin_status),
     ("/thumbnails/{path:path}", GET, extras.thumbnail),
     *interest_pages.ROUTES,  # /following: follows and mutes
+    *private_feeds.ROUTES,
     ("/healthz", GET, healthz),
 ]
 

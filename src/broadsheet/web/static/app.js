@@ -87,3 +87,30 @@ async function save(event, form) {
     button.disabled = false;
   }
 }
+
+// "Not interested" on For you: sent with fetch(), the card leaves the page. Without JavaScript
+// the form posts and the page comes back with an undo link.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.classList.contains("dismiss")) return;
+  event.preventDefault();
+  const button = form.querySelector("button");
+  button.disabled = true;
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    const card = form.closest("article.entry");
+    const note = document.createElement("p");
+    note.className = "muted dismissed";
+    note.setAttribute("role", "status");
+    note.textContent = "Not interested: " + (card.querySelector(".title a")?.textContent || "paper") + ". Papers like it now rank lower.";
+    card.replaceWith(note);
+  } catch (err) {
+    form.submit(); // fall back to the plain form post
+  }
+});

@@ -1,0 +1,67 @@
+"""Interaction set "arXiv authors": each author's own papers, for authors with >= 6 papers.
+
+Users are author names in the 100k-paper sample (folded with ``text.name_key``, so "José" and
+"Jose" are one user); each of their papers is one interaction, timed on its ``published`` date.
+Papers without a published date are skipped. An author with many papers in the sample is a
+researcher with a lasting interest, so their later papers should look like their earlier ones.
+``broadsheet eval-recs`` is content only by default, so the model cannot cheat by author names.
+
+    python bench/recs_arxiv_authors.py --out /work/bench-data/arxiv-authors.jsonl
+    # default input: $BROADSHEET_SHARED_DIR/data/ (or ../shared/data/)arxiv-100k.jsonl.gz; --min-papers 6
+
+Output: JSON Lines ``{"user", "arxiv_id", "time"}`` sorted by time, user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from broadsheet.text import name_key
+
+SHARED = Path(os.environ.get("BROADSHEET_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared"))
+DEFAULT = SHARED / "data" / "arxiv-100k.jsonl.gz"
+
+
+def interactions(path: Path, min_papers: int) -> list[dict[str, str]]:
+    papers: dict[str, dict[str, str]] = defaultdict(dict)  # user -> arxiv id -> date
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            day = rec.get("published")
+            if not day or not rec.get("arxiv_id"):
+                continue
+            for name in rec.get("authors") or ():
+                key = name_key(name)
+                if key:
+                    papers[key][rec["arxiv_id"]] = day[:10]
+    rows = [
+        {"user": user, "arxiv_id": a, "time": t}
+        for user, mine in papers.items()
+        if len(mine) >= min_papers
+        for a, t in mine.items()
+    ]
+    rows.sort(key=lambda r: (r["time"], r["user"], r["arxiv_id"]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT, help="the arXiv JSON Lines file (.gz)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON Lines")
+    parser.add_argument("--min-papers", type=int, default=6, help="authors with at least this many papers")
+    args = parser.parse_args()
+    rows = interactions(args.data, args.min_papers)
+    with args.out.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    print(f"{len(rows)} interactions, {len({r['user'] for r in rows})} users -> {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

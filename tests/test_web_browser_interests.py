@@ -33,13 +33,13 @@ def test_follow_an_author_mute_a_word_and_show_the_hidden(page: Any, site: tuple
     page.wait_for_url(re.compile(r".*/following\?done=muted$"))
     assert "diffusion" in page.inner_text("#mutes")
 
-    page.goto(page.base + "/")
+    page.goto(page.base + "/papers/daily")  # "/" is For you for a member who follows something
     note = page.locator(".mute-note")
     assert re.match(r"1 paper hidden by your mutes — show", note.inner_text())
     titles = page.locator("article.entry h2.title").all_inner_texts()
     assert titles and not any("diffusion" in t for t in titles)
     note.locator("a.show-muted").click()
-    page.wait_for_url(page.base + "/?show_muted=1")
+    page.wait_for_url(page.base + "/papers/daily?show_muted=1")
     muted = page.locator("article.entry.is-muted")
     assert muted.count() == 1
     assert "diffusion" in muted.locator("h2.title").inner_text()
@@ -54,7 +54,7 @@ def test_the_new_pages_fit_a_phone(page: Any, site: tuple[Hub, str]) -> None:  #
     log_in(page)
     page.set_viewport_size({"width": 390, "height": 844})
     for url in ("/following", "/authors/Ada%20Lovelace", "/categories/cs.LG", "/papers/2611.00001",
-                "/search?q=protein&mode=lexical", "/?show_muted=1"):  # fmt: skip
+                "/search?q=protein&mode=lexical", "/papers/daily?show_muted=1"):  # fmt: skip
         page.goto(page.base + url)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{url} scrolls sideways on a phone"
         shots = __import__("os").environ.get("BROADSHEET_SCREENSHOTS")

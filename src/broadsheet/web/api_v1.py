@@ -530,7 +530,7 @@ ROUTES += [
 
 # -- For you, dismissals and private feed links (the member's own: a token is needed) -------------
 
-TOKEN_GETS = {"/api/v1/me", "/api/v1/recommendations", "/api/v1/dismissals"}  # reads that need a token
+TOKEN_GETS.update({"/api/v1/recommendations", "/api/v1/dismissals"})  # reads that need a token
 
 
 def recommendation_json(r: Any) -> dict[str, Any]:

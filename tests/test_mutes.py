@@ -130,3 +130,9 @@ def test_the_fast_word_match_agrees_with_the_token_rule() -> None:
             assert got == _reference_hides(phrase, text), (phrase, text)
             checked += got
     assert checked > 1000  # the texts did match often: the comparison is not all "no"
+
+
+def test_reason_of_parts_is_reason_of_the_paper() -> None:
+    f = _mutes(("word", "GAN"), ("category", "astro-ph"), ("author", "Ada Lovelace"))
+    for p in (_paper("GANs"), _paper(cats=("astro-ph.GA",)), _paper(authors=("ADA LOVELACE",)), _paper("Organ")):
+        assert f.reason_of(p.authors, p.categories, p.primary_category, p.title, p.abstract) == f.reason(p)

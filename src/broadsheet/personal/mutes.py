@@ -103,20 +103,32 @@ class MuteFilter:
 
     def reason(self, paper: Paper) -> str | None:
         """Why this paper is hidden (``word: GAN``), or None when no mute hides it."""
+        return self.reason_of(paper.authors, paper.categories, paper.primary_category, paper.title, paper.abstract)
+
+    def reason_of(
+        self,
+        authors: Iterable[str],
+        categories: Iterable[str],
+        primary_category: str | None,
+        title: str,
+        abstract: str,
+    ) -> str | None:
+        """``reason`` for a caller that holds a paper's parts rather than a ``Paper`` (a ranking
+        pool): the same rules, so a list and For you hide the same papers."""
         if self.authors:
-            for a in paper.authors:
+            for a in authors:
                 muted = self.authors.get(_name_key(a))
                 if muted is not None:
                     return f"author: {muted}"
         if self.categories:
-            cats = set(paper.categories)
-            if paper.primary_category:
-                cats.add(paper.primary_category)
+            cats = set(categories)
+            if primary_category:
+                cats.add(primary_category)
             for c in self.categories:
                 if category_matches(c, cats):
                     return f"category: {c}"
         if self.phrases:
-            for text in (paper.title, paper.abstract):  # one at a time: a phrase stays inside one
+            for text in (title, abstract):  # one at a time: a phrase stays inside one
                 plain = _plain(text)
                 low = plain.lower()
                 if not any(w in low for w in self.first_words):  # a substring test rules most texts out

@@ -45,6 +45,7 @@ WINDOWS = {"today": 1, "week": 7, "month": 30}  # days up to and including the w
 POOL_CACHE = 4  # windows whose features are kept
 BACKGROUND = 2000  # papers sampled from the database as "everything else" for the SVM and the idf
 FOLLOW_BOOST = 1.0  # added to the (z-scored) model score per matching follow, at most two
+NEGATIVE_WEIGHT = 1.5  # z-score units taken off a candidate as close as can be (cosine 1) to a dismissed paper
 SHIPPED = "svm-tfidf"
 
 
@@ -194,7 +195,7 @@ class ForYou:
         weights, _ = M.svm_weights(pos, background, neg)
         scores = M.zscore(M.linear_scores(weights, cand)) if keep else np.zeros(0)
         boost = np.array([FOLLOW_BOOST * min(len(m), 2) for m in matched]) if keep else np.zeros(0)
-        final = scores + boost
+        final = scores + boost - M.negative_penalty(neg, cand, NEGATIVE_WEIGHT) if keep else scores
         order = sorted(range(len(keep)), key=lambda j: (-final[j], pool.rows[keep[j]].paper_id))[:limit]
         evidence = M.explain(cand[order], pos, weights, pool.vocabulary) if order else []
         items = self._items(pool, keep, order, final, matched, evidence=evidence, pos_ids=positives)

@@ -92,6 +92,18 @@ def linear_scores(weights: np.ndarray, cand) -> np.ndarray:  # noqa: ANN001
     return np.asarray(cand @ weights).ravel()
 
 
+def negative_penalty(neg, cand, weight: float) -> np.ndarray:  # noqa: ANN001 - sparse or dense
+    """``weight`` × each candidate's largest cosine to a negative (a dismissed paper): the SVM
+    alone barely moves for one dismissal among thousands of background papers, and a member who
+    says "not interested" expects papers like it to sink at once."""
+    if neg is None or _rows(neg) == 0 or _rows(cand) == 0:
+        return np.zeros(_rows(cand))
+    sims = cand @ neg.T
+    best = sims.max(axis=1)
+    best = best.toarray() if hasattr(best, "toarray") else np.asarray(best)
+    return weight * np.asarray(best).ravel()
+
+
 def zscore(scores: np.ndarray) -> np.ndarray:
     """Scores centred and scaled over the candidates, so that two rankers can be added."""
     sd = float(scores.std())

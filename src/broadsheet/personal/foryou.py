@@ -45,8 +45,6 @@ WINDOWS = {"today": 1, "week": 7, "month": 30}  # days up to and including the w
 POOL_CACHE = 4  # windows whose features are kept
 BACKGROUND = 2000  # papers sampled from the database as "everything else" for the SVM and the idf
 FOLLOW_BOOST = 1.0  # added to the (z-scored) model score per matching follow, at most two
-NEGATIVE_WEIGHT = 1.5  # z-score units taken off a candidate as close as can be (cosine 1) to a dismissed paper
-SHIPPED = "svm-tfidf"
 
 
 def window_span(window: str, last: date) -> tuple[date, date]:
@@ -59,21 +57,23 @@ def window_span(window: str, last: date) -> tuple[date, date]:
 @dataclass(slots=True)
 class Pool:
     """The features of one window's candidates (see the module docstring); not frozen: it also
-    caches the TF-IDF rows of members' positives, keyed by paper id."""
+    caches the features of members' positives and negatives, keyed by paper id."""
 
     key: tuple[Any, ...]
     rows: list[CandidateRow]
     vectorizer: Any
     vocabulary: np.ndarray
-    tfidf: Any  # csr, one row per candidate
-    background: Any  # csr, the background sample
+    cand: M.Examples  # one row per candidate
+    background: M.Examples  # the background sample
     texts: list[str]  # lower-cased title + abstract, for follows of searches and word mutes
-    authors: dict[int, list[str]]
-    categories: dict[int, list[str]]
-    extra: dict[int, Any]  # paper id -> TF-IDF row of a positive or negative outside the pool
+    by_author: dict[str, set[int]]  # author name key -> candidate rows
+    by_category: dict[str, set[int]]  # category code -> candidate rows
+    embedder: str | None  # the model of the vectors in ``cand`` and ``background`` (None: words only)
+    extra: dict[int, tuple[Any, Any]]  # paper id -> (TF-IDF row, vector or None) of a paper outside the pool
 
-    def rows_of(self, storage: Storage, paper_ids: list[int]) -> Any:
-        """TF-IDF rows (csr) for these papers, in order: from the pool or transformed once."""
+    def examples(self, storage: Storage, paper_ids: list[int]) -> M.Examples:
+        """Features of these papers (those that exist), in order: from the pool or computed once."""
+        import numpy as np
         from scipy import sparse
 
         index = {r.paper_id: i for i, r in enumerate(self.rows)}
@@ -81,23 +81,49 @@ class Pool:
         if missing:
             texts = storage.recs.texts(missing)
             found = [p for p in missing if p in texts]
+            vectors = _vectors(storage, self.embedder, found, self.cand.emb)
             if found:
                 mat = self.vectorizer.transform([M.paper_text(*texts[p]) for p in found])
                 for i, p in enumerate(found):
-                    self.extra[p] = mat.getrow(i)
-        rows = [self.tfidf.getrow(index[p]) if p in index else self.extra[p] for p in paper_ids if p in index or p in self.extra]
-        if not rows:
-            return sparse.csr_matrix((0, self.tfidf.shape[1]), dtype=self.tfidf.dtype)
-        return sparse.vstack(rows, format="csr")
+                    self.extra[p] = (mat[i], None if vectors is None else vectors[i])
+        inside = [index[p] for p in paper_ids if p in index]
+        outside = [self.extra[p] for p in paper_ids if p not in index and p in self.extra]
+        tf = sparse.vstack([self.cand.tfidf[inside]] + [t for t, _ in outside], format="csr")
+        emb = None
+        if self.cand.emb is not None:
+            emb = np.vstack([self.cand.emb[inside]] + [v[None, :] for _, v in outside])
+        return M.Examples(tf, emb)
+
+
+def _vectors(storage: Storage, model: str | None, paper_ids: list[int], like: Any) -> Any:
+    """Stored vectors of these papers (zero rows where missing), or None without a model."""
+    import numpy as np
+
+    if model is None or like is None:
+        return None
+    blobs = storage.vectors.blobs([model], paper_ids)[model]
+    dim = like.shape[1]
+    out = np.zeros((len(paper_ids), dim), np.float32)
+    for i, p in enumerate(paper_ids):
+        if p in blobs:
+            out[i] = np.frombuffer(blobs[p], "<f4")[:dim]
+    return out
 
 
 class ForYou:
     """The use case behind ``Hub.recommend``; one per Hub (it holds the pool cache)."""
 
-    def __init__(self, storage: Storage, now: Callable[[], datetime], data_version: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        now: Callable[[], datetime],
+        data_version: Callable[[], int],
+        embedder: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._storage = storage
         self._now = now
         self._data_version = data_version
+        self._embedder = embedder
         self._pools: OrderedDict[tuple[Any, ...], Pool] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -124,24 +150,42 @@ class ForYou:
         rows = recs.candidates(first, last)
         ids = [r.paper_id for r in rows]
         inside = set(ids)
+        texts = recs.texts(ids)
         back_ids = [p for p in recs.background(None, BACKGROUND) if p not in inside]
-        texts = recs.texts(ids + back_ids)
+        texts.update(recs.texts(back_ids))
+        back_ids = [p for p in back_ids if p in texts]
         cand_texts = [M.paper_text(*texts.get(p, ("", ""))) for p in ids]
-        back_texts = [M.paper_text(*texts[p]) for p in back_ids if p in texts]
+        back_texts = [M.paper_text(*texts[p]) for p in back_ids]
         vec = M.fit_tfidf(cand_texts + back_texts) if cand_texts or back_texts else None
         if vec is None or not getattr(vec, "vocabulary_", None):
             vec = M.fit_tfidf(["empty window"])
+        embedder = self._embedder() if M.SHIPPED_EMBEDDING_WEIGHT else None
+        cand_emb = back_emb = None
+        if embedder is not None and self._storage.vectors.has_any(embedder):
+            dim_like = np.zeros((0, _dim(self._storage, embedder, ids + back_ids)), np.float32)
+            cand_emb = _vectors(self._storage, embedder, ids, dim_like)
+            back_emb = _vectors(self._storage, embedder, back_ids, dim_like)
         authors, cats = recs.facets(ids)
+        row = {p: i for i, p in enumerate(ids)}
+        by_author: dict[str, set[int]] = {}
+        by_category: dict[str, set[int]] = {}
+        for pid, names in authors.items():
+            for name in names:
+                by_author.setdefault(name, set()).add(row[pid])
+        for pid, codes in cats.items():
+            for code in codes:
+                by_category.setdefault(code, set()).add(row[pid])
         return Pool(
             key=key,
             rows=rows,
             vectorizer=vec,
             vocabulary=np.asarray(vec.get_feature_names_out()),
-            tfidf=vec.transform(cand_texts),
-            background=vec.transform(back_texts),
+            cand=M.Examples(vec.transform(cand_texts), cand_emb),
+            background=M.Examples(vec.transform(back_texts), back_emb),
             texts=[t.lower() for t in cand_texts],
-            authors=authors,
-            categories=cats,
+            by_author=by_author,
+            by_category=by_category,
+            embedder=embedder if cand_emb is not None else None,
             extra={},
         )
 
@@ -166,40 +210,32 @@ class ForYou:
         positives = [p for p, _ in signals.positives]
         negatives = {p for p, _ in signals.negatives}
         seen = set(positives) | negatives
-        keep: list[int] = []  # candidate rows still in play
-        hidden = 0
-        for i, r in enumerate(pool.rows):
-            if r.paper_id in seen:
-                continue
-            if mutes and _matches_any(pool, i, mutes):
-                hidden += 1
-                continue
-            keep.append(i)
-        follows = [f for f in signals.follows if f.kind in ("author", "category", "search")]
-        matched = [tuple(f for f in follows if _matches(pool, i, f)) for i in keep]
-        cand = pool.tfidf[keep] if keep else pool.tfidf[:0]
+        muted = set().union(*(_rows_matching(pool, m.kind, m.value) for m in mutes if m.kind in ("author", "category", "word")))
+        keep = [i for i, r in enumerate(pool.rows) if r.paper_id not in seen and i not in muted]
+        hidden = sum(1 for i in muted if pool.rows[i].paper_id not in seen)
+        follows = [(f, _rows_matching(pool, f.kind, f.value)) for f in signals.follows if f.kind in ("author", "category", "search")]
+        matched = [tuple(f for f, rows in follows if i in rows) for i in keep]
+        cand = pool.cand.take(keep)
         as_of = datetime.combine(last + timedelta(days=1), time())
 
         if not positives:
             trend = np.array([trending_score(pool.rows[i].upvotes, pool.rows[i].day, as_of, 1.5) for i in keep])
             chosen = [j for j in range(len(keep)) if matched[j]] if follows else list(range(len(keep)))
-            order = sorted(chosen, key=lambda j: (-trend[j], pool.rows[keep[j]].paper_id))[:limit]
+            order = [chosen[j] for j in _best(trend[chosen], limit)] if chosen else []
             items = self._items(pool, keep, order, trend, matched, evidence=None, pos_ids=[], trending=True)
             return RecommendationPage(tuple(items), window, first, last, True, hidden, len(keep), "trending")
 
-        pos = pool.rows_of(self._storage, positives)
-        neg = pool.rows_of(self._storage, sorted(negatives))
-        from scipy import sparse
-
-        background = sparse.vstack([pool.background, cand], format="csr")
-        weights, _ = M.svm_weights(pos, background, neg)
-        scores = M.zscore(M.linear_scores(weights, cand)) if keep else np.zeros(0)
-        boost = np.array([FOLLOW_BOOST * min(len(m), 2) for m in matched]) if keep else np.zeros(0)
-        final = scores + boost - M.negative_penalty(neg, cand, NEGATIVE_WEIGHT) if keep else scores
-        order = sorted(range(len(keep)), key=lambda j: (-final[j], pool.rows[keep[j]].paper_id))[:limit]
-        evidence = M.explain(cand[order], pos, weights, pool.vocabulary) if order else []
+        pos = pool.examples(self._storage, positives)
+        neg = pool.examples(self._storage, sorted(negatives))
+        if not keep:
+            return RecommendationPage((), window, first, last, False, hidden, 0, M.SHIPPED)
+        model = M.personal_model(pos, pool.background, cand, neg)
+        boost = np.array([FOLLOW_BOOST * min(len(m), 2) for m in matched])
+        final = model.scores + boost
+        order = _best(final, limit)
+        evidence = M.explain(cand.tfidf[order], pos.tfidf, model.weights, pool.vocabulary) if order else []
         items = self._items(pool, keep, order, final, matched, evidence=evidence, pos_ids=positives)
-        return RecommendationPage(tuple(items), window, first, last, False, hidden, len(keep), SHIPPED)
+        return RecommendationPage(tuple(items), window, first, last, False, hidden, len(keep), M.SHIPPED)
 
     def _items(
         self,
@@ -240,41 +276,46 @@ class ForYou:
         return items
 
 
-# -- follows and mutes: what a paper matches (pure over the pool) --------------------------------
+def _dim(storage: Storage, model: str, paper_ids: list[int]) -> int:
+    """The dimension of ``model``'s vectors, read off one stored vector."""
+    for part in (paper_ids[:50], paper_ids):
+        blobs = storage.vectors.blobs([model], part)[model]
+        if blobs:
+            return len(next(iter(blobs.values()))) // 4
+    return 0
 
 
-def _phrase(value: str) -> re.Pattern[str]:
+def _best(scores: np.ndarray, limit: int) -> list[int]:
+    """Positions of the ``limit`` best scores, best first; ties to the earlier position (the
+    lower paper id: candidates are in id order)."""
+    import numpy as np
+
+    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, float)))
+    return [int(j) for j in order[:limit]]
+
+
+# -- follows and mutes: which candidates match (over the pool's indexes) ----------------------------
+
+
+def _phrase(value: str) -> re.Pattern[str] | None:
     words = re.findall(r"\w+", value.lower())
-    return re.compile(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b") if words else re.compile(r"(?!x)x")
+    return re.compile(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b") if words else None
 
 
-def _in_category(codes: list[str], value: str) -> bool:
-    v = value.strip()
-    return any(c == v or c.startswith(v + ".") for c in codes)
-
-
-def _matches(pool: Pool, i: int, f: Interest) -> bool:
-    """Whether candidate ``i`` matches a follow: its author, its category (or archive), or every
-    word of its search in the title or abstract."""
-    pid = pool.rows[i].paper_id
-    if f.kind == "author":
-        return name_key(f.value) in pool.authors.get(pid, ())
-    if f.kind == "category":
-        return _in_category(pool.categories.get(pid, []), f.value)
-    if f.kind == "search":
-        words = [w for w in re.findall(r"\w+", f.value.lower()) if ":" not in w]
-        return bool(words) and all(re.search(r"\b" + re.escape(w), pool.texts[i]) for w in words)
-    return False
-
-
-def _matches_any(pool: Pool, i: int, mutes: list[Interest]) -> bool:
-    """Whether candidate ``i`` matches a mute: an author, a category, or a word or phrase."""
-    pid = pool.rows[i].paper_id
-    for m in mutes:
-        if m.kind == "author" and name_key(m.value) in pool.authors.get(pid, ()):
-            return True
-        if m.kind == "category" and _in_category(pool.categories.get(pid, []), m.value):
-            return True
-        if m.kind == "word" and _phrase(m.value).search(pool.texts[i]):
-            return True
-    return False
+def _rows_matching(pool: Pool, kind: str, value: str) -> set[int]:
+    """Rows of the pool's candidates that match a follow or a mute: an author (any case or
+    accents), a category or a whole archive (``cs``), every word of a search, or a word or phrase."""
+    if kind == "author":
+        return pool.by_author.get(name_key(value), set())
+    if kind == "category":
+        v = value.strip()
+        return set().union(*(rows for code, rows in pool.by_category.items() if code == v or code.startswith(v + ".")))
+    if kind == "search":
+        words = [w for w in re.findall(r"[\w:]+", value.lower()) if ":" not in w]
+        if not words:
+            return set()
+        patterns = [re.compile(r"\b" + re.escape(w)) for w in words]
+        return {i for i, t in enumerate(pool.texts) if all(p.search(t) for p in patterns)}
+    if kind == "word" and (phrase := _phrase(value)):
+        return {i for i, t in enumerate(pool.texts) if phrase.search(t)}
+    return set()

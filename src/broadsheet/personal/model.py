@@ -14,9 +14,9 @@ Which model ships, and why, is in docs/benchmarks.md ("Recommendations"); :data:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +30,9 @@ SVM_C = 0.1  # LinearSVC's C; see docs/benchmarks.md for the grid
 MAX_FEATURES = 50_000
 
 
-def fit_tfidf(texts: Sequence[str], *, min_df: int = 2, max_df: float = 0.5) -> TfidfVectorizer:
+def fit_tfidf(
+    texts: Sequence[str], *, min_df: int = 2, max_df: float = 0.5, ngrams: int = 2, sublinear: bool = True
+) -> TfidfVectorizer:
     """A TF-IDF vectoriser fitted on ``texts`` (the idf comes from them). With fewer than
     ``4 * min_df`` texts every word is kept (a day's few papers)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -41,9 +43,9 @@ def fit_tfidf(texts: Sequence[str], *, min_df: int = 2, max_df: float = 0.5) -> 
         lowercase=True,
         stop_words="english",
         token_pattern=TOKEN_PATTERN,
-        ngram_range=(1, 2),
+        ngram_range=(1, ngrams),
         max_features=MAX_FEATURES,
-        sublinear_tf=True,
+        sublinear_tf=sublinear,
         min_df=1 if small else min_df,
         max_df=1.0 if small else max_df,
         dtype=np.float32,
@@ -64,27 +66,61 @@ def _rows(m) -> int:  # noqa: ANN001 - dense or sparse
     return m.shape[0]
 
 
-def centroid_scores(pos, cand) -> np.ndarray:  # noqa: ANN001 - dense or sparse matrices
-    """Cosine of each candidate to the mean of the positives (rows are unit length)."""
-    centre = np.asarray(pos.mean(axis=0)).ravel()
+def centroid_scores(pos, cand, weight: np.ndarray | None = None) -> np.ndarray:  # noqa: ANN001 - dense or sparse
+    """Cosine of each candidate to the (weighted) mean of the positives (rows are unit length)."""
+    if weight is None:
+        centre = np.asarray(pos.mean(axis=0)).ravel()
+    else:
+        centre = np.asarray(pos.T @ weight).ravel()
     norm = np.linalg.norm(centre)
     if norm == 0:
         return np.zeros(_rows(cand), np.float32)
     return np.asarray(cand @ (centre / norm)).ravel()
 
 
-def svm_weights(pos, background, neg=None, *, c: float = SVM_C) -> tuple[np.ndarray, float]:  # noqa: ANN001
+def knn_scores(pos, cand, k: int = 3, weight: np.ndarray | None = None) -> np.ndarray:  # noqa: ANN001
+    """Mean of each candidate's ``k`` largest cosines to the positives (times their weights): a
+    member with several interests is near one of them, not near their average."""
+    sims = cand @ pos.T
+    sims = sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
+    if weight is not None:
+        sims = sims * weight[None, :]
+    k = min(k, sims.shape[1])
+    if k == 0:
+        return np.zeros(sims.shape[0])
+    top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+    return top.mean(axis=1)
+
+
+def spread(m, limit: int | None):  # noqa: ANN001 - dense or sparse
+    """At most ``limit`` rows of ``m``, evenly spaced (deterministic: the same request ranks the
+    same way twice)."""
+    n = _rows(m)
+    if limit is None or n <= limit:
+        return m
+    return m[np.linspace(0, n - 1, limit).astype(np.int64)]
+
+
+def svm_weights(
+    pos, background, neg=None, *, c: float = SVM_C, max_background: int | None = None, weight: np.ndarray | None = None  # noqa: ANN001
+) -> tuple[np.ndarray, float]:
     """A linear SVM separating the positives from the background (and the negatives, which count
-    double): arxiv-sanity-lite's per-user recipe. Returns (weights, bias)."""
+    double): arxiv-sanity-lite's per-user recipe. Returns (weights, bias). ``max_background``
+    rows of the background at most (evenly spread): the SVM's cost grows with them."""
     from scipy import sparse
     from sklearn.svm import LinearSVC
 
+    background = spread(background, max_background)
     parts = [pos, background] + ([neg, neg] if neg is not None and _rows(neg) else [])
     stack = sparse.vstack(parts, format="csr") if sparse.issparse(pos) else np.vstack(parts)
     y = np.zeros(_rows(stack), np.int8)
     y[: _rows(pos)] = 1
     clf = LinearSVC(class_weight="balanced", C=c, max_iter=2000, tol=1e-4)
-    clf.fit(stack, y)
+    sample = None
+    if weight is not None:  # the positives' weights (mean 1); every other row counts 1
+        sample = np.ones(_rows(stack))
+        sample[: _rows(pos)] = weight * len(weight) / weight.sum()
+    clf.fit(stack, y, sample_weight=sample)
     return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
 
 
@@ -113,6 +149,141 @@ def zscore(scores: np.ndarray) -> np.ndarray:
 def blend(parts: Sequence[tuple[float, np.ndarray]]) -> np.ndarray:
     """The weighted sum of z-scored rankers."""
     return sum((w * zscore(s) for w, s in parts), np.zeros_like(parts[0][1], dtype=np.float64))
+
+
+# -- the rankers, by name -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Examples:
+    """Some papers' features: TF-IDF rows (csr) and embeddings (unit rows; zero rows where a
+    paper has no vector; None when the database has none at all)."""
+
+    tfidf: Any
+    emb: np.ndarray | None = None
+    weight: np.ndarray | None = None  # per row, summing to 1 (positives: recent ones weigh more); None: equal
+
+    def __len__(self) -> int:
+        return self.tfidf.shape[0]
+
+    def take(self, rows: Sequence[int], weight: np.ndarray | None = None) -> Examples:
+        rows = list(rows)
+        return Examples(self.tfidf[rows], None if self.emb is None else self.emb[rows], weight)
+
+
+def decay(ages_days: np.ndarray, half_life: float | None) -> np.ndarray | None:
+    """Weights of positives by age: a positive ``half_life`` days old counts half as much as one
+    of today (None: all count the same)."""
+    if half_life is None:
+        return None
+    w = np.power(0.5, np.maximum(ages_days, 0) / half_life)
+    return w / w.sum()
+
+
+def _stack(*parts: Examples) -> Examples:
+    from scipy import sparse
+
+    tf = sparse.vstack([p.tfidf for p in parts if len(p)], format="csr")
+    embs = [p.emb for p in parts if len(p)]
+    emb = None if any(e is None for e in embs) else np.vstack(embs)
+    return Examples(tf, emb)
+
+
+def _emb(ex: Examples) -> np.ndarray:
+    if ex.emb is None:
+        raise ValueError("no embeddings in the database: run `broadsheet index` first")
+    return ex.emb
+
+
+Ranker = Callable[[Examples, Examples, Examples], np.ndarray]  # (positives, background, candidates) -> scores
+
+
+def rank_centroid_tfidf(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    return centroid_scores(pos.tfidf, cand.tfidf, pos.weight)
+
+
+def rank_centroid_emb(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    return centroid_scores(_emb(pos), _emb(cand), pos.weight)
+
+
+def rank_knn_tfidf(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    return knn_scores(pos.tfidf, cand.tfidf, weight=pos.weight)
+
+
+def rank_knn_emb(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    return knn_scores(_emb(pos), _emb(cand), weight=pos.weight)
+
+
+def rank_svm_tfidf(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    """arxiv-sanity-lite's recipe: positives against the background and the candidates."""
+    w, _ = svm_weights(pos.tfidf, _stack(background, cand).tfidf, weight=pos.weight)
+    return linear_scores(w, cand.tfidf)
+
+
+def rank_svm_emb(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    every = _stack(background, cand)
+    w, _ = svm_weights(_emb(pos), _emb(every), c=1.0, weight=pos.weight)
+    return linear_scores(w, _emb(cand))
+
+
+def blended(*parts: tuple[float, Ranker]) -> Ranker:
+    """A ranker that adds the z-scored scores of others, weighted."""
+
+    def rank(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+        return blend([(w, r(pos, background, cand)) for w, r in parts])
+
+    return rank
+
+
+RANKERS: dict[str, Ranker] = {
+    "centroid-emb": rank_centroid_emb,
+    "centroid-tfidf": rank_centroid_tfidf,
+    "svm-tfidf": rank_svm_tfidf,
+    "svm-emb": rank_svm_emb,
+    "svm-tfidf+centroid-emb": blended((1.0, rank_svm_tfidf), (0.5, rank_centroid_emb)),
+    "svm-tfidf+svm-emb": blended((1.0, rank_svm_tfidf), (0.5, rank_svm_emb)),
+    "centroid-tfidf+centroid-emb": blended((1.0, rank_centroid_tfidf), (0.5, rank_centroid_emb)),
+}
+NEEDS_EMBEDDINGS = {name for name in RANKERS if "emb" in name}
+
+
+# -- the shipped model ------------------------------------------------------------------------
+
+SHIPPED = "svm-tfidf"  # the name eval-recs and the For you page report
+SHIPPED_EMBEDDING_WEIGHT = 0.0  # weight of the embedding side in the shipped blend (0: words only)
+MAX_NEGATIVES = None  # background + candidate rows the SVM learns from at most (None: all)
+HALF_LIFE_DAYS: float | None = None  # positives weigh by age (None: all the same); see ``decay``
+NEGATIVE_WEIGHT = 1.5  # z-score units taken off a candidate as close as can be (cosine 1) to a dismissed paper
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """The shipped model's output: a score per candidate (z-scored) and the weight of each TF-IDF
+    term (for the words an explanation names)."""
+
+    scores: np.ndarray
+    weights: np.ndarray
+
+
+def personal_model(pos: Examples, background: Examples, cand: Examples, neg: Examples | None = None) -> Scored:
+    """The shipped model: a per-member linear SVM over TF-IDF (positives against the background
+    and the candidates; dismissed papers as extra negatives), blended with the embedding side
+    when ``SHIPPED_EMBEDDING_WEIGHT`` > 0 and vectors are there, minus a penalty for closeness to
+    a dismissed paper. docs/benchmarks.md ("Recommendations") has the evidence."""
+    negs = _stack(background, cand)
+    weights, _ = svm_weights(
+        pos.tfidf, negs.tfidf, None if neg is None or not len(neg) else neg.tfidf, c=SVM_C, max_background=MAX_NEGATIVES, weight=pos.weight
+    )
+    scores = zscore(linear_scores(weights, cand.tfidf))
+    if SHIPPED_EMBEDDING_WEIGHT and pos.emb is not None and cand.emb is not None and negs.emb is not None:
+        w, _ = svm_weights(
+            pos.emb, negs.emb, None if neg is None or not len(neg) or neg.emb is None else neg.emb,
+            c=1.0, max_background=MAX_NEGATIVES, weight=pos.weight,
+        )
+        scores = scores + SHIPPED_EMBEDDING_WEIGHT * zscore(linear_scores(w, cand.emb))
+    if neg is not None and len(neg):
+        scores = scores - negative_penalty(neg.tfidf, cand.tfidf, NEGATIVE_WEIGHT)
+    return Scored(scores, weights)
 
 
 # -- explanations ------------------------------------------------------------------------------

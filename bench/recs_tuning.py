@@ -50,6 +50,9 @@ def rankers(embeddings: bool) -> dict:
         **{f"svm-tfidf C=0.3 negatives<={n}": svm_tfidf(0.3, n) for n in (500, 1500)},
         "svm-tfidf C=0.3 + 0.5 centroid-tfidf": M.blended((1.0, svm_tfidf(0.3)), (0.5, M.rank_centroid_tfidf)),
         "knn-tfidf": M.rank_knn_tfidf,
+        "centroid-categories": M.rank_centroid_categories,
+        **{f"svm-tfidf C=0.3 + 0.5 centroid-tfidf + {w} categories": M.blended(
+            (1.0, svm_tfidf(0.3)), (0.5, M.rank_centroid_tfidf), (w, M.rank_centroid_categories)) for w in (0.25, 0.5, 1.0)},
         "svm-tfidf C=0.3 + 0.5 knn-tfidf": M.blended((1.0, svm_tfidf(0.3)), (0.5, M.rank_knn_tfidf)),
     }
     if embeddings:
@@ -64,6 +67,9 @@ def rankers(embeddings: bool) -> dict:
                 (1.0, svm_tfidf(0.3)), (0.5, M.rank_centroid_tfidf), (0.5, M.rank_centroid_emb)),
             "svm-tfidf C=0.3 + 0.5 svm-emb + 0.5 centroid-emb": M.blended(
                 (1.0, svm_tfidf(0.3)), (0.5, svm_emb(1.0)), (0.5, M.rank_centroid_emb)),
+            **{f"svm-tfidf C=0.3 + 0.5 centroid-tfidf + 0.5 centroid-emb + {w} categories": M.blended(
+                (1.0, svm_tfidf(0.3)), (0.5, M.rank_centroid_tfidf), (0.5, M.rank_centroid_emb), (w, M.rank_centroid_categories))
+               for w in (0.25, 0.5, 1.0)},
         })
     return out
 
@@ -75,7 +81,7 @@ def main() -> None:
     p.add_argument("--cutoff", required=True, type=date.fromisoformat, action="append")
     p.add_argument("--k", type=int, default=20)
     p.add_argument("--no-embeddings", action="store_true")
-    p.add_argument("--half-life", type=float, action="append", help="days (repeatable); default: none and 90, 365")
+    p.add_argument("--half-life", type=float, action="append", help="days (repeatable; 0: none); default: none, 90 and 365")
     p.add_argument("--features", type=int, default=4, help="how many of the TF-IDF settings to try (1: the default only)")
     args = p.parse_args()
     hub = make_hub(load_settings(env={}, database_url=f"sqlite:///{args.db}"))
@@ -88,7 +94,7 @@ def main() -> None:
     splits = [E.split(storage, args.interactions, c) for c in args.cutoff]
     users = sum(len(s.users) for s in splits)
     print("# users per cutoff: " + ", ".join(f"{s.cutoff} {len(s.users)} ({len(s.candidates)} candidates)" for s in splits) + f"; {users} in all")
-    lives = args.half_life or [None, 90.0, 365.0]
+    lives = [h or None for h in args.half_life] if args.half_life else [None, 90.0, 365.0]  # 0: no decay
     for label, tfidf in features[: args.features]:
         t = time.perf_counter()
         total: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])

@@ -125,3 +125,35 @@ def test_cli_json(hub, db_url: str, tmp_path: Path) -> None:
         capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
     )
     assert bad.returncode == 2 and "--cutoff" in bad.stderr
+
+
+HF_ARCHIVE = "hf-daily-papers-2024-05_2026-08.tar.gz"
+HF_CUTOFF = date(2025, 10, 1)  # as in docs/benchmarks.md ("Recommendations")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # ingests 9,877 papers and embeds about 3,000 of them
+def test_targets_hold_on_the_real_hf_submitters(shared_data: Path, tmp_path: Path) -> None:
+    from broadsheet.personal import evaluate as E
+
+    archive = shared_data / HF_ARCHIVE
+    interactions = tmp_path / "hf-submitters.jsonl"
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "recs_hf_submitters.py"), "--data", str(archive), "--out", str(interactions)],
+        check=True, capture_output=True, env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    url = f"sqlite:///{tmp_path / 'hf.sqlite3'}"
+    hub = hub_at(url)
+    try:
+        hub.ingest_paths([archive])
+        s = E.split(hub._storage, interactions, HF_CUTOFF)
+        wanted = {c.paper_id for c in s.candidates} | {p for u in s.users for p in s.before[u]}
+        wanted |= set(hub._storage.recs.background(HF_CUTOFF, E.BACKGROUND))
+        hub.index_embeddings(arxiv_ids=[p.arxiv_id for p in hub._storage.papers.by_ids(sorted(wanted)).values()])
+        result = hub.evaluate_recommendations(interactions, HF_CUTOFF).as_dict()
+    finally:
+        close_hubs(url)
+    assert result["users"] >= 25 and result["candidates"] > 500
+    assert "centroid-emb" in result["scores"]  # the embedding baseline was measured
+    assert result["shipped_vs_best_baseline"] >= 1.05, result
+    assert result["shipped_vs_popularity"] >= 2, result

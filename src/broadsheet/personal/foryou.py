@@ -69,7 +69,8 @@ class Pool:
     by_author: dict[str, set[int]]  # author name key -> candidate rows
     by_category: dict[str, set[int]]  # category code -> candidate rows
     embedder: str | None  # the model of the vectors in ``cand`` and ``background`` (None: words only)
-    extra: dict[int, tuple[Any, Any]]  # paper id -> (TF-IDF row, vector or None) of a paper outside the pool
+    categories: dict[str, int]  # columns of the category features
+    extra: dict[int, tuple[Any, Any, Any]]  # paper id -> (TF-IDF row, vector or None, categories row) outside the pool
 
     def examples(self, storage: Storage, paper_ids: list[int]) -> M.Examples:
         """Features of these papers (those that exist), in order: from the pool or computed once."""
@@ -84,15 +85,18 @@ class Pool:
             vectors = _vectors(storage, self.embedder, found, self.cand.emb)
             if found:
                 mat = self.vectorizer.transform([M.paper_text(*texts[p]) for p in found])
+                _, cats = storage.recs.facets(found)
+                cat_rows = M.category_matrix([cats.get(p, []) for p in found], self.categories)
                 for i, p in enumerate(found):
-                    self.extra[p] = (mat[i], None if vectors is None else vectors[i])
+                    self.extra[p] = (mat[i], None if vectors is None else vectors[i], cat_rows[i])
         inside = [index[p] for p in paper_ids if p in index]
         outside = [self.extra[p] for p in paper_ids if p not in index and p in self.extra]
-        tf = sparse.vstack([self.cand.tfidf[inside]] + [t for t, _ in outside], format="csr")
+        tf = sparse.vstack([self.cand.tfidf[inside]] + [t for t, _, _ in outside], format="csr")
+        cats = sparse.vstack([self.cand.cats[inside]] + [c for _, _, c in outside], format="csr")
         emb = None
         if self.cand.emb is not None:
-            emb = np.vstack([self.cand.emb[inside]] + [v[None, :] for _, v in outside])
-        return M.Examples(tf, emb)
+            emb = np.vstack([self.cand.emb[inside]] + [v[None, :] for _, v, _ in outside])
+        return M.Examples(tf, emb, None, cats)
 
 
 def _vectors(storage: Storage, model: str | None, paper_ids: list[int], like: Any) -> Any:
@@ -159,13 +163,17 @@ class ForYou:
         vec = M.fit_tfidf(cand_texts + back_texts) if cand_texts or back_texts else None
         if vec is None or not getattr(vec, "vocabulary_", None):
             vec = M.fit_tfidf(["empty window"])
-        embedder = self._embedder() if M.SHIPPED_EMBEDDING_WEIGHT else None
+        embedder = self._embedder() if M.BLEND.get("centroid-emb") else None
         cand_emb = back_emb = None
         if embedder is not None and self._storage.vectors.has_any(embedder):
             dim_like = np.zeros((0, _dim(self._storage, embedder, ids + back_ids)), np.float32)
             cand_emb = _vectors(self._storage, embedder, ids, dim_like)
             back_emb = _vectors(self._storage, embedder, back_ids, dim_like)
         authors, cats = recs.facets(ids)
+        _, back_cats = recs.facets(back_ids)
+        cand_codes = [cats.get(p, []) for p in ids]
+        back_codes = [back_cats.get(p, []) for p in back_ids]
+        vocabulary = M.category_vocabulary(cand_codes + back_codes)
         row = {p: i for i, p in enumerate(ids)}
         by_author: dict[str, set[int]] = {}
         by_category: dict[str, set[int]] = {}
@@ -180,12 +188,13 @@ class ForYou:
             rows=rows,
             vectorizer=vec,
             vocabulary=np.asarray(vec.get_feature_names_out()),
-            cand=M.Examples(vec.transform(cand_texts), cand_emb),
-            background=M.Examples(vec.transform(back_texts), back_emb),
+            cand=M.Examples(vec.transform(cand_texts), cand_emb, None, M.category_matrix(cand_codes, vocabulary)),
+            background=M.Examples(vec.transform(back_texts), back_emb, None, M.category_matrix(back_codes, vocabulary)),
             texts=[t.lower() for t in cand_texts],
             by_author=by_author,
             by_category=by_category,
             embedder=embedder if cand_emb is not None else None,
+            categories=vocabulary,
             extra={},
         )
 

@@ -14,6 +14,7 @@ Which model ships, and why, is in docs/benchmarks.md ("Recommendations"); :data:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 # Words (not numbers or single letters), as arxiv-sanity-lite tokenises.
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b"
-SVM_C = 0.1  # LinearSVC's C; see docs/benchmarks.md for the grid
+SVM_C = 0.3  # LinearSVC's C; see docs/benchmarks.md for the grid
 MAX_FEATURES = 50_000
 
 
@@ -52,6 +53,35 @@ def fit_tfidf(
     )
     vec.fit(texts)
     return vec
+
+
+def category_vocabulary(code_lists: Sequence[Sequence[str]]) -> dict[str, int]:
+    """Columns of the category features: every code seen, and every archive (``cs`` of ``cs.LG``)."""
+    keys = sorted({k for codes in code_lists for c in codes for k in (c, "archive:" + c.split(".")[0])})
+    return {k: i for i, k in enumerate(keys)}
+
+
+def category_matrix(code_lists: Sequence[Sequence[str]], vocabulary: dict[str, int]) -> Any:
+    """A row per paper over ``vocabulary``: 1 for each of its categories, 0.5 for each archive,
+    L2-normalised (a paper without categories is a zero row). Categories are the paper's own
+    metadata, not who wrote it, so ``eval-recs`` counts them as content."""
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    rows, cols, vals = [], [], []
+    for i, codes in enumerate(code_lists):
+        weights: dict[int, float] = {}
+        for c in codes:
+            if c in vocabulary:
+                weights[vocabulary[c]] = 1.0
+            a = vocabulary.get("archive:" + c.split(".")[0])
+            if a is not None:
+                weights.setdefault(a, 0.5)
+        rows += [i] * len(weights)
+        cols += list(weights)
+        vals += list(weights.values())
+    m = sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(code_lists), max(len(vocabulary), 1)))
+    return normalize(m)
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -108,6 +138,7 @@ def svm_weights(
     double): arxiv-sanity-lite's per-user recipe. Returns (weights, bias). ``max_background``
     rows of the background at most (evenly spread): the SVM's cost grows with them."""
     from scipy import sparse
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
     background = spread(background, max_background)
@@ -120,7 +151,9 @@ def svm_weights(
     if weight is not None:  # the positives' weights (mean 1); every other row counts 1
         sample = np.ones(_rows(stack))
         sample[: _rows(pos)] = weight * len(weight) / weight.sum()
-    clf.fit(stack, y, sample_weight=sample)
+    with warnings.catch_warnings():  # an SVM stopped short of full convergence still ranks well
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(stack, y, sample_weight=sample)
     return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
 
 
@@ -162,13 +195,16 @@ class Examples:
     tfidf: Any
     emb: np.ndarray | None = None
     weight: np.ndarray | None = None  # per row, summing to 1 (positives: recent ones weigh more); None: equal
+    cats: Any = None  # csr: the arXiv categories (``category_matrix``); None when unknown
 
     def __len__(self) -> int:
         return self.tfidf.shape[0]
 
     def take(self, rows: Sequence[int], weight: np.ndarray | None = None) -> Examples:
         rows = list(rows)
-        return Examples(self.tfidf[rows], None if self.emb is None else self.emb[rows], weight)
+        return Examples(
+            self.tfidf[rows], None if self.emb is None else self.emb[rows], weight, None if self.cats is None else self.cats[rows]
+        )
 
 
 def decay(ages_days: np.ndarray, half_life: float | None) -> np.ndarray | None:
@@ -183,10 +219,11 @@ def decay(ages_days: np.ndarray, half_life: float | None) -> np.ndarray | None:
 def _stack(*parts: Examples) -> Examples:
     from scipy import sparse
 
-    tf = sparse.vstack([p.tfidf for p in parts if len(p)], format="csr")
-    embs = [p.emb for p in parts if len(p)]
-    emb = None if any(e is None for e in embs) else np.vstack(embs)
-    return Examples(tf, emb)
+    used = [p for p in parts if len(p)] or list(parts[:1])
+    tf = sparse.vstack([p.tfidf for p in used], format="csr")
+    emb = None if any(p.emb is None for p in used) else np.vstack([p.emb for p in used])
+    cats = None if any(p.cats is None for p in used) else sparse.vstack([p.cats for p in used], format="csr")
+    return Examples(tf, emb, None, cats)
 
 
 def _emb(ex: Examples) -> np.ndarray:
@@ -204,6 +241,12 @@ def rank_centroid_tfidf(pos: Examples, background: Examples, cand: Examples) -> 
 
 def rank_centroid_emb(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
     return centroid_scores(_emb(pos), _emb(cand), pos.weight)
+
+
+def rank_centroid_categories(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
+    if pos.cats is None or cand.cats is None:
+        return np.zeros(len(cand))
+    return centroid_scores(pos.cats, cand.cats, pos.weight)
 
 
 def rank_knn_tfidf(pos: Examples, background: Examples, cand: Examples) -> np.ndarray:
@@ -243,14 +286,17 @@ RANKERS: dict[str, Ranker] = {
     "svm-tfidf+centroid-emb": blended((1.0, rank_svm_tfidf), (0.5, rank_centroid_emb)),
     "svm-tfidf+svm-emb": blended((1.0, rank_svm_tfidf), (0.5, rank_svm_emb)),
     "centroid-tfidf+centroid-emb": blended((1.0, rank_centroid_tfidf), (0.5, rank_centroid_emb)),
+    "knn-tfidf": rank_knn_tfidf,
+    "knn-emb": rank_knn_emb,
+    "centroid-categories": rank_centroid_categories,
 }
 NEEDS_EMBEDDINGS = {name for name in RANKERS if "emb" in name}
 
 
 # -- the shipped model ------------------------------------------------------------------------
 
-SHIPPED = "svm-tfidf"  # the name eval-recs and the For you page report
-SHIPPED_EMBEDDING_WEIGHT = 0.0  # weight of the embedding side in the shipped blend (0: words only)
+SHIPPED = "svm-tfidf+centroids"  # the name eval-recs and the For you page report
+BLEND = {"centroid-tfidf": 0.5, "centroid-emb": 0.5, "centroid-categories": 0.5}  # beside the SVM (weight 1), z-scored
 MAX_NEGATIVES = None  # background + candidate rows the SVM learns from at most (None: all)
 HALF_LIFE_DAYS: float | None = None  # positives weigh by age (None: all the same); see ``decay``
 NEGATIVE_WEIGHT = 1.5  # z-score units taken off a candidate as close as can be (cosine 1) to a dismissed paper
@@ -267,20 +313,22 @@ class Scored:
 
 def personal_model(pos: Examples, background: Examples, cand: Examples, neg: Examples | None = None) -> Scored:
     """The shipped model: a per-member linear SVM over TF-IDF (positives against the background
-    and the candidates; dismissed papers as extra negatives), blended with the embedding side
-    when ``SHIPPED_EMBEDDING_WEIGHT`` > 0 and vectors are there, minus a penalty for closeness to
-    a dismissed paper. docs/benchmarks.md ("Recommendations") has the evidence."""
-    negs = _stack(background, cand)
+    and the candidates, dismissed papers as extra negatives), plus the TF-IDF centroid and, when
+    vectors are stored, the embedding centroid (z-scored, weights ``BLEND``), minus a penalty for
+    closeness to a dismissed paper. Why this one: docs/benchmarks.md ("Recommendations")."""
+    from scipy import sparse
+
+    negs = sparse.vstack([background.tfidf, cand.tfidf], format="csr")  # the words alone: the SVM reads nothing else
     weights, _ = svm_weights(
-        pos.tfidf, negs.tfidf, None if neg is None or not len(neg) else neg.tfidf, c=SVM_C, max_background=MAX_NEGATIVES, weight=pos.weight
+        pos.tfidf, negs, None if neg is None or not len(neg) else neg.tfidf,
+        c=SVM_C, max_background=MAX_NEGATIVES, weight=pos.weight,
     )
-    scores = zscore(linear_scores(weights, cand.tfidf))
-    if SHIPPED_EMBEDDING_WEIGHT and pos.emb is not None and cand.emb is not None and negs.emb is not None:
-        w, _ = svm_weights(
-            pos.emb, negs.emb, None if neg is None or not len(neg) or neg.emb is None else neg.emb,
-            c=1.0, max_background=MAX_NEGATIVES, weight=pos.weight,
-        )
-        scores = scores + SHIPPED_EMBEDDING_WEIGHT * zscore(linear_scores(w, cand.emb))
+    parts = [(1.0, linear_scores(weights, cand.tfidf)), (BLEND["centroid-tfidf"], centroid_scores(pos.tfidf, cand.tfidf, pos.weight))]
+    if BLEND["centroid-emb"] and pos.emb is not None and cand.emb is not None:
+        parts.append((BLEND["centroid-emb"], centroid_scores(pos.emb, cand.emb, pos.weight)))
+    if BLEND["centroid-categories"] and pos.cats is not None and cand.cats is not None:
+        parts.append((BLEND["centroid-categories"], centroid_scores(pos.cats, cand.cats, pos.weight)))
+    scores = blend(parts)
     if neg is not None and len(neg):
         scores = scores - negative_penalty(neg.tfidf, cand.tfidf, NEGATIVE_WEIGHT)
     return Scored(scores, weights)

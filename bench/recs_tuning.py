@@ -74,6 +74,42 @@ def rankers(embeddings: bool) -> dict:
     return out
 
 
+def svm_joint(a: float, b: float, c: float = 0.3):
+    """One SVM over [TF-IDF | a x embedding | b x categories]."""
+    from scipy import sparse
+
+    def feats(ex):
+        parts = [ex.tfidf]
+        if ex.emb is not None and a:
+            parts.append(sparse.csr_matrix(a * ex.emb))
+        if ex.cats is not None and b:
+            parts.append(b * ex.cats)
+        return sparse.hstack(parts, format="csr")
+
+    def rank(pos, back, cand):
+        w, _ = M.svm_weights(feats(pos), sparse.vstack([feats(back), feats(cand)], format="csr"), c=c)
+        return M.linear_scores(w, feats(cand))
+    return rank
+
+
+def blend_grid() -> dict:
+    """The shipped model's blend weights (SVM C; TF-IDF, embedding and category centroids), and
+    one SVM over all the features at once instead of a blend."""
+    out = {"centroid-tfidf": M.rank_centroid_tfidf, "centroid-emb": M.rank_centroid_emb}
+    for c in (0.1, 0.3):
+        for e in (0.5, 1.0):
+            for g in (0.0, 0.5):
+                parts = [(1.0, svm_tfidf(c)), (0.5, M.rank_centroid_tfidf), (e, M.rank_centroid_emb)]
+                if g:
+                    parts.append((g, M.rank_centroid_categories))
+                out[f"svm C={c} + 0.5 centroid-tfidf + {e} centroid-emb + {g} categories"] = M.blended(*parts)
+    for a in (0.5, 1.0):
+        out[f"svm-joint emb {a} cats 0.5"] = svm_joint(a, 0.5)
+        out[f"svm-joint emb {a} cats 0.5 + 0.5 centroid-tfidf + 1.0 centroid-emb + 0.5 categories"] = M.blended(
+            (1.0, svm_joint(a, 0.5)), (0.5, M.rank_centroid_tfidf), (1.0, M.rank_centroid_emb), (0.5, M.rank_centroid_categories))
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--db", required=True)
@@ -83,6 +119,7 @@ def main() -> None:
     p.add_argument("--no-embeddings", action="store_true")
     p.add_argument("--half-life", type=float, action="append", help="days (repeatable; 0: none); default: none, 90 and 365")
     p.add_argument("--features", type=int, default=4, help="how many of the TF-IDF settings to try (1: the default only)")
+    p.add_argument("--blends", action="store_true", help="only the grid of the shipped blend's weights")
     args = p.parse_args()
     hub = make_hub(load_settings(env={}, database_url=f"sqlite:///{args.db}"))
     storage = hub._storage
@@ -100,7 +137,7 @@ def main() -> None:
         total: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for s in splits:
             f = E.featurize(storage, s, embedder, tfidf=tfidf)
-            chosen = rankers(f.every.emb is not None and not tfidf)
+            chosen = blend_grid() if args.blends else rankers(f.every.emb is not None and not tfidf)
             for life in lives if not tfidf else [None]:
                 tag = "" if life is None else f" [half-life {life:g} d]"
                 for name, v in E.measure(storage, s, f, chosen, k=args.k, half_life=life).items():

@@ -296,7 +296,7 @@ NEEDS_EMBEDDINGS = {name for name in RANKERS if "emb" in name}
 # -- the shipped model ------------------------------------------------------------------------
 
 SHIPPED = "svm-tfidf+centroids"  # the name eval-recs and the For you page report
-BLEND = {"centroid-tfidf": 0.5, "centroid-emb": 0.5, "centroid-categories": 0.5}  # beside the SVM (weight 1), z-scored
+BLEND = {"centroid-tfidf": 0.5, "centroid-emb": 1.0, "centroid-categories": 0.5}  # beside the SVM (weight 1), z-scored
 MAX_NEGATIVES = None  # background + candidate rows the SVM learns from at most (None: all)
 HALF_LIFE_DAYS: float | None = None  # positives weigh by age (None: all the same); see ``decay``
 NEGATIVE_WEIGHT = 1.5  # z-score units taken off a candidate as close as can be (cosine 1) to a dismissed paper

@@ -11,6 +11,11 @@ topic within a run, as they are in production). Two phases, timed apart:
   2. deliver: the server is started and `deliver_digests` sends the outbox over one connection.
 
     python bench/digest.py --subscribers 10000
+    python bench/digest.py --subscribers 1000 --personal   # members: For you top 5 + follow alerts
+
+``--personal``: every subscriber is a member who saved three papers of their topic and follows
+one search and one author, subscribed to the top 5 For you (their model is trained per digest)
+and follow alerts instead of trending.
 """
 
 from __future__ import annotations
@@ -66,11 +71,32 @@ def _items(n_papers: int, rng: random.Random):
         yield ListingData(aid, day, source="bench", source_ref=f"bench:{i}")
 
 
+def _members(conn, n: int, n_papers: int, now: datetime) -> None:  # noqa: ANN001 - a Connection
+    """Member i (row id i + 1): three saved papers of topic i % 20, follows that topic as a search
+    and the author of one paper of it."""
+    from sqlalchemy import insert, select
+
+    from broadsheet.storage.schema import collection_papers, collections, follows, papers, users
+
+    ids = dict(conn.execute(select(papers.c.arxiv_id, papers.c.id)).all())
+    conn.execute(insert(users), [{"id": i + 1, "name": f"reader{i:05d}", "email": f"reader{i:05d}@example.org", "created_at": now} for i in range(n)])
+    conn.execute(insert(collections), [{"id": i + 1, "user_id": i + 1, "name": "Saved", "slug": "saved", "created_at": now} for i in range(n)])
+    saved = [{"collection_id": i + 1, "paper_id": ids[f"2611.{(i % 20) + 20 * k:05d}"], "added_at": now} for i in range(n) for k in range(3)]
+    conn.execute(insert(collection_papers), saved)
+    conn.execute(insert(follows), [
+        row for i in range(n) for row in (
+            {"user_id": i + 1, "kind": "search", "value": TOPICS[i % len(TOPICS)], "created_at": now},
+            {"user_id": i + 1, "kind": "author", "value": f"Author {(i * 7) % n_papers}", "created_at": now},
+        )
+    ])  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--subscribers", type=int, default=10_000)
     ap.add_argument("--papers", type=int, default=3_000)
     ap.add_argument("--work", type=Path, help="Folder for the database (default: a temporary one).")
+    ap.add_argument("--personal", action="store_true", help="Members with For you and follow alerts (see above).")
     args = ap.parse_args()
 
     from sqlalchemy import insert
@@ -93,9 +119,12 @@ def main() -> None:
     t = time.perf_counter()
     hub.add_papers(_items(args.papers, rng))
     with hub._storage.engine.begin() as conn:  # bulk: hub.subscribe would send confirmations
+        if args.personal:
+            _members(conn, args.subscribers, args.papers, now)
         conn.execute(insert(subscriptions), [
-            {"email": f"reader{i:05d}@example.org", "frequency": "daily", "trending_top": 10,
-             "topics": json.dumps([TOPICS[i % len(TOPICS)]]), "confirmed_at": now, "created_at": now}
+            {"email": f"reader{i:05d}@example.org", "frequency": "daily", "trending_top": 0 if args.personal else 10,
+             "topics": json.dumps([] if args.personal else [TOPICS[i % len(TOPICS)]]), "confirmed_at": now, "created_at": now,
+             "user_id": i + 1 if args.personal else None, "for_you_top": 5 if args.personal else 0, "follow_alerts": args.personal}
             for i in range(args.subscribers)
         ])  # fmt: skip
     setup = time.perf_counter() - t
@@ -122,7 +151,7 @@ def main() -> None:
     hub.close()
     n = args.subscribers
     print(json.dumps({
-        "subscribers": n, "papers": args.papers, "setup_s": round(setup, 1),
+        "subscribers": n, "papers": args.papers, "personal": args.personal, "setup_s": round(setup, 1),
         "compose_render_store_s": round(compose_s, 1), "compose_render_store_per_s": round(n / compose_s),
         "deliver_s": round(deliver_s, 1), "deliver_per_s": round(n / deliver_s),
         "end_to_end_per_s": round(n / (compose_s + deliver_s)), "accepted_by_server": count.value,

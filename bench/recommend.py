@@ -127,7 +127,7 @@ def _stand_in_vectors(hub, week) -> None:  # noqa: ANN001
     import numpy as np
 
     st = hub._storage
-    model = hub._embedder_name()
+    model = hub._search.embedder_name()
     ids = [c.paper_id for c in st.recs.candidates(week[0], week[-1])] + st.recs.background(None, 2000)
     ids += [p for p, _ in st.personal.signals(hub.get_user("reader").id).positives]
     have = st.vectors.blobs([model], ids)[model]

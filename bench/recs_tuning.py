@@ -123,7 +123,7 @@ def main() -> None:
     args = p.parse_args()
     hub = make_hub(load_settings(env={}, database_url=f"sqlite:///{args.db}"))
     storage = hub._storage
-    embedder = None if args.no_embeddings else hub._embedder_name()
+    embedder = None if args.no_embeddings else hub._search.embedder_name()
     cut = " ".join(f"--cutoff {c}" for c in args.cutoff)
     print(f"# python bench/recs_tuning.py --db {args.db} --interactions {args.interactions} {cut}" + (" --no-embeddings" if args.no_embeddings else ""))
     features = [("tfidf 1-2 grams, max_df 0.5", {}), ("tfidf words, max_df 0.5", {"ngrams": 1}),

@@ -14,7 +14,7 @@ from helpers import Clock
 from web_helpers import NOW, Server, site_hub
 
 from broadsheet.hub import Hub
-from broadsheet.web import create_app, hf_api
+from broadsheet.web import create_app, hf_json
 
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"  # read when huggingface_hub is imported
 from huggingface_hub import HfApi
@@ -182,11 +182,11 @@ def test_shapes_match_the_real_hf_responses(fixtures_dir: Path, hub: Hub) -> Non
         *(item["submittedBy"].keys() for item in real if "submittedBy" in item)
     )
     feed = hub.get_feed(date(2026, 11, 1), date(2026, 11, 30), limit=100)
-    ours = hf_api.feed_items(feed.entries)
+    ours = hf_json.feed_items(feed.entries)
     for item in ours:
         assert set(item) <= real_item_keys | {
             "isAuthorParticipating",
-            *hf_api.EXTRA_ITEM_KEYS,
+            *hf_json.EXTRA_ITEM_KEYS,
         }
         assert set(item["paper"]) <= real_paper_keys
         assert all(set(a) <= real_author_keys for a in item["paper"]["authors"])
@@ -207,7 +207,7 @@ def test_shapes_match_the_real_hf_responses(fixtures_dir: Path, hub: Hub) -> Non
         ):  # upvotes: PaperInfo reads 0 as None
             assert (getattr(a, attr) is None) == (getattr(b, attr) is None), attr
     assert (
-        hf_api.hf_time(datetime(2024, 5, 27, 3, 50, 58, 348000))
+        hf_json.hf_time(datetime(2024, 5, 27, 3, 50, 58, 348000))
         == "2024-05-27T03:50:58.348Z"
     )
 

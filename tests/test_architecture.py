@@ -19,9 +19,12 @@ REPO = PACKAGE.parent.parent
 # app); `web` never imports `cli` (docs/dev.md).
 LAYERS = {
     "exceptions": 0, "types": 0,
-    "ids": 1, "text": 1, "config": 1, "schedule": 1, "taxonomy": 1, "accounts": 1, "periods": 1, "trending": 1, "bibtex": 2,
+    "ids": 1, "text": 1, "config": 1, "schedule": 1, "taxonomy": 1, "accounts": 1, "periods": 1, "trending": 1, "trends": 1, "bibtex": 2,
     "sources": 2, "storage": 2, "demo": 2, "logs": 2,
-    "ingest": 3, "search": 3, "digest": 3, "sync": 3, "personal": 3,
+    "pictures": 2,
+    "ingest": 3, "search": 3, "digest": 3, "sync": 3, "members": 3, "community": 3, "browse": 3, "jobs": 3,
+    "personal": 3.5,  # a member's own feed: use cases over search (queries) and storage
+    "extras": 3.5,  # use cases over search and sync: thumbnails, keywords, summaries, stars, trends
     "hub": 4,
     "web": 5,
     "cli": 6,

@@ -3,6 +3,7 @@ by using the copy (log in, search by words and by meaning, vote, add rows after 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from broadsheet.cli import app
 from broadsheet.exceptions import InvalidInputError
 from broadsheet.hub import copy_database
 from broadsheet.storage.copy import TABLES
+from broadsheet.types import ListingData, Organization
 
 from helpers import Clock, hub_at
 
@@ -31,6 +33,12 @@ def urls(postgres, tmp_path: Path) -> Iterator[dict[str, str]]:  # noqa: ANN001 
 
     close_hubs(pg)
     postgres.drop(pg)
+
+
+HF_FIELDS = {
+    "thumbnail_url": "https://cdn.example/1.png", "ai_summary": "A summary.", "ai_keywords": ("a", "b"),
+    "github_stars": 7, "organization": Organization("google", "Google", "https://cdn.example/g.png"),
+}  # fmt: skip
 
 
 def _fill(url: str) -> dict[str, object]:
@@ -52,6 +60,20 @@ def _fill(url: str) -> dict[str, object]:
         run = hub.send_digests("daily", date(2026, 11, 28))
         assert run.sent >= 1
         hub._storage.sync_state.put("oai:test", {"token": "2752941|1001"}, NOW)  # noqa: SLF001
+        first_day = hub.get_first_listing("2611.00001").listed_on  # type: ignore[union-attr]
+        hub.add_papers([  # what Hugging Face adds: organizations, summary, keywords, stars, submitter
+            dataclasses.replace(hub._storage.papers.load_for_merge(["2611.00001"])["2611.00001"], **HF_FIELDS),  # noqa: SLF001
+            ListingData("2611.00001", first_day, "hf-user", "HF User", "/avatars/x.svg", True),
+        ])  # fmt: skip
+        # What Broadsheet made: a thumbnail (a file beside SQLite, a row on PostgreSQL), keywords, stars.
+        from test_thumbnails import GOOD_PDF
+
+        from broadsheet.pictures.render import first_page_webp
+
+        pid = hub._storage.papers.ids_of(["2611.00002"])["2611.00002"]  # noqa: SLF001
+        hub._storage.thumbnails.put(pid, NOW, image=first_page_webp(GOOD_PDF), media_type="image/webp")  # noqa: SLF001
+        assert hub.extract_keywords() == 16
+        hub._storage.extras.put_github("example/repo", 42, NOW)  # noqa: SLF001
         personal = hub._storage.personal  # noqa: SLF001 - the personal feed's tables, filled directly
         saved = personal.ensure_collection(ada.id, "Saved", "saved", now=NOW)
         personal.add_to_collection(saved.id, [hub._storage.papers.ids_of(["2611.00003"])["2611.00003"]], now=NOW)  # noqa: SLF001
@@ -63,10 +85,12 @@ def _fill(url: str) -> dict[str, object]:
             "signals": personal.signals(ada.id),
             "token": token,
             "paper": hub.get_paper("2611.00002"),
+            "hf": (hub.get_paper("2611.00001"), hub.get_first_listing("2611.00001")),
             "lexical": [h.paper.arxiv_id for h in hub.search("protein folding", mode="lexical", limit=5).hits],
             "semantic": [h.paper.arxiv_id for h in hub.search("folding of proteins", mode="semantic", limit=5).hits],
             "comments": [(c.author, c.body, c.parent_id is not None) for c in hub.get_comments("2611.00002")],
             "status": hub.digest_status()["outbox"],
+            "thumbnail": hub.thumbnail("2611.00002").body,
         }
         hub.close()
     finally:
@@ -84,6 +108,11 @@ def test_copy_moves_everything_and_the_copy_works(urls: dict[str, str], source: 
     user = hub.user_for_session(expected["token"])  # type: ignore[arg-type]
     assert user is not None and user.name == "ada"
     assert hub.get_paper("2611.00002") == expected["paper"]
+    assert (hub.get_paper("2611.00001"), hub.get_first_listing("2611.00001")) == expected["hf"]
+    assert hub.get_organization("GOOGLE").fullname == "Google"
+    assert expected["paper"].extras.thumbnail and expected["paper"].extras.keywords  # type: ignore[attr-defined]
+    assert hub.thumbnail("2611.00002").body == expected["thumbnail"]
+    assert hub.get_paper("2611.00001").extras.github_stars == 42
     assert [(c.author, c.body, c.parent_id is not None) for c in hub.get_comments("2611.00002")] == expected["comments"]
     assert [h.paper.arxiv_id for h in hub.search("protein folding", mode="lexical", limit=5).hits] == expected["lexical"]
     assert [h.paper.arxiv_id for h in hub.search("folding of proteins", mode="semantic", limit=5).hits] == expected["semantic"]

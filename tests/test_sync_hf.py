@@ -78,6 +78,11 @@ def test_recorded_days_land_with_upvotes_and_submitters(hub, replay, fixtures_di
     listed = {entry.paper.arxiv_id: entry for entry in hub.get_listings(date(2026, 8, 21))}
     assert len(listed) == len(day) and listed[top["paper"]["id"]].submitter
     assert any(p.github_repo for p in (e.paper for e in listed.values()))
+    # what Hugging Face shows beside the text comes along too (tests/test_hf_fields.py has the rest)
+    assert stored.ai_summary == " ".join(top["paper"]["ai_summary"].split())
+    assert stored.organization is not None and stored.organization.name == top["organization"]["name"]
+    assert stored.github_stars == top["paper"].get("githubStars") and stored.thumbnail_url == top["thumbnail"]
+    assert listed[top["paper"]["id"]].submitter_fullname == top["submittedBy"]["fullname"]
 
     again = [hub.sync_hf_daily(day, base_url=url) for day in DAYS]
     assert sum(r.added + r.updated + r.listings_added for r in again) == 0

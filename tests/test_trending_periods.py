@@ -118,7 +118,7 @@ def _stored(**fields: object):
     data = paper_data(**fields)  # type: ignore[arg-type]
     now = datetime(2026, 1, 1)
     values = {
-        f: getattr(data, f) for f in data.__slots__ if f not in {"external_upvotes"}
+        f: getattr(data, f) for f in data.__slots__ if f not in {"external_upvotes", "cleared"}
     }  # type: ignore[attr-defined]
     return Paper(
         **values,

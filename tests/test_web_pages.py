@@ -430,7 +430,7 @@ def test_comments_markdown_is_sanitised_and_replies_nest_once(
     )
     page = member.get("/papers/2611.00001").text
     assert "<strong>bold</strong>" in page
-    assert "<img" not in page and 'href="javascript' not in page
+    assert "<img src=x" not in page and 'href="javascript' not in page  # the page has its own <img>: the thumbnail
     assert "&lt;img src=x onerror=alert(1)&gt; look" in page
     top = hub.get_comments("2611.00001")[0]
     reply = member.post(
@@ -620,6 +620,8 @@ def test_every_route_is_reachable(anon: Client, member: Client, admin: Client) -
         "{arxiv_id:path}": "2611.00001",
         "{name:path}": "Ada Lovelace",
         "{code}": "cs.LG",
+        "{name}": "example-lab",
+        "{path:path}": "2611.00001.svg",  # /thumbnails/
     }
     for path, methods, _ in ROUTES:
         if methods != ["GET"] or "{token}" in path:  # email links: tests/test_digest_web.py
@@ -650,7 +652,7 @@ def test_listing_submitted_by_a_member_shows_their_name(
     )
     member.post("/submit", {"arxiv_id": "2611.07777"})
     page = member.get("/").text
-    assert "submitted by <strong>ada</strong>" in page
+    assert re.search(r'<img class="avatar" src="/avatars/ada.svg"[^>]*>submitted by <strong title="ada">ada</strong>', page)
 
 
 # -- caching ----------------------------------------------------------------------------------
@@ -843,11 +845,11 @@ def test_feed_pages_have_a_date_picker(anon: Client) -> None:
 
 def test_a_paper_page_says_when_and_by_whom_it_was_listed(member: Client, hub: Hub) -> None:
     page = member.get("/papers/2611.00004").text  # listed Nov 27 by hf-user
-    assert re.search(r'<dt>Listed</dt><dd><a href="/papers/date/2026-11-27">Nov 27, 2026</a> by <strong>hf-user</strong>', page)
+    assert re.search(r'<dt>Listed</dt><dd><a href="/papers/date/2026-11-27">Nov 27, 2026</a> · <span class="who">.*?submitted by <strong title="hf-user">hf-user</strong>', page)
     hub.add_papers([paper("2611.07777", title="Fresh")])
     assert "<dt>Listed</dt>" not in member.get("/papers/2611.07777").text  # never listed
     member.post("/submit", {"arxiv_id": "2611.07777"})
-    assert re.search(r'<dt>Listed</dt><dd><a href="/papers/date/2026-11-28">Nov 28, 2026</a> by <strong>ada</strong>', member.get("/papers/2611.07777").text)
+    assert re.search(r'<dt>Listed</dt><dd><a href="/papers/date/2026-11-28">Nov 28, 2026</a> · <span class="who">.*?submitted by <strong title="ada">ada</strong>', member.get("/papers/2611.07777").text)
 
 
 def test_a_whole_day_fits_on_a_page(db_url: str) -> None:

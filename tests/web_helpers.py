@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from helpers import Clock, hub_at, paper
 
 from broadsheet.hub import Hub
-from broadsheet.types import ListingData
+from broadsheet.types import ListingData, Organization
 
 NOW = datetime(2026, 11, 28, 15, 0)  # a Saturday; ISO week 2026-W48
 DAYS = [
@@ -17,6 +17,16 @@ DAYS = [
 PASSWORD = "correct horse battery"
 XSS_TITLE = "<script>alert(1)</script> Evil title"
 XSS_COMMENT = "<img src=x onerror=alert(1)> look"
+
+
+# What a Hugging Face record adds, on the first paper (2611.00001).
+HF_EXTRAS = {
+    "ai_summary": "Diffusion models, studied in depth.",
+    "ai_keywords": ("diffusion models", "depth"),
+    "github_stars": 42,
+    "thumbnail_url": "https://cdn.example.org/2611.00001.png",
+    "organization": Organization("example-lab", "Example Lab", "https://cdn.example.org/lab.png"),
+}
 
 
 def site_hub(url: str, clock: Clock | None = None, **settings: object) -> Hub:
@@ -38,9 +48,10 @@ def site_hub(url: str, clock: Clock | None = None, **settings: object) -> Hub:
                     published=day - timedelta(days=3 + k),
                     external_upvotes=10 * k,
                     github_repo="https://github.com/example/repo" if n == 1 else None,
+                    **(HF_EXTRAS if n == 1 else {}),
                 )
             )
-            items.append(ListingData(aid, day, submitter="hf-user"))
+            items.append(ListingData(aid, day, submitter="hf-user", submitter_fullname="HF User" if n == 1 else None))
     items.append(
         paper("2611.09999", title=XSS_TITLE, abstract="An abstract with <b>tags</b>.")
     )

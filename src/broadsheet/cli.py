@@ -364,6 +364,7 @@ def _hit_json(hit) -> dict:  # noqa: ANN001 - a SearchHit
     return {
         "id": hit.paper.arxiv_id,
         "title": hit.paper.title,
+        "organization": hit.paper.organization.name if hit.paper.organization else None,
         "score": hit.score,
         "lexical_rank": hit.lexical_rank,
         "lexical_score": hit.lexical_score,
@@ -622,6 +623,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
     hub.start_background_embedding()  # what has no vector yet, at low priority
+    hub.start_background_extras()  # thumbnails, keywords, summaries of new papers, at low priority
     if s.submit_fetch and hub.fetch_paper is None:
         hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
@@ -828,6 +830,84 @@ def enrich(
     _run_sync("enrich", lambda hub, show: hub.enrich_arxiv(base_url=base_url, delay=delay, embed=embed, on_progress=show))
 
 
+@sync_app.command("github")
+def sync_github(
+    base_url: BaseUrl = None,
+    everything: Annotated[bool, typer.Option("--all", help="Also the repositories checked in the last 20 hours.")] = False,
+) -> None:
+    """GitHub stars of the repositories papers name (GitHub's REST API; github_token optional).
+    Stops, and says when to run again, when GitHub's rate limit is used up."""
+    hub = _hub()
+    try:
+        report = hub.sync_github(base_url=base_url, everything=everything)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(report.summary(), highlight=False, markup=False)
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@app.command()
+def thumbnails(
+    since: Annotated[Optional[datetime], typer.Option("--since", **_DAYS, help="Papers listed on this day or later (default: every listed paper).")] = None,
+    paper: Annotated[list[str], typer.Option("--paper", metavar="ID", help="This paper (repeatable), listed or not.")] = [],  # noqa: B006 - Typer's way
+    limit: Annotated[int, typer.Option("--limit", help="At most this many papers (one arXiv request each, 3 s apart).", min=1)] = 1000,
+    retry: Annotated[bool, typer.Option("--retry", help="Try again the papers that had no PDF or a broken one.")] = False,
+) -> None:
+    """Render thumbnails (each paper's first PDF page, fetched from arXiv) that are missing.
+    Papers without a PDF keep their generated card."""
+    hub = _hub()
+    try:
+        report = hub.make_thumbnails(since=_day(since), arxiv_ids=paper or None, limit=limit, retry=retry)
+        counts = hub.thumbnail_counts()
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(report.summary(), highlight=False, markup=False)
+    out.print("stored: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"), highlight=False)
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@app.command()
+def keywords(
+    limit: Annotated[int, typer.Option("--limit", help="At most this many papers.", min=1)] = 1000,
+) -> None:
+    """Extract keyphrases from the titles and abstracts of embedded papers that have none yet
+    (ranked by the search embedder; papers without a vector wait for `broadsheet index`)."""
+    hub = _hub()
+    try:
+        done = hub.extract_keywords(limit=limit)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(f"keywords extracted for {done} papers", highlight=False)
+
+
+@app.command()
+def summarize(
+    limit: Annotated[int, typer.Option("--limit", help="At most this many papers.", min=1)] = 100,
+) -> None:
+    """One-line summaries of listed papers from the model at summarizer_url (off when unset)."""
+    hub = _hub()
+    if not hub.settings.summarizer_url or not hub.settings.summarizer_model:
+        hub.close()
+        _fail("set summarizer_url and summarizer_model (an OpenAI-compatible endpoint) first")
+    try:
+        report = hub.make_summaries(limit=limit)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    out.print(report.summary(), highlight=False, markup=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
 user_app = _typer("Manage accounts.")
 app.add_typer(user_app, name="user")
 
@@ -868,6 +948,47 @@ def user_set_password(
     finally:
         hub.close()
     out.print(f"password of {user.name} set; its sessions are logged out", highlight=False)
+
+
+# -- a member's library (README "Your library") ---------------------------------------------------
+
+library_app = _typer("A member's library of saved papers.")
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("import")
+def library_import(
+    user: Annotated[str, typer.Argument(metavar="USER", help="The member whose library it is.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="BibTeX (Zotero, Mendeley, Google Scholar), a list of arXiv ids or addresses, or a Hugging Face collection JSON.")],
+    collection: Annotated[Optional[str], typer.Option("--collection", metavar="NAME", help="Collection to put the papers in (made if missing; default: Saved).")] = None,
+    fetch: Annotated[Optional[bool], typer.Option("--fetch/--no-fetch", help="Fetch papers not in the database from arXiv (default: the submit_fetch setting).")] = None,
+) -> None:
+    """Import a library file into a member's collection; print what landed and every entry that
+    did not, with its line. Exit code 0 when something landed, 1 when nothing did."""
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        _fail(f"cannot read {file}: {e.strerror or e}")
+    hub = _hub()
+    try:
+        member = hub.get_user(user)
+        report = hub.import_library(
+            member, data, collection=collection,
+            fetch=hub.settings.submit_fetch if fetch is None else fetch, interactive=False,
+        )  # fmt: skip
+    except BroadsheetError as e:
+        _fail(f"{file}: {e}")
+    finally:
+        hub.close()
+    for problem in report.problems:
+        err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+    fetched = f", {report.fetched} of them fetched from arXiv" if report.fetched else ""
+    out.print(
+        f"{file.name}: {report.entries} entries read ({report.format}); {report.added} paper{'' if report.added == 1 else 's'} added to "
+        f"{report.collection.name}, {report.already} already there{fetched}; {len(report.problems)} not matched",
+        highlight=False, markup=False, soft_wrap=True,
+    )  # fmt: skip
+    raise typer.Exit(0 if report.matched else 1)
 
 
 # -- email digests and the worker (docs/dev.md "Digests"; README "Email digests") ---------------
@@ -1006,6 +1127,8 @@ def worker(
         plan = {k: v for k, v in parse_schedule(hub.settings.schedule).items() if v and (not job or k in job)}
         if not once and hub.start_background_embedding():
             out.print("worker: embedding papers without a vector in the background", highlight=False)
+        if not once and hub.start_background_extras():
+            out.print("worker: thumbnails, keywords and summaries in the background", highlight=False)
         out.print("worker: " + (", ".join(f"{k} at {'%02d:%02d' % (w.hour, w.minute)}" for k, w in plan.items()) or "nothing scheduled"), highlight=False)
         while True:
             hub.run_due_jobs(only=job, on_job=lambda name, summary: out.print(summary, highlight=False, markup=False))

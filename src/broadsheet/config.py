@@ -124,6 +124,31 @@ class Settings:
         "`sync hf-daily` does. Off: `ingest` stays offline and says how many papers `broadsheet enrich` would complete.",
     )
     arxiv_enrich_batch: int = _setting(100, "Papers asked for per arXiv export API request when enriching (`id_list`; at most 2,000).")
+    # -- what Broadsheet adds to papers (docs/dev.md "Thumbnails, keywords, summaries, stars, trends") --
+    thumbnails: str = _setting(
+        "auto",
+        "Card pictures: local (each paper's first PDF page, fetched from arXiv and rendered here), source (the "
+        "picture URL the source gave, hotlinked), off (a generated card), or auto (local when submit_fetch is on, "
+        "else off). A paper without a picture always gets the generated card.",
+    )
+    arxiv_pdf_url: str = _setting("https://arxiv.org/pdf/", "Where thumbnails fetch a paper's PDF (the arXiv id is appended); paced like the arXiv API.")
+    thumbnail_days: int = _setting(
+        7, "`serve` and `worker` make thumbnails for the papers listed in this many last days (and submissions at once); `broadsheet thumbnails` does older ones."
+    )
+    extract_keywords: bool = _setting(
+        True, "`serve` and `worker` extract keyphrases from embedded papers' titles and abstracts in the background (shown when the source gives none)."
+    )
+    summarizer_url: str = _setting(
+        "", "OpenAI-compatible endpoint (https://host/v1) for one-line paper summaries made by the worker; empty: none."
+    )
+    summarizer_model: str = _setting("", "Model name sent to summarizer_url.")
+    summarizer_key: str = _setting("", "API key for summarizer_url (or BROADSHEET_SUMMARIZER_KEY_FILE); empty: none sent.", secret=True)
+    summarizer_timeout: float = _setting(60.0, "Seconds one summary request may take.")
+    github_api_url: str = _setting("https://api.github.com", "GitHub REST API endpoint (`sync github`).")
+    github_token: str = _setting(
+        "", "GitHub token for `sync github` (or BROADSHEET_GITHUB_TOKEN_FILE): 5,000 requests an hour instead of 60; empty: none.", secret=True
+    )
+    github_delay: float = _setting(1.0, "Seconds between two GitHub API requests.")
     secret_key: str = _setting(
         "",
         "Key that signs the site's CSRF tokens; empty means a random key generated on first run "
@@ -142,6 +167,9 @@ class Settings:
     rate_votes: str = _setting("60/minute", "Votes (and vote withdrawals) allowed per user.")
     rate_comments: str = _setting("10/minute", "Comments allowed per user.")
     rate_submissions: str = _setting("20/hour", "Paper submissions allowed per user.")
+    rate_library: str = _setting("120/minute", "Library changes allowed per user: saves, removals, collections made, renamed or deleted.")
+    rate_imports: str = _setting("20/hour", "Library imports allowed per user (each may fetch papers from arXiv).")
+    library_import_max_mb: int = _setting(5, "Largest library file (BibTeX, list of ids, JSON) an import from the web or the API accepts, in MB.")
     rate_logins: str = _setting("20/minute", "Log-in attempts allowed per client address.")
     login_failures_allowed: int = _setting(
         5, "Failed log-ins in a row for one account (from any address) before each further attempt must wait 2, 4, 8 … seconds."

@@ -52,3 +52,12 @@ def parse_paper_id(text: str) -> tuple[str, int | None]:
     if isinstance(text, str) and _LOCAL_RE.match(text.strip()):
         return text.strip(), None
     return parse_arxiv_id(text)
+
+
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER: 32 bits on PostgreSQL
+
+
+def is_row_id(value: int) -> bool:
+    """Whether a number from outside (a form, a URL) can be a row id at all: a larger one would
+    make the database driver raise instead of finding nothing."""
+    return 1 <= value <= MAX_ROW_ID

@@ -31,13 +31,16 @@ PAUSE_SHARE = 0.1  # after each batch, pause this share of the time its write to
 MAX_PAUSE = 0.2  # ...but no longer than this (seconds)
 BULK_NICE = 10  # the niceness of bulk commands (ingest, the worker): below a server's requests
 
-from .types import BatchPlan, IngestReport, ListingData, Notice, PaperData, Rejected, SourceItem
+from .types import BatchPlan, IngestReport, ListingData, Notice, Organization, PaperData, Rejected, SourceItem
 
 # Fields a later record may fill or overwrite; None/empty in the incoming record keeps the old value.
 _MERGED_FIELDS = (
     "title", "abstract", "authors", "categories", "primary_category", "published", "updated",
     "doi", "journal_ref", "comments", "github_repo", "project_page",
+    "thumbnail_url", "ai_summary", "ai_keywords", "github_stars", "organization",
 )  # fmt: skip
+# Fields a source may clear by stating an explicit null (``PaperData.cleared``).
+CLEARABLE = frozenset({"thumbnail_url", "ai_summary", "ai_keywords", "github_stars", "organization"})
 
 
 def _empty(value: object) -> bool:
@@ -48,7 +51,10 @@ def merge(old: PaperData | None, new: PaperData) -> PaperData | None:
     """What the stored paper becomes when ``new`` arrives; None when nothing changes.
 
     A record of an older arXiv version than the stored one only fills fields the store lacks;
-    otherwise each field the new record states replaces the stored one. Provenance follows the
+    otherwise each field the new record states replaces the stored one. A field the record
+    lacks keeps its stored value; one it states as an explicit null (``new.cleared``: Hugging
+    Face's organization, summary, keywords, stars or thumbnail) is cleared. Counts the source
+    keeps (upvotes, GitHub stars) take the newest figure, up or down. Provenance follows the
     record that made the change.
     """
     if old is None:
@@ -57,9 +63,14 @@ def merge(old: PaperData | None, new: PaperData) -> PaperData | None:
     changes: dict[str, object] = {}
     for name in _MERGED_FIELDS:
         incoming, current = getattr(new, name), getattr(old, name)
+        if name == "organization" and incoming and current and incoming.name == current.name:
+            continue  # the paper names the same one; its full name and logo are the organization's
         if _empty(incoming) or incoming == current or (stale and not _empty(current)):
             continue
         changes[name] = incoming
+    for name in CLEARABLE.intersection(new.cleared):
+        if not _empty(getattr(old, name)):
+            changes[name] = () if name == "ai_keywords" else None
     if new.version is not None and (old.version is None or new.version > old.version):
         changes["version"] = new.version
     if new.external_upvotes is not None and new.external_upvotes != old.external_upvotes:
@@ -84,12 +95,15 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
     current: dict[str, PaperData] = {}  # the newest state of each paper touched by this batch
     is_new: set[str] = set()
     touched: set[str] = set()
+    orgs: dict[str, Organization] = {}
     for item in items:
         if isinstance(item, Rejected):
             rejected.append(item)
         elif isinstance(item, Notice):
             notices.append(item)
         elif isinstance(item, PaperData):
+            if item.organization:
+                orgs[item.organization.name] = item.organization
             key = item.arxiv_id
             before = current.get(key, stored.get(key))
             after = merge(before, item)
@@ -113,7 +127,9 @@ def plan_batch(stored: Mapping[str, PaperData], items: Sequence[SourceItem]) -> 
             raise TypeError(f"not a source item: {item!r:.200}")
     for key, paper in current.items():
         (new if key in is_new else changed).append(paper)
-    return BatchPlan(tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected), tuple(notices))
+    return BatchPlan(
+        tuple(new), tuple(changed), tuple(listings), unchanged, tuple(rejected), tuple(notices), tuple(orgs.values())
+    )
 
 
 def batches(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:
@@ -222,3 +238,66 @@ def ingest(
         if on_batch:
             on_batch(plan)
     return IngestReport(added, updated, unchanged, listings, tuple(rejected), tuple(notices))
+
+
+# -- files (Hub.ingest_paths) ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Where a running ingest is: for progress bars."""
+
+    path: str
+    bytes_done: int
+    bytes_total: int
+    papers_seen: int
+    rejected: int
+
+
+def ingest_files(
+    paths: Sequence[str | os.PathLike[str]],
+    add_papers: Callable[..., IngestReport],
+    *,
+    max_bytes: int,
+    on_progress: Callable[[IngestProgress], None] | None = None,
+) -> IngestReport:
+    """Ingest files of any supported format (see ``broadsheet.sources.files``) through
+    ``add_papers(items, on_batch=...)``. A file that cannot be read, at all or part-way, is one
+    ``Rejected`` named after the file (what came before the damage lands), and the next file is read."""
+    from pathlib import Path
+
+    from .sources.files import read_file_reporting
+
+    total = IngestReport()
+    for path in paths:
+        path = Path(path)
+        try:  # a file that cannot be read is reported, and the next one read
+            size = path.stat().st_size
+            raw = path.open("rb")
+        except OSError as e:
+            total = add_reports(total, IngestReport(rejected=(Rejected(path.name, f"cannot open: {e}"),)))
+            continue
+        seen = rejected = 0
+        with raw:
+
+            def progress(plan: BatchPlan) -> None:
+                nonlocal seen, rejected
+                seen += len(plan.new) + len(plan.changed) + plan.unchanged
+                rejected += len(plan.rejected)
+                if on_progress:
+                    on_progress(IngestProgress(str(path), min(raw.tell(), size), size, seen, rejected))
+
+            report = add_papers(read_file_reporting(raw, path.name, max_bytes=max_bytes), on_batch=progress)
+        total = add_reports(total, report)
+    return total
+
+
+def add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
+    return IngestReport(
+        a.added + b.added,
+        a.updated + b.updated,
+        a.unchanged + b.unchanged,
+        a.listings_added + b.listings_added,
+        a.rejected + b.rejected,
+        a.notices + b.notices,
+    )

@@ -50,7 +50,7 @@ def _containing(kind: str, day: date) -> Period:
 def parse_period(kind: str, slug: str) -> Period:
     """The period a URL names: ``YYYY-MM-DD``, ``YYYY-Www`` or ``YYYY-MM``; InvalidInputError else."""
     examples = {"date": "2024-05-17", "week": "2024-W20", "month": "2024-05"}
-    if kind in KINDS and slug[:4].isdigit() and not FIRST_YEAR <= int(slug[:4]) <= LAST_YEAR:
+    if kind in KINDS and slug[:4].isascii() and slug[:4].isdigit() and not FIRST_YEAR <= int(slug[:4]) <= LAST_YEAR:
         raise InvalidInputError(
             f"no {kind} {slug!r}: pages cover the years {FIRST_YEAR:04d} to {LAST_YEAR} "
             f"(for example {examples[kind]})"

@@ -11,6 +11,17 @@ from datetime import date, datetime
 
 
 @dataclass(frozen=True, slots=True)
+class Organization:
+    """An organization a paper is attributed to (Hugging Face's ``organization``): ``name`` is its
+    handle (``google``, the key in URLs), ``fullname`` how it writes itself, ``avatar_url`` its
+    logo's address as the source gave it (may be relative to huggingface.co)."""
+
+    name: str
+    fullname: str | None = None
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PaperData:
     """One paper as a source reports it, before it meets the database.
 
@@ -32,6 +43,14 @@ class PaperData:
     github_repo: str | None = None
     project_page: str | None = None
     external_upvotes: int | None = None  # votes counted elsewhere (Hugging Face)
+    thumbnail_url: str | None = None  # the source's picture of the paper (HF: a social card PNG)
+    ai_summary: str | None = None  # a one-paragraph summary written by the source's model (HF)
+    ai_keywords: tuple[str, ...] = ()  # keywords the source's model picked (HF)
+    github_stars: int | None = None  # stars of ``github_repo`` when the source counted them
+    organization: Organization | None = None
+    # Fields the source stated as an explicit null ("no organization any more"): they are
+    # cleared, where a field merely absent from the record keeps its stored value (ingest.merge).
+    cleared: tuple[str, ...] = ()
     source: str = ""  # which kind of source: "arxiv-jsonl", "hf-daily", "arxiv-api", "oai-pmh", ...
     source_ref: str = ""  # where exactly: "file.jsonl.gz:123", a URL, "archive.tar.gz/2024-05-27.json:4"
 
@@ -43,6 +62,9 @@ class ListingData:
     arxiv_id: str
     listed_on: date
     submitter: str | None = None  # the external submitter's user name (HF), if any
+    submitter_fullname: str | None = None  # their display name (HF ``fullname``)
+    submitter_avatar: str | None = None  # their avatar's address as the source gave it
+    author_participating: bool | None = None  # an author of the paper takes part (HF's flag)
     source: str = ""
     source_ref: str = ""
 
@@ -65,6 +87,41 @@ class Notice:
 
 # What a source yields, in order: papers, listings (which follow their paper), rejects, notices.
 SourceItem = PaperData | ListingData | Rejected | Notice
+
+
+@dataclass(frozen=True, slots=True)
+class TrendMonth:
+    month: str  # YYYY-MM
+    papers: int
+    upvotes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """Papers and upvotes per month of a set of papers (a search, an author, a category): the
+    months shown (at most ``trends.WINDOW``, ending at the last month with a paper), and totals
+    over every month."""
+
+    label: str
+    months: tuple[TrendMonth, ...]
+    total_papers: int
+    total_upvotes: int
+    first_month: str | None  # the earliest month with a paper, shown or not
+
+
+@dataclass(frozen=True, slots=True)
+class PaperExtras:
+    """What Broadsheet made for a paper itself (not the source's): the rendered first page, keyphrases
+    extracted from the title and abstract, a one-line summary from the configured model, and the
+    stars of its GitHub repository as GitHub's API last said (``broadsheet sync github``)."""
+
+    thumbnail: bool = False
+    keywords: tuple[str, ...] = ()
+    summary: str | None = None
+    github_stars: int | None = None
+
+
+NO_EXTRAS = PaperExtras()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +150,12 @@ class Paper:
     first_seen: datetime
     last_changed: datetime
     hidden: bool = False
+    thumbnail_url: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    github_stars: int | None = None
+    organization: Organization | None = None
+    extras: PaperExtras = NO_EXTRAS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +166,9 @@ class Listing:
     listed_on: date
     submitter: str | None  # a local user's name, or the external submitter's name
     submitted_at: datetime | None = None
+    submitter_fullname: str | None = None  # the external submitter's display name
+    submitter_avatar: str | None = None  # the external submitter's avatar address (HF)
+    author_participating: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +219,9 @@ class FeedEntry:
     submitter: str | None
     score: float  # trending score at the feed's ``as_of`` time (broadsheet.trending)
     age_hours: float  # hours from the start of ``listed_on`` to ``as_of``
+    submitter_fullname: str | None = None
+    submitter_avatar: str | None = None
+    author_participating: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +270,7 @@ class Query:
     since: date | None = None
     until: date | None = None
     raw: str = field(default="", compare=False)
+    organizations: tuple[str, ...] = ()  # org:NAME, any of them (names compared in any case)
 
     @property
     def text(self) -> str:
@@ -212,7 +282,12 @@ class Query:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.has_text or self.authors or self.categories or self.since or self.until)
+        return not (self.has_text or self.authors or self.categories or self.organizations or self.since or self.until)
+
+    @property
+    def filters(self) -> bool:
+        """Whether anything besides ranked words narrows the results (what ``allowed_ids`` applies)."""
+        return bool(self.categories or self.organizations or self.since or self.until or self.authors or self.excluded or self.phrases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +296,7 @@ class SearchFilters:
 
     categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
 
@@ -306,6 +382,9 @@ class BatchPlan:
     unchanged: int = 0
     rejected: tuple[Rejected, ...] = ()
     notices: tuple[Notice, ...] = ()
+    # Every organization the batch's records name, as the last record stated it: stored whether
+    # or not its papers changed (a paper refers to an organization by name only).
+    organizations: tuple[Organization, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +423,14 @@ class CopyProgress:
     """Where a running ``copy-db`` is: rows of ``table`` copied so far, of ``total``."""
 
     table: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    """Where a running `broadsheet index` is."""
+
     done: int
     total: int
 
@@ -407,6 +494,10 @@ class Subscription:
     confirmed_at: datetime | None
     created_at: datetime
     user_id: int | None = None
+    # Members only: the top N of their For you recommendations of the period (0: none), and a
+    # section per follow with its new papers (personal/alerts.py).
+    for_you_top: int = 0
+    follow_alerts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +518,7 @@ class DigestSection:
     title: str
     papers: tuple[Paper, ...]
     topic: str | None = None  # the query, for a topic section (links to its search page)
+    reasons: tuple[str, ...] = ()  # why each paper is there (personal sections), "" for none
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,13 +130,14 @@ def render_digest(digest: Digest, site: MailSite, unsubscribe_url: str, message_
 
 def render_confirmation(
     site: MailSite, to: str, frequency: str, topics: tuple[str, ...], trending_top: int, confirm_url: str,
-    message_id: str, now: datetime, days: int,
+    message_id: str, now: datetime, days: int, *, for_you_top: int = 0, follow_alerts: bool = False,
 ) -> bytes:  # fmt: skip
     """The double opt-in email: nothing else is sent to ``to`` until its link is followed."""
     subject = f"Confirm your {site.name} {frequency} digest"
     context = {
         "frequency": frequency, "topics": topics, "trending_top": trending_top,
         "confirm_url": confirm_url, "days": days, "to": to,
+        "for_you_top": for_you_top, "follow_alerts": follow_alerts,
     }  # fmt: skip
     return _build(site, to, subject, "confirm", context, message_id, now)
 

@@ -34,6 +34,7 @@ from ..text import name_key
 from ..trending import trending_score
 from ..types import Interest, Recommendation, RecommendationPage, User
 from . import model as M
+from .mutes import MuteFilter, _contains, category_matches, words_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,7 +66,8 @@ class Pool:
     vocabulary: np.ndarray
     cand: M.Examples  # one row per candidate
     background: M.Examples  # the background sample
-    texts: list[str]  # lower-cased title + abstract, for follows of searches and word mutes
+    texts: list[str]  # lower-cased title + abstract, for follows of searches
+    words: list[list[str]]  # title words, "", abstract words (``mutes.words_of``): for word mutes
     by_author: dict[str, set[int]]  # author name key -> candidate rows
     by_category: dict[str, set[int]]  # category code -> candidate rows
     embedder: str | None  # the model of the vectors in ``cand`` and ``background`` (None: words only)
@@ -188,9 +190,11 @@ class ForYou:
             rows=rows,
             vectorizer=vec,
             vocabulary=np.asarray(vec.get_feature_names_out()),
-            cand=M.Examples(vec.transform(cand_texts), cand_emb, None, M.category_matrix(cand_codes, vocabulary)),
-            background=M.Examples(vec.transform(back_texts), back_emb, None, M.category_matrix(back_codes, vocabulary)),
+            # a small database may have everything in the window (no background), or an empty window
+            cand=M.Examples(_transform(vec, cand_texts), cand_emb, None, M.category_matrix(cand_codes, vocabulary)),
+            background=M.Examples(_transform(vec, back_texts), back_emb, None, M.category_matrix(back_codes, vocabulary)),
             texts=[t.lower() for t in cand_texts],
+            words=[words_of(texts.get(p, ("", ""))[0]) + [""] + words_of(texts.get(p, ("", ""))[1]) for p in ids],
             by_author=by_author,
             by_category=by_category,
             embedder=embedder if cand_emb is not None else None,
@@ -219,7 +223,7 @@ class ForYou:
         positives = [p for p, _ in signals.positives]
         negatives = {p for p, _ in signals.negatives}
         seen = set(positives) | negatives
-        muted = set().union(*(_rows_matching(pool, m.kind, m.value) for m in mutes if m.kind in ("author", "category", "word")))
+        muted = _muted_rows(pool, MuteFilter.of(mutes))
         keep = [i for i, r in enumerate(pool.rows) if r.paper_id not in seen and i not in muted]
         hidden = sum(1 for i in muted if pool.rows[i].paper_id not in seen)
         follows = [(f, _rows_matching(pool, f.kind, f.value)) for f in signals.follows if f.kind in ("author", "category", "search")]
@@ -285,6 +289,15 @@ class ForYou:
         return items
 
 
+def _transform(vec: Any, texts: list[str]) -> Any:
+    """TF-IDF rows of ``texts`` (scikit-learn refuses an empty list: an empty matrix then)."""
+    from scipy import sparse
+
+    if texts:
+        return vec.transform(texts)
+    return sparse.csr_matrix((0, len(vec.vocabulary_)), dtype="float32")
+
+
 def _dim(storage: Storage, model: str, paper_ids: list[int]) -> int:
     """The dimension of ``model``'s vectors, read off one stored vector."""
     for part in (paper_ids[:50], paper_ids):
@@ -306,25 +319,33 @@ def _best(scores: np.ndarray, limit: int) -> list[int]:
 # -- follows and mutes: which candidates match (over the pool's indexes) ----------------------------
 
 
-def _phrase(value: str) -> re.Pattern[str] | None:
-    words = re.findall(r"\w+", value.lower())
-    return re.compile(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b") if words else None
+def _muted_rows(pool: Pool, mutes: MuteFilter) -> set[int]:
+    """Rows of the pool's candidates that a member's mutes hide, matched as every other list
+    matches them (``personal/mutes.py``: name keys, categories and archives, whole words)."""
+    rows: set[int] = set()
+    for key in mutes.authors:
+        rows |= pool.by_author.get(key, set())
+    for value in mutes.categories:
+        for code, found in pool.by_category.items():
+            if category_matches(value, (code,)):
+                rows |= found
+    for phrase, _ in mutes.phrases:
+        rows |= {i for i, words in enumerate(pool.words) if _contains(words, phrase)}
+    return rows
 
 
 def _rows_matching(pool: Pool, kind: str, value: str) -> set[int]:
-    """Rows of the pool's candidates that match a follow or a mute: an author (any case or
-    accents), a category or a whole archive (``cs``), every word of a search, or a word or phrase."""
+    """Rows of the pool's candidates that match a follow: an author (any case or accents), a
+    category or a whole archive (``cs``), or every word of a search in the title or abstract."""
     if kind == "author":
         return pool.by_author.get(name_key(value), set())
     if kind == "category":
         v = value.strip()
-        return set().union(*(rows for code, rows in pool.by_category.items() if code == v or code.startswith(v + ".")))
+        return set().union(*(rows for code, rows in pool.by_category.items() if category_matches(v, (code,))))
     if kind == "search":
         words = [w for w in re.findall(r"[\w:]+", value.lower()) if ":" not in w]
         if not words:
             return set()
         patterns = [re.compile(r"\b" + re.escape(w)) for w in words]
         return {i for i, t in enumerate(pool.texts) if all(p.search(t) for p in patterns)}
-    if kind == "word" and (phrase := _phrase(value)):
-        return {i for i, t in enumerate(pool.texts) if phrase.search(t)}
     return set()

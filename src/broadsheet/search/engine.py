@@ -128,6 +128,15 @@ class SearchEngine:
         found = index.search(query_terms(query) + phrase_words, limit, allowed)  # type: ignore[arg-type]
         return self._fulltext.search(query, limit) if found is None else found
 
+    def matching_ids(self, query: Query):  # noqa: ANN201 - a numpy array, or None
+        """Ids of the papers whose text matches any of a words-only query, from the in-memory
+        index; None when it cannot say (not built or behind, or the query has phrases, authors
+        or exclusions: the database answers those)."""
+        index = self._lexical
+        if index is None or not index.ready or not query.words or query.phrases or query.authors or query.excluded:
+            return None
+        return index.matching_ids(query_terms(query))
+
     def lexical_status(self) -> IndexStatus | None:
         """How the in-memory lexical index stands; None when the database ranks every query."""
         return None if self._lexical is None else self._lexical.status()

@@ -338,6 +338,18 @@ class BM25Index:
         return list(zip(ids[hits].tolist(), scores[hits].tolist(), strict=True))
 
 
+    def matching_ids(self, words: Iterable[str]) -> np.ndarray:
+        """Ids of the papers holding any of ``words`` (what an OR of them matches): the union of
+        their postings, for trend charts (a few ms where FTS5 and the driver take tens)."""
+        snap = self._snap
+        tids = list(dict.fromkeys(t for w in words if (t := snap.vocab.lookup(w)) is not None))
+        if not tids or not len(snap.ids):
+            return np.empty(0, np.int64)
+        slots = np.unique(np.concatenate([p.slice(t)[0] for p in (snap.main, snap.delta) for t in tids]))
+        slots = slots[snap.alive[slots]]
+        return snap.ids[slots]
+
+
 @dataclass(frozen=True)
 class IndexStatus:
     """How the in-memory lexical index stands (``Hub.search_index_status``)."""
@@ -478,6 +490,13 @@ class LexicalIndex:
             failures=self._failures,
             last_error=self._last_error,
         )
+
+    def matching_ids(self, words: Iterable[str]) -> np.ndarray | None:
+        """``BM25Index.matching_ids``; None when the index is not current (ask the database)."""
+        if not self.is_current():
+            self._kick()
+            return None
+        return self._index.matching_ids(words)
 
     def search(self, words: Iterable[str], limit: int, allowed: set[int] | None = None) -> list[tuple[int, float]] | None:
         """``(paper_id, bm25)`` best first from memory; None when the index is not current (it

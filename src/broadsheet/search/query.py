@@ -4,7 +4,8 @@
 
 - words: any may match (ranked by BM25 and meaning); ``"quoted phrases"`` must match as phrases;
 - ``-word`` / ``-"a phrase"``: papers containing it are excluded;
-- ``author:NAME`` (quote names with spaces), ``cat:CODE`` (repeatable: any of them);
+- ``author:NAME`` (quote names with spaces), ``cat:CODE``, ``org:NAME`` (an organization's
+  handle, as in ``/organizations/NAME``, any case; repeatable: any of them);
 - ``since:DATE`` / ``until:DATE`` with DATE ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (inclusive).
 
 Malformed queries raise ``InvalidInputError`` with a message meant for the person who typed it.
@@ -29,7 +30,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_FIELDS = {"author", "cat", "since", "until"}
+_FIELDS = {"author", "cat", "org", "since", "until"}
 _WORD_CHARS = re.compile(r"\w+")
 
 
@@ -61,6 +62,7 @@ def parse_query(raw: str) -> Query:
     excluded: list[str] = []
     authors: list[str] = []
     categories: list[str] = []
+    orgs: list[str] = []
     since = until = None
     pos = 0
     while pos < len(raw):
@@ -82,6 +84,8 @@ def parse_query(raw: str) -> Query:
                 authors.append(value)
             elif key == "cat":
                 categories.append(value)
+            elif key == "org":
+                orgs.append(value)
             elif key == "since":
                 since = _parse_date(value, end=False, key=key)
             else:
@@ -102,13 +106,15 @@ def parse_query(raw: str) -> Query:
                 words += tokens
     if since and until and since > until:
         raise InvalidInputError(f"since:{since} is after until:{until}")
-    query = Query(tuple(words), tuple(phrases), tuple(excluded), tuple(authors), tuple(categories), since, until, raw)
+    query = Query(
+        tuple(words), tuple(phrases), tuple(excluded), tuple(authors), tuple(categories), since, until, raw, tuple(orgs)
+    )
     if excluded and query.is_empty:
         raise InvalidInputError("a query needs something to search for besides exclusions")
     return query
 
 
-_EXAMPLE = {"author": '"Ada Lovelace"', "cat": "cs.LG", "since": "2024-01", "until": "2024-12-31"}
+_EXAMPLE = {"author": '"Ada Lovelace"', "cat": "cs.LG", "org": "google", "since": "2024-01", "until": "2024-12-31"}
 
 
 def check_query(raw: str, *, what: str = "query") -> Query:
@@ -121,6 +127,6 @@ def check_query(raw: str, *, what: str = "query") -> Query:
         raise InvalidInputError(f"{what} {raw!r}: {e}") from None
     if query.is_empty:
         raise InvalidInputError(
-            f"{what} {raw!r}: nothing to search for (give words, a \"phrase\", author:, cat:, since: or until:)"
+            f"{what} {raw!r}: nothing to search for (give words, a \"phrase\", author:, cat:, org:, since: or until:)"
         )
     return query

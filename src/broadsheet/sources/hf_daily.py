@@ -15,6 +15,14 @@ Where things live, from the 2024-05 .. 2026-08 archive:
 - The submitter's user name is ``item.submittedBy.name`` (from 2024-06) and
   ``paper.submittedOnDailyBy.user`` (from 2025-03; some also repeat it as ``name``). ``fullname``
   is a display name, not a user name. The first days (2024-05) name no submitter.
+- What the page shows beside the text, kept as given: the picture ``item.thumbnail`` (the first
+  days, 2024-05, call it ``item.mediaUrl``); from 2025-03 ``paper.ai_keywords`` and
+  ``item.isAuthorParticipating``; from 2025-12 ``paper.ai_summary``, ``paper.githubStars`` (when
+  there is a repository) and ``organization`` (``name``, ``fullname``, ``avatar`` when it has one;
+  the same object in ``item`` and in ``paper``). The submitter's ``fullname`` and ``avatarUrl``
+  sit beside their user name (``avatarUrl`` is sometimes relative: ``/avatars/<hash>.svg``).
+  HF leaves a field out when it has nothing; an explicit ``null`` for one of the fields above is
+  recorded in ``PaperData.cleared`` so that a re-sync clears it (see ``ingest.merge``).
 - ``paper.submittedOnDailyAt`` (from 2025-03) always falls on the page's day. ``item.publishedAt``
   is when the item was posted until 2025-02 (often the evening before, in UTC) and after that the
   paper's own publication time shifted by some hours, so it is only a last resort for the listing
@@ -38,7 +46,7 @@ from typing import Any
 
 from ..exceptions import InvalidInputError, SourceError
 from ..ids import parse_arxiv_id
-from ..types import ListingData, Notice, PaperData, Rejected, SourceItem
+from ..types import ListingData, Notice, Organization, PaperData, Rejected, SourceItem
 from ._common import or_none, parse_day
 
 SOURCE = "hf-daily"
@@ -133,24 +141,69 @@ def _read_item(item: dict[str, Any], ref: str, day: date | None) -> tuple[PaperD
         github_repo=_text(paper, "githubRepo"),
         project_page=_text(paper, "projectPage"),
         external_upvotes=_count(paper, "upvotes"),
+        thumbnail_url=_text(item, "thumbnail") or _text(item, "mediaUrl"),
+        ai_summary=_text(paper, "ai_summary"),
+        ai_keywords=_keywords(paper),
+        github_stars=_count(paper, "githubStars"),
+        organization=_organization(item, paper),
+        cleared=_cleared(item, paper),
         source=SOURCE,
         source_ref=ref,
     )
+    by_item = _mapping(item, "submittedBy", required=False)
+    by_paper = _mapping(paper, "submittedOnDailyBy", required=False)
+    participating = item.get("isAuthorParticipating")
     listing = ListingData(
         arxiv_id=arxiv_id,
         listed_on=listed_on,
-        submitter=_submitter(item, paper),
+        submitter=_text(by_item, "name") or _text(by_paper, "user") or _text(by_paper, "name"),
+        submitter_fullname=_text(by_item, "fullname") or _text(by_paper, "fullname"),
+        submitter_avatar=_text(by_item, "avatarUrl") or _text(by_paper, "avatarUrl"),
+        author_participating=participating if isinstance(participating, bool) else None,
         source=SOURCE,
         source_ref=ref,
     )
     return record, listing
 
 
-def _submitter(item: dict[str, Any], paper: dict[str, Any]) -> str | None:
-    """The submitting user's user name: ``item.submittedBy.name``, else the paper's copy."""
-    by_item = _mapping(item, "submittedBy", required=False)
-    by_paper = _mapping(paper, "submittedOnDailyBy", required=False)
-    return _text(by_item, "name") or _text(by_paper, "user") or _text(by_paper, "name")
+# Where each clearable PaperData field is in a record: (object, key); "item" or "paper".
+_CLEARABLE = {
+    "thumbnail_url": (("item", "thumbnail"),),
+    "ai_summary": (("paper", "ai_summary"),),
+    "ai_keywords": (("paper", "ai_keywords"),),
+    "github_stars": (("paper", "githubStars"),),
+    "organization": (("item", "organization"), ("paper", "organization")),
+}
+
+
+def _cleared(item: dict[str, Any], paper: dict[str, Any]) -> tuple[str, ...]:
+    """The fields the record states as an explicit ``null`` (present, None) and nowhere else."""
+    where = {"item": item, "paper": paper}
+    out = []
+    for name, places in _CLEARABLE.items():
+        present = [where[obj][key] for obj, key in places if key in where[obj]]
+        if present and all(v is None for v in present):
+            out.append(name)
+    return tuple(out)
+
+
+def _organization(item: dict[str, Any], paper: dict[str, Any]) -> Organization | None:
+    """``organization`` (the paper's copy, else the item's), when it names one."""
+    for obj in (paper, item):
+        org = _mapping(obj, "organization", required=False)
+        name = _text(org, "name")
+        if name:
+            return Organization(name, _text(org, "fullname"), _text(org, "avatar") or _text(org, "avatarUrl"))
+    return None
+
+
+def _keywords(paper: dict[str, Any]) -> tuple[str, ...]:
+    """``paper.ai_keywords``: the non-blank strings, in order, repeats kept (as served)."""
+    value = paper.get("ai_keywords")
+    if not isinstance(value, list):
+        return ()
+    words = (or_none(w) for w in value if isinstance(w, str))
+    return tuple(w for w in words if w)
 
 
 def _authors(paper: dict[str, Any]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -14,6 +15,7 @@ from .browse import BrowseStore
 from .community import CommunityStore
 from .digests import DigestStore
 from .engine import create_db_engine, is_postgres, migrate, schema_version
+from .extras import ExtrasStore, FileThumbnailStore, ThumbnailStore
 from .fulltext import FullTextIndex
 from .fulltext_pg import PgFullTextIndex
 from .locks import AdvisoryLock, LeaseLock, Lock
@@ -25,6 +27,7 @@ from .vectors import VectorStore
 from .vectors_pg import PgVectorSearch
 from .schema import comments, listings, papers, subscriptions, users, votes
 from .syncstate import SyncStateStore
+from .trends import TrendStore
 
 __all__ = ["Storage", "open_storage"]
 
@@ -48,6 +51,16 @@ class Storage:
         self.digests = DigestStore(engine)
         self.personal = PersonalStore(engine)
         self.recs = RecsStore(engine)  # what recommendations read: candidates, text, facets
+        # Thumbnails: files beside a SQLite database, rows on PostgreSQL (every server sees them).
+        db_file = engine.url.database if not self.is_postgres else None
+        self.thumbnails = (
+            FileThumbnailStore(engine, Path(db_file).expanduser().resolve().parent / "thumbnails")
+            if db_file and db_file != ":memory:"
+            else ThumbnailStore(engine)
+        )
+        self.extras = ExtrasStore(engine)
+        self.trends = TrendStore(engine, self.fulltext)
+        self.papers.extras_for = lambda pids: self.extras.for_papers(pids, self.thumbnails.statuses(pids))
 
     def lock(self, name: str, holder: str, *, seconds: float, now: Callable[[], datetime], dead: Callable[[str], bool]) -> Lock:
         """The lock called ``name`` for ``holder`` (not taken yet; see storage/locks.py): an

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, func, or_, select
 
-from .schema import listings, paper_authors, paper_categories, papers, users, votes
+from .schema import listings, organizations, paper_authors, paper_categories, papers, users, votes
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,9 @@ class ListingRow:
     upvotes: int
     published: date | None
     submitter: str | None
+    submitter_fullname: str | None = None  # an external submitter's (a member's are drawn locally)
+    submitter_avatar: str | None = None
+    author_participating: bool | None = None
 
 
 class BrowseStore:
@@ -30,11 +33,19 @@ class BrowseStore:
 
     def listing_rows(self, first: date, last: date) -> list[ListingRow]:
         """One row per visible paper listed in ``[first, last]`` (its latest listing there)."""
+        return self._listing_rows(listings.c.listed_on.between(first, last))
+
+    def organization_listing_rows(self, name: str) -> list[ListingRow]:
+        """One row per visible listed paper of the organization ``name`` (its latest listing)."""
+        return self._listing_rows(papers.c.organization == name)
+
+    def _listing_rows(self, cond: Any) -> list[ListingRow]:
         nvotes = (
             select(func.count())
             .where(votes.c.paper_id == papers.c.id)
             .scalar_subquery()
         )
+        local = users.c.name.is_(None)
         q = (
             select(
                 listings.c.paper_id,
@@ -44,12 +55,14 @@ class BrowseStore:
                 func.coalesce(users.c.name, listings.c.submitter_name).label(
                     "submitter"
                 ),
+                listings.c.submitter_fullname,
+                listings.c.submitter_avatar,
+                listings.c.author_participating,
+                local.label("external"),
             )
             .join(papers, papers.c.id == listings.c.paper_id)
             .outerjoin(users, users.c.id == listings.c.submitted_by)
-            .where(
-                listings.c.listed_on.between(first, last), papers.c.hidden.is_(False)
-            )
+            .where(cond, papers.c.hidden.is_(False))
             .order_by(listings.c.listed_on.desc(), listings.c.id)
         )
         seen: dict[int, ListingRow] = {}
@@ -57,9 +70,25 @@ class BrowseStore:
             for r in conn.execute(q):
                 if r.paper_id not in seen:
                     seen[r.paper_id] = ListingRow(
-                        r.paper_id, r.listed_on, r.upvotes, r.published, r.submitter
-                    )
+                        r.paper_id, r.listed_on, r.upvotes, r.published, r.submitter,
+                        r.submitter_fullname if r.external else None,
+                        r.submitter_avatar if r.external else None,
+                        r.author_participating,
+                    )  # fmt: skip
         return list(seen.values())
+
+    def organization(self, name: str) -> tuple[str, str | None, str | None] | None:
+        """``(name, fullname, avatar_url)`` of the organization called ``name`` in any case."""
+        q = select(organizations.c.name, organizations.c.fullname, organizations.c.avatar_url).where(
+            organizations.c.name_key == name.casefold()
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(q.order_by(organizations.c.name).limit(1)).first()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    def of_organization(self, name: str, limit: int, offset: int) -> list[int]:
+        """Ids of the visible papers of the organization ``name`` (exact), newest first."""
+        return self._newest(select(papers.c.id).where(papers.c.organization == name), limit, offset)
 
     def sort_keys(self, ids: Sequence[int]) -> dict[int, tuple[date | None, int]]:
         """``(published, upvotes)`` of each of these papers: what search results sort by."""

@@ -15,7 +15,7 @@ from ..exceptions import InvalidInputError, StorageError
 from ..types import CopyProgress
 from . import Storage
 from .engine import writer
-from .schema import FTS_TABLE, embeddings, metadata
+from .schema import FTS_TABLE, embeddings, metadata, thumbnails
 from .vectors_pg import put_copied
 
 CHUNK = 2000  # rows per read and per target transaction
@@ -96,6 +96,8 @@ def copy_database(
         if on_progress:
             on_progress(CopyProgress(table.name, 0, wanted[table.name]))
         for rows in _rows(source, table, chunk):
+            if table is thumbnails:  # files beside a SQLite database, rows on PostgreSQL
+                rows = target.thumbnails.stored_form(source.thumbnails.with_pictures(rows))
             with writer(target.engine).begin() as conn:
                 _insert(target, conn, table, rows)
             done += len(rows)
@@ -134,3 +136,20 @@ def _put_fulltext(target: Storage, rows: list[tuple[int, str, str, str]]) -> int
         with writer(target.engine).begin() as conn:
             target.fulltext.put(conn, rows)
     return len(rows)
+
+
+def copy_between(
+    from_url: str, to_url: str, *, replace: bool = False, on_progress: Callable[[CopyProgress], None] | None = None
+) -> dict[str, int]:
+    """``copy_database`` between two database URLs, each opened (and migrated) for the copy."""
+    from . import open_storage
+
+    source = open_storage(from_url)
+    try:
+        target = open_storage(to_url)
+        try:
+            return copy_database(source, target, replace=replace, on_progress=on_progress)
+        finally:
+            target.close()
+    finally:
+        source.close()

@@ -34,6 +34,8 @@ def _subscription(row: Any) -> Subscription:
         confirmed_at=row.confirmed_at,
         created_at=row.created_at,
         user_id=row.user_id,
+        for_you_top=row.for_you_top or 0,
+        follow_alerts=bool(row.follow_alerts),
     )
 
 
@@ -71,11 +73,16 @@ class DigestStore:
         user_id: int | None,
         now: datetime,
         confirmed: bool,
+        for_you_top: int = 0,
+        follow_alerts: bool = False,
     ) -> tuple[Subscription, bool]:
         """The subscription of (email, frequency), and whether it was created or changed. An
         unconfirmed one takes the new content; a confirmed one is left as it is (nobody but its
         owner, logged in or holding a signed link, changes it)."""
-        values = {"trending_top": trending_top, "topics": json.dumps(list(topics))}
+        values = {
+            "trending_top": trending_top, "topics": json.dumps(list(topics)),
+            "for_you_top": for_you_top, "follow_alerts": follow_alerts,
+        }  # fmt: skip
         with self._writer.begin() as conn:
             row = conn.execute(
                 select(subscriptions).where(subscriptions.c.email == email, subscriptions.c.frequency == frequency)

@@ -55,7 +55,7 @@ def match_expression(query: Query, *, with_exclusions: bool = True) -> str | Non
 
 
 def filter_sql(query: Query, params: dict[str, Any], alias: str = "p", *, iso_dates: bool = True) -> list[str]:
-    """SQL conditions on ``papers`` (aliased) for the query's categories and dates (portable SQL;
+    """SQL conditions on ``papers`` (aliased) for the query's categories, organizations and dates (portable SQL;
     SQLite compares dates as ISO text, ``iso_dates``; PostgreSQL takes date objects)."""
     where = [f"NOT {alias}.hidden"]
     if query.since:
@@ -73,6 +73,12 @@ def filter_sql(query: Query, params: dict[str, Any], alias: str = "p", *, iso_da
                 params[f"catp{i}"] = f"{cat}.%"
                 ors.append(f"c.category LIKE :catp{i}")
         where.append(f"{alias}.id IN (SELECT c.paper_id FROM paper_categories c WHERE {' OR '.join(ors)})")
+    if query.organizations:
+        names = []
+        for i, org in enumerate(query.organizations):
+            params[f"org{i}"] = org.casefold()
+            names.append(f":org{i}")
+        where.append(f"{alias}.organization IN (SELECT o.name FROM organizations o WHERE o.name_key IN ({', '.join(names)}))")
     return where
 
 
@@ -191,7 +197,7 @@ class FullTextIndex:
     def allowed_ids(self, query: Query) -> set[int] | None:
         """Ids that pass the query's filters, phrases, authors and exclusions (what semantic search
         must obey); None when nothing filters."""
-        if not (query.categories or query.since or query.until or query.authors or query.excluded or query.phrases):
+        if not query.filters:
             return None
         params: dict[str, Any] = {}
         where = filter_sql(query, params)
@@ -206,6 +212,22 @@ class FullTextIndex:
             where.append(f"p.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)")
         with self._engine.connect() as conn:
             return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
+
+    def matching_ids(self, query: Query) -> list[int] | None:
+        """Ids of the papers whose text the query matches (any of its words; its phrases and
+        authors; none of its exclusions), from the index alone; None when the query has no text
+        part (then its filters decide). Hidden papers are among them: the caller drops them."""
+        expr = match_expression(query)
+        params: dict[str, Any] = {}
+        if expr is not None:
+            sql, params["expr"] = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr", expr
+        elif query.excluded:
+            params["excl"] = " OR ".join(_quote(fold(e)) for e in query.excluded)
+            sql = f"SELECT id FROM papers WHERE id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :excl)"
+        else:
+            return None
+        with self._engine.connect() as conn:
+            return conn.execute(text(sql), params).scalars().all()  # type: ignore[return-value]
 
     def _title(self, paper_id: int) -> str | None:
         """The indexed (normalised) title of a paper."""

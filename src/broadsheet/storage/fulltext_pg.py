@@ -187,7 +187,7 @@ class PgFullTextIndex(FullTextIndex):
             return {int(pid): float(s) for pid, s in conn.execute(text(sql), params)}
 
     def allowed_ids(self, query: Query) -> set[int] | None:
-        if not (query.categories or query.since or query.until or query.authors or query.excluded or query.phrases):
+        if not query.filters:
             return None
         params: dict[str, Any] = {}
         where = filter_sql(query, params, iso_dates=False)
@@ -202,6 +202,20 @@ class PgFullTextIndex(FullTextIndex):
             where.append(f"p.id NOT IN (SELECT paper_id FROM {FTS_TABLE} WHERE terms @@ CAST(:ex AS tsquery))")
         with self._engine.connect() as conn:
             return {pid for (pid,) in conn.execute(text(f"SELECT p.id FROM papers p WHERE {' AND '.join(where)}"), params)}
+
+    def matching_ids(self, query: Query) -> list[int] | None:
+        params: dict[str, Any] = {}
+        if (q := _tsquery(query)) is not None:
+            sql, params["q"] = f"SELECT paper_id FROM {FTS_TABLE} WHERE terms @@ CAST(:q AS tsquery)", q
+        elif (ex := _excluded_any(query)) is not None:
+            params["ex"] = ex
+            sql = f"SELECT id FROM papers WHERE id NOT IN (SELECT paper_id FROM {FTS_TABLE} WHERE terms @@ CAST(:ex AS tsquery))"
+        elif query.phrases or query.authors:
+            return []  # phrases or authors made of no indexable term: nothing can match them
+        else:
+            return None
+        with self._engine.connect() as conn:
+            return conn.execute(text(sql), params).scalars().all()  # type: ignore[return-value]
 
     def _title(self, paper_id: int) -> str | None:
         with self._engine.connect() as conn:

@@ -14,7 +14,11 @@ Both record the holder in the ``jobs`` row, so ``broadsheet digest status`` can 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -134,3 +138,42 @@ class AdvisoryLock:
                 {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
             ).scalar()
         return store.recorded_holder(name) if held else None
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder (``host:pid:nonce``) is a process of this host that has ended."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@contextmanager
+def hold(lock: Lock, renew_every: float) -> Iterator[Lock | None]:
+    """Hold ``lock`` for the ``with`` block: yields it, or None when another holder has it (the
+    block should then leave the work to them). A thread renews it every ``renew_every`` seconds
+    while the block runs (SQLite's lease would expire under a long job: a harvest takes hours)."""
+    if not lock.acquire():
+        yield None
+        return
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(renew_every):
+            lock.keep()
+
+    keeper = threading.Thread(target=renew, name=f"broadsheet-lock-{lock.name}", daemon=True)
+    keeper.start()
+    try:
+        yield lock
+    finally:
+        done.set()
+        keeper.join()
+        lock.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -10,12 +11,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, update
 
 from ..text import content_hash, delatex, name_key
-from ..types import BatchPlan, Listing, Paper, PaperData
+from ..types import NO_EXTRAS, BatchPlan, Listing, Organization, Paper, PaperData, PaperExtras
 from .engine import bulk_insert, chunks, writer
 from .fulltext import FullTextIndex
 from .schema import (
     comments,
     listings,
+    organizations,
     paper_authors,
     paper_categories,
     papers,
@@ -26,6 +28,7 @@ from .schema import (
 _PAPER_FIELDS = (
     "arxiv_id", "version", "title", "abstract", "primary_category", "published", "updated", "doi",
     "journal_ref", "comments", "github_repo", "project_page", "source", "source_ref",
+    "thumbnail_url", "ai_summary", "github_stars",
 )  # fmt: skip
 
 
@@ -33,22 +36,99 @@ def _row_values(p: PaperData) -> dict[str, Any]:
     values = {name: getattr(p, name) for name in _PAPER_FIELDS}
     values["external_upvotes"] = p.external_upvotes or 0
     values["content_hash"] = content_hash(p.title, p.abstract, p.authors)
+    values["ai_keywords"] = json.dumps(list(p.ai_keywords), ensure_ascii=False) if p.ai_keywords else None
+    values["organization"] = p.organization.name if p.organization else None
     return values
 
 
+def _keywords(stored: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(stored)) if stored else ()
+
+
 def _stored_fields(r: Any, authors: dict[int, tuple[str, ...]], cats: dict[int, tuple[str, ...]]) -> dict[str, Any]:
-    """The fields a stored row shares between ``PaperData`` and ``Paper``."""
+    """The fields a stored row (of ``_paper_rows``) shares between ``PaperData`` and ``Paper``."""
     fields = {name: getattr(r, name) for name in _PAPER_FIELDS}
-    return {**fields, "authors": authors.get(r.id, ()), "categories": cats.get(r.id, ()), "external_upvotes": r.external_upvotes}
+    org = Organization(r.organization, r.org_fullname, r.org_avatar) if r.organization else None
+    return {
+        **fields, "authors": authors.get(r.id, ()), "categories": cats.get(r.id, ()),
+        "external_upvotes": r.external_upvotes, "ai_keywords": _keywords(r.ai_keywords), "organization": org,
+    }  # fmt: skip
+
+
+def _org_columns() -> tuple[Any, Any]:
+    """The paper's organization's full name and avatar (scalar subqueries on its primary key)."""
+    fullname = select(organizations.c.fullname).where(organizations.c.name == papers.c.organization)
+    avatar = select(organizations.c.avatar_url).where(organizations.c.name == papers.c.organization)
+    return fullname.scalar_subquery().label("org_fullname"), avatar.scalar_subquery().label("org_avatar")
 
 
 def _paper_rows() -> Select[Any]:
-    """``papers`` rows with their vote and (visible) comment counts."""
+    """``papers`` rows with their vote and (visible) comment counts and their organization."""
     n_votes = select(func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery()
     n_comments = (
         select(func.count()).where(comments.c.paper_id == papers.c.id, comments.c.hidden.is_(False)).scalar_subquery()
     )
-    return select(papers, n_votes.label("n_votes"), n_comments.label("n_comments"))
+    return select(papers, n_votes.label("n_votes"), n_comments.label("n_comments"), *_org_columns())
+
+
+def _put_organizations(conn: Connection, named: Sequence[Organization], now: datetime) -> None:
+    """Store the organizations a batch names: a new one is added; a known one takes the full
+    name and avatar a record states (one it leaves out keeps the stored value)."""
+    latest = {o.name: o for o in named}
+    if not latest:
+        return
+    stored = {
+        r.name: r
+        for chunk in chunks(sorted(latest))
+        for r in conn.execute(select(organizations).where(organizations.c.name.in_(chunk)))
+    }
+    for name, org in latest.items():
+        row = stored.get(name)
+        if row is None:
+            conn.execute(
+                insert(organizations).values(
+                    name=name, name_key=name.casefold(), fullname=org.fullname, avatar_url=org.avatar_url, updated_at=now
+                )
+            )
+            continue
+        changes = {
+            key: value
+            for key, value in (("fullname", org.fullname), ("avatar_url", org.avatar_url))
+            if value is not None and value != getattr(row, key)
+        }
+        if changes:
+            conn.execute(update(organizations).where(organizations.c.name == name).values(**changes, updated_at=now))
+
+
+# Listing columns a record may state; one it leaves out (None) keeps the stored value.
+_LISTING_STATED = (listings.c.submitter_name, listings.c.submitter_fullname, listings.c.submitter_avatar, listings.c.author_participating)
+
+
+def _listing_stated(item: Any) -> dict[str, Any]:
+    """What a ``ListingData`` states about its listing, by column (absent: left out)."""
+    values = {
+        "submitter_name": item.submitter, "submitter_fullname": item.submitter_fullname,
+        "submitter_avatar": item.submitter_avatar, "author_participating": item.author_participating,
+    }  # fmt: skip
+    return {k: v for k, v in values.items() if v is not None}
+
+
+_LISTING_COLUMNS = (
+    listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"),
+    users.c.name.label("user_name"), listings.c.submitter_fullname, listings.c.submitter_avatar,
+    listings.c.author_participating,
+)  # fmt: skip
+
+
+def _listing(paper: Paper, r: Any) -> Listing:
+    """A listing from a row with ``_LISTING_COLUMNS``; a local member's has no display name or
+    avatar address (pages draw their avatar)."""
+    local = r.user_name is not None
+    return Listing(
+        paper=paper, listed_on=r.listed_on, submitter=r.user_name or r.submitter_name, submitted_at=r.listed_at,
+        submitter_fullname=None if local else r.submitter_fullname,
+        submitter_avatar=None if local else r.submitter_avatar, author_participating=r.author_participating,
+    )  # fmt: skip
 
 
 class PaperStore:
@@ -58,6 +138,8 @@ class PaperStore:
         self._engine = engine
         self._writer = writer(engine)
         self._fulltext = fulltext  # FTS5 or tsvector: written in the same transaction as the papers
+        # What Broadsheet made for papers (thumbnails, keywords, ...; storage/extras.py), by paper id.
+        self.extras_for: Callable[[Sequence[int]], dict[int, PaperExtras]] = lambda pids: {}
 
     # -- ingest -------------------------------------------------------------------------------
 
@@ -69,7 +151,7 @@ class PaperStore:
         with self._engine.connect() as conn:
             rows = []
             for chunk in chunks(ids):
-                rows += conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk))).all()
+                rows += conn.execute(select(papers, *_org_columns()).where(papers.c.arxiv_id.in_(chunk))).all()
             authors, cats = self._children(conn, [r.id for r in rows])
         return {r.arxiv_id: PaperData(**_stored_fields(r, authors, cats)) for r in rows}
 
@@ -80,6 +162,7 @@ class PaperStore:
         whatever the other writers do (the search indexes catch up from the newest one they saw)."""
         with self._writer.begin() as conn:
             now = clock()
+            _put_organizations(conn, plan.organizations, now)
             new_ids = self._insert_new(conn, plan.new, now)
             self._replace_children(conn, plan.new, new_ids, fresh=True)
             changed_ids = self._update_changed(conn, plan.changed, now)
@@ -151,29 +234,32 @@ class PaperStore:
                 conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(chunk))).all()
             )
         # What is listed already, for the batch's papers: one query, not one per listing.
-        existing: dict[tuple[int, date], tuple[int, str | None]] = {}
+        existing: dict[tuple[int, date], dict[str, Any]] = {}
         for chunk in chunks(sorted(set(pid_of.values()))):
-            for lid, pid, day, submitter in conn.execute(
-                select(listings.c.id, listings.c.paper_id, listings.c.listed_on, listings.c.submitter_name).where(
+            for r in conn.execute(
+                select(listings.c.id, listings.c.paper_id, listings.c.listed_on, *_LISTING_STATED).where(
                     listings.c.paper_id.in_(chunk)
                 )
             ):
-                existing[(pid, day)] = (lid, submitter)
+                existing[(r.paper_id, r.listed_on)] = {"id": r.id, **{c.name: getattr(r, c.name) for c in _LISTING_STATED}}
         new: dict[tuple[int, date], dict[str, Any]] = {}
         for item in plan.listings:
             key = (pid_of[item.arxiv_id], item.listed_on)
+            stated = _listing_stated(item)
             if key in existing:
-                lid, submitter = existing[key]
-                if item.submitter and submitter != item.submitter:
-                    conn.execute(update(listings).where(listings.c.id == lid).values(submitter_name=item.submitter))
-                    existing[key] = (lid, item.submitter)
+                row = existing[key]
+                changes = {k: v for k, v in stated.items() if row[k] != v}
+                if changes:
+                    conn.execute(update(listings).where(listings.c.id == row["id"]).values(**changes))
+                    row.update(changes)
             elif key not in new:
                 new[key] = {
-                    "paper_id": key[0], "listed_on": item.listed_on, "submitter_name": item.submitter,
-                    "source": item.source, "source_ref": item.source_ref, "created_at": now,
+                    "paper_id": key[0], "listed_on": item.listed_on, "submitter_name": None, "submitter_fullname": None,
+                    "submitter_avatar": None, "author_participating": None, "source": item.source,
+                    "source_ref": item.source_ref, "created_at": now, **stated,
                 }  # fmt: skip
-            elif item.submitter:  # listed twice in one batch: the later submitter wins, as before
-                new[key]["submitter_name"] = item.submitter
+            else:  # listed twice in one batch: what the later one states wins, as before
+                new[key].update(stated)
         if new:
             conn.execute(insert(listings), list(new.values()))
         return len(new)
@@ -207,6 +293,7 @@ class PaperStore:
     def _papers(self, conn: Connection, rows: Sequence[Any]) -> list[Paper]:
         """Paper objects for rows of ``_paper_rows()`` (in the given order), with their children."""
         authors, cats = self._children(conn, [r.id for r in rows])
+        extras = self.extras_for([r.id for r in rows]) if rows else {}
         return [
             Paper(
                 **_stored_fields(r, authors, cats),
@@ -215,6 +302,7 @@ class PaperStore:
                 first_seen=r.first_seen,
                 last_changed=r.last_changed,
                 hidden=r.hidden,
+                extras=extras.get(r.id, NO_EXTRAS),
             )
             for r in rows
         ]
@@ -286,24 +374,21 @@ class PaperStore:
         with self._engine.connect() as conn:
             rows = conn.execute(
                 _paper_rows()
-                .add_columns(listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"), users.c.name.label("user_name"))
+                .add_columns(*_LISTING_COLUMNS)
                 .join(listings, listings.c.paper_id == papers.c.id)
                 .outerjoin(users, users.c.id == listings.c.submitted_by)
                 .where(listings.c.listed_on.between(first, last), papers.c.hidden.is_(False))
                 .order_by(listings.c.listed_on.desc(), papers.c.external_upvotes.desc(), papers.c.id)
             ).all()
             found = self._papers(conn, rows)
-        return [
-            Listing(paper=p, listed_on=r.listed_on, submitter=r.user_name or r.submitter_name, submitted_at=r.listed_at)
-            for p, r in zip(found, rows, strict=True)
-        ]
+        return [_listing(p, r) for p, r in zip(found, rows, strict=True)]
 
     def first_listing(self, arxiv_id: str) -> Listing | None:
         """The earliest listing of a paper (hidden or not), or None."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 _paper_rows()
-                .add_columns(listings.c.listed_on, listings.c.submitter_name, listings.c.created_at.label("listed_at"), users.c.name.label("user_name"))
+                .add_columns(*_LISTING_COLUMNS)
                 .join(listings, listings.c.paper_id == papers.c.id)
                 .outerjoin(users, users.c.id == listings.c.submitted_by)
                 .where(papers.c.arxiv_id == arxiv_id)
@@ -313,7 +398,7 @@ class PaperStore:
             if not rows:
                 return None
             r, p = rows[0], self._papers(conn, rows)[0]
-        return Listing(paper=p, listed_on=r.listed_on, submitter=r.user_name or r.submitter_name, submitted_at=r.listed_at)
+        return _listing(p, r)
 
     def latest_listing_day(self) -> date | None:
         with self._engine.connect() as conn:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..exceptions import ConflictError
 from ..types import Collection, Interest, Signals
 from .engine import chunks, insert_ignore, writer
-from .schema import collection_papers, collections, dismissals, feed_tokens, follows, mutes, users, votes
+from .schema import collection_papers, collections, dismissals, feed_tokens, follows, mutes, papers, users, votes
 
 _INTERESTS = {"follow": follows, "mute": mutes}
 
@@ -197,6 +197,36 @@ class PersonalStore:
                 )
                 for pid, slug in rows:
                     out.setdefault(pid, []).append(slug)
+        return out
+
+    def collection_entries(self, collection_id: int, *, limit: int | None = None, offset: int = 0) -> list[tuple[int, datetime]]:
+        """(paper id, when it was added) for the papers of a collection, the most recently added first."""
+        q = (
+            select(collection_papers.c.paper_id, collection_papers.c.added_at)
+            .where(collection_papers.c.collection_id == collection_id)
+            .order_by(collection_papers.c.added_at.desc(), collection_papers.c.paper_id.desc())
+            .offset(offset)
+        )
+        if limit is not None:
+            q = q.limit(limit)
+        with self._engine.connect() as conn:
+            return [(pid, when) for pid, when in conn.execute(q)]
+
+    def saved_among(self, user_id: int, arxiv_ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each of these papers (by arXiv id) the member saved: the slugs of the collections
+        holding it. One query for a page of cards (papers joined by their arXiv id)."""
+        out: dict[str, list[str]] = {}
+        with self._engine.connect() as conn:
+            for part in chunks(list(dict.fromkeys(arxiv_ids))):
+                rows = conn.execute(
+                    select(papers.c.arxiv_id, collections.c.slug)
+                    .join(collection_papers, collection_papers.c.paper_id == papers.c.id)
+                    .join(collections, collections.c.id == collection_papers.c.collection_id)
+                    .where(collections.c.user_id == user_id, papers.c.arxiv_id.in_(part))
+                    .order_by(collections.c.created_at, collections.c.id)
+                )
+                for arxiv_id, slug in rows:
+                    out.setdefault(arxiv_id, []).append(slug)
         return out
 
     # -- follows and mutes ----------------------------------------------------------------------

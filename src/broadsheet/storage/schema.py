@@ -60,8 +60,18 @@ papers = Table(
     # When the arXiv export API was last asked for this paper's metadata because it had none (a
     # Hugging Face record: no categories); NULL: never. A paper arXiv does not know is not asked again.
     Column("arxiv_checked", DateTime),
+    # What Hugging Face shows beside the text (migration 0009): its picture's address, its model's
+    # summary and keywords (a JSON list), the repository's stars, and the organization (its name:
+    # the key of `organizations`, no foreign key so a paper can name one before it is stored).
+    Column("thumbnail_url", Text),
+    Column("ai_summary", Text),
+    Column("ai_keywords", Text),
+    Column("github_stars", Integer),
+    Column("organization", String(128)),
     Index("ix_papers_published", "published"),
+    Index("ix_papers_organization", "organization"),  # /organizations/{name} and org: filters
     Index("ix_papers_last_changed", "last_changed"),  # what changed since: search's in-memory index
+    Index("ix_papers_hidden", "hidden"),  # the few hidden papers, which trend charts leave out (0010)
 )
 
 # Authors in order; name_key is the casefolded, accent-free name for /authors/{name}.
@@ -118,11 +128,29 @@ listings = Table(
     Column("listed_on", Date, nullable=False),
     Column("submitted_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("submitter_name", String(128)),
+    # The external submitter's display name and avatar address, and whether an author takes part
+    # (Hugging Face's isAuthorParticipating; NULL: the source does not say). Migration 0009.
+    Column("submitter_fullname", String(256)),
+    Column("submitter_avatar", Text),
+    Column("author_participating", Boolean),
     Column("source", String(32), nullable=False),
     Column("source_ref", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("paper_id", "listed_on", name="uq_listings_paper_day"),
     Index("ix_listings_listed_on", "listed_on"),
+)
+
+# An organization papers are attributed to (Hugging Face's `organization`), by its handle `name`;
+# `name_key` (casefolded) is what /organizations/{name} and org: look up. Migration 0009.
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("name_key", String(128), nullable=False),
+    Column("fullname", Text),
+    Column("avatar_url", Text),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_organizations_name_key", "name_key"),
 )
 
 votes = Table(
@@ -296,6 +324,46 @@ sync_state = Table(
     Column("key", String(128), primary_key=True),
     Column("state", Text, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# A paper's thumbnail (migration 0010): its first PDF page, or why there is none ("missing": no
+# PDF to be had, "broken": a PDF that does not render). On PostgreSQL the picture is in `image`, so
+# every app server sees it; on SQLite it is a file in the data folder and `image` is NULL.
+thumbnails = Table(
+    "thumbnails",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False),  # ok | missing | broken
+    Column("media_type", String(32)),
+    Column("image", LargeBinary),
+    Column("detail", Text),  # what went wrong, for `broadsheet thumbnails`
+    Column("made_at", DateTime, nullable=False),
+)
+
+# What Broadsheet worked out about a paper itself (migration 0010): keyphrases extracted from the
+# title and abstract, and a one-line summary from the configured model. Each records the hash of
+# the text it was made from (papers.content_hash), so a changed abstract gets new ones.
+paper_extracts = Table(
+    "paper_extracts",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("keywords", Text),  # JSON list, best first
+    Column("keywords_hash", String(32)),
+    Column("summary", Text),
+    Column("summary_model", String(128)),
+    Column("summary_hash", String(32)),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# GitHub repositories named by papers (migration 0010), with their stars as GitHub's API last said
+# (`broadsheet sync github`). Keyed by the folded "owner/name": papers sharing a repository share one request.
+github_repos = Table(
+    "github_repos",
+    metadata,
+    Column("repo", String(255), primary_key=True),
+    Column("stars", Integer),
+    Column("status", String(16), nullable=False),  # ok | missing (404, gone)
+    Column("checked_at", DateTime, nullable=False),
 )
 
 # Full-text index (SQLite FTS5) over normalised title, abstract and authors, rowid = papers.id.

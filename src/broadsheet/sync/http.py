@@ -178,6 +178,13 @@ class HttpEdge:
 
     def get(self, url: str, params: Mapping[str, str], read: Callable[[bytes], T]) -> T:
         """``read(body)`` of a GET, after bounded retries; raises SourceError when it gives up."""
+        return self.get_response(url, params, lambda response: read(response.content))
+
+    def get_response(
+        self, url: str, params: Mapping[str, str], read: Callable[[httpx.Response], T], headers: Mapping[str, str] | None = None
+    ) -> T:
+        """``get``, for a reader that needs the status and headers too (GitHub's rate-limit
+        headers); ``headers`` are sent with the request."""
         p = self.politeness
         what = f"{url}?{httpx.QueryParams(params)}" if params else url
         if p.budget is not None:
@@ -185,7 +192,7 @@ class HttpEdge:
         attempt = 0
         while True:
             self.pacer.wait_turn(p.delay)
-            failure, retry_after = self._attempt(url, params, read)
+            failure, retry_after = self._attempt(url, params, read, headers=headers)
             if not isinstance(failure, str):
                 return failure.value
             attempt += 1
@@ -203,7 +210,7 @@ class HttpEdge:
                 self.on_retry(line)
             self.pacer.defer(wait)
 
-    def _get_once(self, url: str, params: Mapping[str, str], read: Callable[[bytes], T], what: str, budget: float) -> T:
+    def _get_once(self, url: str, params: Mapping[str, str], read: Callable[[httpx.Response], T], what: str, budget: float) -> T:
         """An interactive request: half the budget at most for its turn, the rest for connecting
         (a third of it) and the answer; any failure is raised at once."""
         start = time.monotonic()
@@ -219,13 +226,14 @@ class HttpEdge:
         return failure.value
 
     def _attempt(
-        self, url: str, params: Mapping[str, str], read: Callable[[bytes], T], timeout: httpx.Timeout | None = None
+        self, url: str, params: Mapping[str, str], read: Callable[[httpx.Response], T], timeout: httpx.Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[_Ok[T] | str, float | None]:
         """One request: ``(_Ok(value), None)``, or ``(what went wrong, Retry-After)`` when worth a
         retry; raises SourceError when it is not. Every failure is logged, one line."""
         what = f"{url}?{httpx.QueryParams(params)}" if params else url
         try:
-            response = self._client.get(url, params=params, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
+            response = self._client.get(url, params=params, headers=headers, timeout=timeout or httpx.USE_CLIENT_DEFAULT)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
             log.warning("GET %s failed: %s", what, exc)
             raise SourceError(f"{url}: {exc}") from exc
@@ -240,7 +248,7 @@ class HttpEdge:
             log.warning("GET %s failed: HTTP %d%s", what, status, f" (Retry-After: {header})" if header else "")
             return f"HTTP {status}", retry_after_seconds(header, datetime.now(UTC))
         try:
-            return _Ok(read(response.content)), None
+            return _Ok(read(response)), None
         except SourceError as exc:
             if status >= 400:
                 log.warning("GET %s failed: HTTP %d: %s", what, status, exc)
@@ -250,6 +258,23 @@ class HttpEdge:
                 return f"unreadable body, {len(response.content)} bytes ({exc})", None
             log.warning("GET %s failed: %s", what, exc)
             raise
+
+
+    def post_json(self, url: str, payload: object, read: Callable[[bytes], T], headers: Mapping[str, str] | None = None) -> T:
+        """``read(body)`` of one JSON POST (an OpenAI-compatible endpoint), in its turn; no retries
+        (the background job that calls it asks again on its next pass). SourceError on failure."""
+        self.pacer.wait_turn(self.politeness.delay)
+        try:
+            response = self._client.post(url, json=payload, headers=headers)
+        except httpx.HTTPError as exc:
+            log.warning("POST %s failed: %s (%s)", url, type(exc).__name__, exc)
+            raise SourceError(f"POST {url}: {type(exc).__name__} ({exc})") from exc
+        finally:
+            self.requests += 1
+        if response.status_code >= 400:
+            log.warning("POST %s failed: HTTP %d", url, response.status_code)
+            raise SourceError(f"POST {url}: HTTP {response.status_code}: {response.text[:200]}")
+        return read(response.content)
 
 
 @dataclass(frozen=True, slots=True)

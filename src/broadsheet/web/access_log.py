@@ -1,5 +1,6 @@
 """The access log: one line per request on ``broadsheet.access``: client, method, path, status,
-time taken. Signed tokens in link paths (``/digest/confirm/TOKEN``, ``/reset-password/TOKEN``)
+time taken. Signed tokens in link paths (``/digest/confirm/TOKEN``, ``/reset-password/TOKEN``,
+private feeds' ``/feeds/private/TOKEN/...``)
 and query parameters that may carry a credential (``token``, ``password``, ``key``, ...) are
 written as ``********``: a log is read by more people than the mailbox a link went to.
 """
@@ -18,7 +19,7 @@ from ..config import MASK
 log = logging.getLogger("broadsheet.access")
 
 # Paths whose last segment is a credential (a signed link from an email).
-TOKEN_PATHS = re.compile(r"^(/digest/confirm/|/digest/unsubscribe/|/reset-password/)[^/]+")
+TOKEN_PATHS = re.compile(r"^(/digest/confirm/|/digest/unsubscribe/|/reset-password/|/feeds/private/)[^/]+")
 SECRET_PARAM = re.compile(r"token|password|passwd|secret|key|sig|auth|code|session|csrf", re.IGNORECASE)
 
 

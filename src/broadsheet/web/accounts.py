@@ -128,6 +128,7 @@ def _settings(
         "error": None,
         "form": None,
         "subscriptions": hub.get_subscriptions(user),
+        "has_feed_token": hub.has_feed_token(user),
     }
     return render(request, "settings.html", ctx | extra, status=status)
 

@@ -33,13 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
+    ConflictError,
     InvalidArxivIdError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
 )
 from ..hub import Hub
-from . import accounts, actions, api, digests, feeds, pages
+from . import accounts, actions, api_routes, digests, extras, feeds, foryou, library, pages, private_feeds
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -58,7 +59,8 @@ async def healthz() -> PlainTextResponse:  # async: never waits for a thread beh
 
 GET, POST = ["GET"], ["POST"]
 ROUTES: list[tuple[str, list[str], Any]] = [
-    ("/", GET, pages.home),
+    ("/", GET, foryou.home),  # For you for a member with signals, else pages.home
+    *foryou.ROUTES,  # before /papers/{arxiv_id}: /papers/daily
     ("/papers/trending", GET, pages.trending),
     ("/papers/go", GET, pages.go_to_day),
     ("/about/ranking", GET, pages.ranking),
@@ -72,6 +74,8 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/comments/{comment_id:int}/hide", POST, actions.hide_comment),
     ("/authors/{name:path}", GET, pages.author),
     ("/categories/{code}", GET, pages.category),
+    ("/organizations/{name}", GET, pages.organization),
+    ("/avatars/{name}.svg", GET, pages.avatar),
     ("/search", GET, pages.search),
     ("/submit", GET, actions.submit_form),
     ("/submit", POST, actions.submit),
@@ -98,6 +102,8 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/reset-password/{token}", GET, accounts.reset_form),
     ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/admin/status", GET, pages.admin_status),
+    ("/thumbnails/{path:path}", GET, extras.thumbnail),
+    *private_feeds.ROUTES,
     ("/healthz", GET, healthz),
 ]
 
@@ -130,6 +136,8 @@ def create_app(hub: Hub) -> FastAPI:
             "votes": parse_rate(settings.rate_votes),
             "comments": parse_rate(settings.rate_comments),
             "submissions": parse_rate(settings.rate_submissions),
+            "library changes": parse_rate(settings.rate_library),
+            "imports": parse_rate(settings.rate_imports),
             "api": parse_rate(settings.rate_api_anonymous),
             "searches": parse_rate(settings.rate_search_anonymous),
         }
@@ -145,19 +153,21 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(  # inside the page cache: cached answers skip it
         SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
     )
-    app.add_middleware(SecurityHeaders, https=app.state.secure_cookies)
+    app.add_middleware(library.UploadLimit, max_mb=settings.library_import_max_mb, error_page=error_page)
+    # `thumbnails = source` hotlinks the sources' pictures (https only).
+    app.add_middleware(SecurityHeaders, https=app.state.secure_cookies, remote_images=hub.thumbnail_mode() == "source")
     app.add_middleware(
         PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
     )
     api_rate = parse_rate(settings.rate_api_anonymous)
     app.add_middleware(  # counts cached responses too
-        api.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
+        api_routes.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)
     )
     app.add_middleware(CatchAll)  # an unexpected error is a 500 page, the connection lives on
     app.add_middleware(AccessLog)  # outermost: one line per request, cached, refused and failed ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    api.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
-    for path, methods, endpoint in ROUTES:
+    api_routes.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
+    for path, methods, endpoint in [*library.ROUTES, *ROUTES]:
         app.add_api_route(
             path,
             endpoint,
@@ -193,6 +203,9 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    409: "Already there",
+    411: "Length required",
+    413: "Too large",
     429: "Slow down",
     500: "Something went wrong",
     503: "Busy",
@@ -244,6 +257,9 @@ def _install_error_pages(app: FastAPI) -> None:
     def invalid(request: Request, exc: Exception) -> Response:
         return error_page(request, 400, _sentence(exc))
 
+    def conflict(request: Request, exc: Exception) -> Response:
+        return error_page(request, 409, _sentence(exc))
+
     def denied(request: Request, exc: Exception) -> Response:
         return error_page(request, 403, _sentence(exc))
 
@@ -284,6 +300,7 @@ def _install_error_pages(app: FastAPI) -> None:
         (NotFoundError, not_found),
         (InvalidInputError, invalid),
         (PermissionDeniedError, denied),
+        (ConflictError, conflict),
         (CsrfError, csrf),
         (AuthenticationError, unauthenticated),
         (LoginRequired, login_required),
@@ -368,9 +385,12 @@ class SecurityHeaders:
     """Adds ``SECURITY_HEADERS`` to every response (a plain ASGI middleware: no per-request task),
     and ``HSTS`` when the site is served over https."""
 
-    def __init__(self, app: ASGIApp, https: bool = False) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False, remote_images: bool = False) -> None:
         self.app = app
         self.headers = SECURITY_HEADERS | dict([HSTS] if https else [])
+        if remote_images:
+            csp = self.headers["content-security-policy"]
+            self.headers["content-security-policy"] = csp.replace("img-src 'self' data:", "img-src 'self' data: https:")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

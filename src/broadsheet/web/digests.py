@@ -29,6 +29,14 @@ def _trending(value: str) -> int:
     return int(value)
 
 
+def _count(value: str, what: str) -> int:
+    if not value.strip():
+        return 0
+    if not value.strip().isdigit() or len(value.strip()) > 6:
+        raise InvalidInputError(f"the number of {what} must be a whole number")
+    return int(value)
+
+
 def subscribe_form(request: Request, viewer: Viewer, topic: str = "") -> HTMLResponse:
     return render(request, "digest_subscribe.html", {"sent_to": None, "error": None, "mail": None, "email": "", "topics": topic,
                                                      "frequency": "daily", "trending": "10"})  # fmt: skip
@@ -43,12 +51,16 @@ def subscribe(
     frequency: Text = "daily",
     trending: Text = "10",
     topics: Text = "",
+    for_you: Text = "0",
+    follow_alerts: Text = "",
 ) -> HTMLResponse:
-    form = {"email": email, "frequency": frequency, "trending": trending, "topics": topics}
+    form = {"email": email, "frequency": frequency, "trending": trending, "topics": topics,
+            "for_you": for_you, "follow_alerts": follow_alerts}  # fmt: skip
     try:
         request.app.state.limiter.hit("signups", client_key(request))
         sub = hub.subscribe(email.strip() or None, frequency=frequency, trending_top=_trending(trending),
-                            topics=_topics(topics), user=viewer)  # fmt: skip
+                            topics=_topics(topics), user=viewer,
+                            for_you_top=_count(for_you, "For you papers"), follow_alerts=bool(follow_alerts))  # fmt: skip
     except (InvalidInputError, ConflictError) as e:
         return render(request, "digest_subscribe.html", {"sent_to": None, "error": str(e), "mail": None, **form}, status=400)
     # Visitors get the same answer whether the address was new, unconfirmed or already confirmed
@@ -96,12 +108,14 @@ def preview(request: Request, hub: HubDep, user: Member) -> Response:
 
 
 def settings_add(
-    request: Request, hub: HubDep, user: Actor, frequency: Text = "daily", trending: Text = "10", topics: Text = ""
-) -> Response:
+    request: Request, hub: HubDep, user: Actor, frequency: Text = "daily", trending: Text = "10", topics: Text = "",
+    for_you: Text = "0", follow_alerts: Text = "",
+) -> Response:  # fmt: skip
     from .accounts import _settings
 
     try:
-        hub.subscribe(None, frequency=frequency, trending_top=_trending(trending), topics=_topics(topics), user=user)
+        hub.subscribe(None, frequency=frequency, trending_top=_trending(trending), topics=_topics(topics), user=user,
+                      for_you_top=_count(for_you, "For you papers"), follow_alerts=bool(follow_alerts))  # fmt: skip
     except (InvalidInputError, ConflictError) as e:
         return _settings(request, hub, user, 400, error=str(e), form="digests")
     return RedirectResponse("/settings?saved=digests#digests", status_code=303)

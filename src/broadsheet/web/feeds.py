@@ -27,7 +27,7 @@ from ..periods import parse_period
 from ..taxonomy import category_name
 from ..types import Paper
 from ..trending import default_sort
-from .api_hf import visible_paper
+from .hf_routes import visible_paper
 from .cache import cached
 from .deps import HubDep
 from .render import site_url
@@ -72,8 +72,10 @@ def build_feed(
     self_url: str,
     base_url: str,
     items: Sequence[Item],
+    notes: Sequence[str] = (),
 ) -> bytes:
-    """An Atom or RSS document for ``items`` (in order). Pure apart from feedgen."""
+    """An Atom or RSS document for ``items`` (in order). Pure apart from feedgen. ``notes``: a
+    line per item put before its abstract (why a private feed shows it)."""
     from feedgen.feed import FeedGenerator
 
     base = base_url.rstrip("/")
@@ -86,7 +88,8 @@ def build_feed(
     fg.language("en")
     fg.generator("Broadsheet")
     newest = datetime(1991, 1, 1, tzinfo=UTC)
-    for paper, when in items:
+    for n, (paper, when) in enumerate(items):
+        note = notes[n] if n < len(notes) and notes[n] else ""
         url = f"{base}/papers/{quote(paper.arxiv_id, safe='/')}"
         stamp = _utc(when or paper.published or paper.first_seen)
         changed = max(stamp, _utc(paper.last_changed))
@@ -96,10 +99,8 @@ def build_feed(
         fe.guid(url, permalink=True)
         fe.title(xml_safe(" ".join(paper.title.split())) or paper.arxiv_id)
         fe.link(href=url, rel="alternate")
-        fe.description(
-            xml_safe(" ".join(paper.abstract.split())) or "(no abstract)",
-            isSummary=True,
-        )
+        abstract = " ".join(paper.abstract.split()) or "(no abstract)"
+        fe.description(xml_safe(f"Why: {note}. {abstract}" if note else abstract), isSummary=True)
         for name in paper.authors:
             if xml_safe(name).strip():
                 fe.author(name=xml_safe(name))

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..exceptions import (
     BroadsheetError,
@@ -19,7 +19,7 @@ from ..exceptions import (
 from ..periods import parse_period
 from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
-from ..types import Comment, Paper, Period, SearchFilters, User
+from ..types import Comment, Paper, Period, SearchFilters, Trend, User
 from .cache import cached
 from .deps import HubDep, Member, Viewer
 from .render import period_url, render
@@ -68,6 +68,7 @@ def _feed_page(
             "period": period,
             "feed": feed,
             "voted": voted,
+            "saved": hub.saved(viewer, [e.paper.arxiv_id for e in feed.entries]),
             "page": page,
             "pages": _pages(feed.total, size),
             "sorts": SORTS,
@@ -148,6 +149,7 @@ def trending(
         {
             "feed": feed,
             "voted": voted,
+            "saved": hub.saved(viewer, [e.paper.arxiv_id for e in feed.entries]),
             "page": page,
             "pages": _pages(feed.total, size),
             "days": hub.settings.trending_days,
@@ -164,6 +166,7 @@ def _paper_list(
     subheading: str | None,
     papers: list[Paper],
     page: int,
+    trend: Trend | None = None,
 ) -> HTMLResponse:
     size = hub.settings.page_size
     more = len(papers) > size
@@ -177,8 +180,10 @@ def _paper_list(
             "subheading": subheading,
             "papers": papers,
             "voted": voted,
+            "saved": hub.saved(viewer, [p.arxiv_id for p in papers]),
             "page": page,
             "more": more,
+            "trend": trend,
         },
     )
 
@@ -194,7 +199,7 @@ def author(
         (a for p in papers[:1] for a in p.authors if _same_name(a, name)), name
     )
     return _paper_list(
-        request, hub, viewer, shown, "Papers by this author, newest first", papers, page
+        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, hub.author_trend(name)
     )
 
 
@@ -223,6 +228,41 @@ def category(
         "Papers in this category, newest first",
         papers,
         page,
+        hub.category_trend(code),
+    )
+
+
+ORG_SORTS = ("newest", "trending", "top")
+
+
+def organization(
+    request: Request, name: str, hub: HubDep, viewer: Viewer, sort: Sort = None, page: Page = 1
+) -> HTMLResponse:
+    """An organization's papers (newest, trending or top), with its full name and avatar."""
+    sort = check_sort(sort) if sort else "newest"
+    size = hub.settings.page_size
+    org, feed = _shared(
+        request,
+        ("organization", name.casefold(), sort, page, size),
+        lambda: hub.get_organization_feed(name, sort=sort, limit=size, offset=(page - 1) * size),
+    )
+    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    return render(
+        request,
+        "organization.html",
+        {"org": org, "feed": feed, "voted": voted, "page": page, "pages": _pages(feed.total, size),
+         "offset": (page - 1) * size, "sorts": ORG_SORTS},
+    )  # fmt: skip
+
+
+def avatar(name: str) -> Response:
+    """The generated avatar of a member, a submitter or an organization (``web/avatars.py``)."""
+    from .avatars import CACHE_CONTROL, avatar_svg
+
+    return Response(
+        avatar_svg(name),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": CACHE_CONTROL, "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
     )
 
 
@@ -263,6 +303,8 @@ def paper_context(
         "paper": paper,
         "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
+        "saved": hub.saved(viewer, [paper.arxiv_id]),
+        "my_collections": hub.collections(viewer) if viewer else [],
         "comments": top,
         "replies": replies,
         "similar": similar,
@@ -315,7 +357,9 @@ def search(
                 sort=sort,
             )
             ctx["results"] = result
+            ctx["trend"] = hub.trend(q, filters)
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
+            ctx["saved"] = hub.saved(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)
             wanted = parse_query(q).authors
             ctx["matched_authors"] = {

@@ -25,6 +25,8 @@ from ..search.explain import coverage_note
 from ..taxonomy import category_name
 from ..trending import default_sort, formula
 from ..types import Period
+from .avatars import avatar_path
+from .extras import chart, thumbnail_src
 from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -126,6 +128,16 @@ def category_url(code: str) -> str:
     return "/categories/" + quote(code, safe="")
 
 
+def organization_url(name: str) -> str:
+    return "/organizations/" + quote(name, safe="")
+
+
+def github_name(url: str) -> str:
+    """``owner/repo`` of a GitHub address, else the address without its scheme."""
+    m = re.match(r"https?://(?:www\.)?github\.com/([\w.-]+/[\w.-]+)", url)
+    return m.group(1).removesuffix(".git") if m else re.sub(r"^https?://", "", url)
+
+
 def external_url(value: str | None, github: bool = False) -> str | None:
     """A link given by a source, if it is http(s); ``owner/repo`` for a GitHub repository."""
     if not value:
@@ -180,6 +192,9 @@ env.filters.update(
     bibtex=to_bibtex,
     hours=hours,
     external_url=external_url,
+    avatar_url=avatar_path,
+    organization_url=organization_url,
+    github_name=github_name,
 )
 env.globals.update(
     is_arxiv_id=is_arxiv_id,
@@ -189,6 +204,8 @@ env.globals.update(
     site_url=site_url,
     csrf_field=CSRF_FIELD,
     coverage_note=coverage_note,
+    thumbnail_src=thumbnail_src,
+    trend_chart=chart,
 )
 
 

@@ -1,5 +1,5 @@
 """The machine-readable side of the site, put together: the Hugging Face-compatible API
-(``api_hf``), Broadsheet's API (``api_v1``), feeds and BibTeX (``feeds``), the OpenAPI document
+(``hf_routes``), Broadsheet's API (``api_v1``), feeds and BibTeX (``feeds``), the OpenAPI document
 with a docs page, and the rate limit for anonymous use.
 
 ``install(app)`` adds the routes (before the HTML pages' ``/papers/{id}`` catch-all, which would
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..hub import Hub
-from . import api_hf, api_v1, feeds
+from . import api_v1, feeds, hf_routes
 from .render import render
 from .security import RateLimited, RateLimiter
 
@@ -31,7 +31,7 @@ TAGS = [
     },
     {
         "name": "Broadsheet",
-        "description": "Votes, comments and submissions. Writes need `Authorization: Bearer <API token>` (make one on the settings page).",
+        "description": "Votes, comments, submissions and your library (collections, save, remove, import, export). Writes and the library need `Authorization: Bearer <API token>` (make one on the settings page).",
     },
     {
         "name": "Feeds and BibTeX",
@@ -43,7 +43,7 @@ TAGS = [
 def install(app: FastAPI) -> None:
     """Add the API, feed and BibTeX routes, the docs page, and the 401 handler for bad tokens."""
     groups = [
-        (api_hf.ROUTES, "Hugging Face compatible", JSONResponse),
+        (hf_routes.ROUTES, "Hugging Face compatible", JSONResponse),
         (api_v1.ROUTES, "Broadsheet", JSONResponse),
         (feeds.ROUTES, "Feeds and BibTeX", Response),
     ]
@@ -76,8 +76,12 @@ def _responses(path: str, methods: list[str]) -> dict[int | str, dict[str, Any]]
     }
     if "{" in path:
         out[404] = {"description": "Not found", **error}
-    if path.startswith("/api/v1/") and (methods != ["GET"] or path == "/api/v1/me"):
+    if path.startswith("/api/v1/") and (methods != ["GET"] or path in api_v1.TOKEN_GETS or path.startswith("/api/v1/library")):
         out[401] = {"description": "No API token, or not a valid one", **error}
+    if path.startswith("/api/v1/library") and methods in (["POST"], ["PATCH"]):
+        out[409] = {"description": "You have a collection of that name already", **error}
+    if path == "/api/v1/library/import":
+        out[422] = {"description": "Nothing in the file could be matched (the problems say why)", **error}
     return out
 
 

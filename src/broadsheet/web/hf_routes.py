@@ -7,7 +7,7 @@ huggingface.co, so ``huggingface_hub.HfApi(endpoint=<this server>)`` works uncha
 - ``GET /api/papers/search?q=&limit=`` (``list_papers``): hybrid search;
 - ``GET /api/papers/{id}`` (``paper_info``) and ``GET /papers/{id}.md`` (``read_paper``).
 
-Handlers parse, call the Hub, and shape with ``hf_api`` (pure).
+Handlers parse, call the Hub, and shape with ``hf_json`` (pure).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..exceptions import InvalidInputError, PaperNotFoundError
 from ..hub import Hub
 from ..periods import parse_period
 from ..types import Paper
-from . import hf_api
+from . import hf_json
 from .cache import cached
 from .deps import HubDep
 from .render import site_url
@@ -105,7 +105,7 @@ def daily_papers(
     items = _shared(
         request,
         key,
-        lambda: hf_api.feed_items(
+        lambda: hf_json.feed_items(
             hub.get_feed(
                 first,
                 last,
@@ -135,21 +135,21 @@ def search_papers(
         feed = _shared(
             request, ("hf trending", limit), lambda: hub.get_trending(limit=limit)
         )
-        return JSONResponse(hf_api.feed_items(feed.entries))
+        return JSONResponse(hf_json.feed_items(feed.entries))
     page = _shared(request, ("hf search", q, limit), lambda: hub.search(q, limit=limit))
-    return JSONResponse(hf_api.search_items(page.hits))
+    return JSONResponse(hf_json.search_items(page.hits))
 
 
 def paper_info(arxiv_id: str, hub: HubDep) -> JSONResponse:
     """One paper, as ``huggingface.co/api/papers/{id}``; 404 when it is not here."""
     paper = visible_paper(hub, arxiv_id)
-    return JSONResponse(hf_api.paper_info(paper, hub.get_first_listing(paper.arxiv_id)))
+    return JSONResponse(hf_json.paper_info(paper, hub.get_first_listing(paper.arxiv_id)))
 
 
 def paper_markdown(request: Request, arxiv_id: str, hub: HubDep) -> Response:
     """The paper page as markdown (``HfApi.read_paper``)."""
     paper = visible_paper(hub, arxiv_id)
-    text = hf_api.paper_markdown(
+    text = hf_json.paper_markdown(
         paper, hub.get_first_listing(paper.arxiv_id), site_url(request)
     )
     return Response(text, media_type="text/markdown; charset=utf-8")

@@ -81,7 +81,7 @@ def category_matrix(code_lists: Sequence[Sequence[str]], vocabulary: dict[str, i
         cols += list(weights)
         vals += list(weights.values())
     m = sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(code_lists), max(len(vocabulary), 1)))
-    return normalize(m)
+    return normalize(m) if len(code_lists) else m  # scikit-learn refuses to normalise no rows
 
 
 def paper_text(title: str, abstract: str) -> str:

@@ -105,6 +105,18 @@ def test_ranks_like_the_saved_papers_first_and_says_why(hub) -> None:
     assert not {r.paper.arxiv_id for r in page.items} & saved_ids
 
 
+def test_explanations_name_the_right_saved_papers_inside_the_window_too(hub) -> None:
+    """A paper saved from this week's list is a positive inside the window's own features: the
+    explanation must still name it, and not another saved paper, where it is the closest."""
+    fay = hub.create_user("fay", "correct horse battery")
+    _save(hub, fay, "2610.20001", "2611.00008", "2610.20002")  # galaxies around a protein paper of this week
+    page = hub.recommend(fay, window="week")
+    proteins = [r for r in page.items if _topic(r.paper.arxiv_id) == "protein"]
+    assert proteins and all(r.closest[0][0] == "2611.00008" for r in proteins[:3])
+    for r in page.items:
+        assert all(title == hub.get_paper(aid).title for aid, title in r.closest)
+
+
 def test_a_dismissal_lowers_what_resembles_it_and_a_save_shows_at_once(hub) -> None:
     bob = hub.create_user("bob", "correct horse battery")
     _save(hub, bob, "2610.00001", "2610.00002", "2610.10001", "2610.10002")  # proteins and graphs

@@ -74,8 +74,9 @@ class Pool:
     categories: dict[str, int]  # columns of the category features
     extra: dict[int, tuple[Any, Any, Any]]  # paper id -> (TF-IDF row, vector or None, categories row) outside the pool
 
-    def examples(self, storage: Storage, paper_ids: list[int]) -> M.Examples:
-        """Features of these papers (those that exist), in order: from the pool or computed once."""
+    def examples(self, storage: Storage, paper_ids: list[int]) -> tuple[M.Examples, list[int]]:
+        """Features of these papers (those that exist): from the pool or computed once; and the
+        paper id of each row (the pool's come first)."""
         import numpy as np
         from scipy import sparse
 
@@ -98,7 +99,8 @@ class Pool:
         emb = None
         if self.cand.emb is not None:
             emb = np.vstack([self.cand.emb[inside]] + [v[None, :] for _, v, _ in outside])
-        return M.Examples(tf, emb, None, cats)
+        ids = [p for p in paper_ids if p in index] + [p for p in paper_ids if p not in index and p in self.extra]
+        return M.Examples(tf, emb, None, cats), ids
 
 
 def _vectors(storage: Storage, model: str | None, paper_ids: list[int], like: Any) -> Any:
@@ -231,15 +233,15 @@ class ForYou:
         cand = pool.cand.take(keep)
         as_of = datetime.combine(last + timedelta(days=1), time())
 
-        if not positives:
+        pos, pos_ids = pool.examples(self._storage, positives) if positives else (None, [])
+        if not pos_ids:  # nothing saved or upvoted (that still exists): cold start
             trend = np.array([trending_score(pool.rows[i].upvotes, pool.rows[i].day, as_of, 1.5) for i in keep])
             chosen = [j for j in range(len(keep)) if matched[j]] if follows else list(range(len(keep)))
             order = [chosen[j] for j in _best(trend[chosen], limit)] if chosen else []
             items = self._items(pool, keep, order, trend, matched, evidence=None, pos_ids=[], trending=True)
             return RecommendationPage(tuple(items), window, first, last, True, hidden, len(keep), "trending")
 
-        pos = pool.examples(self._storage, positives)
-        neg = pool.examples(self._storage, sorted(negatives))
+        neg, _ = pool.examples(self._storage, sorted(negatives))
         if not keep:
             return RecommendationPage((), window, first, last, False, hidden, 0, M.SHIPPED)
         model = M.personal_model(pos, pool.background, cand, neg)
@@ -247,7 +249,7 @@ class ForYou:
         final = model.scores + boost
         order = _best(final, limit)
         evidence = M.explain(cand.tfidf[order], pos.tfidf, model.weights, pool.vocabulary) if order else []
-        items = self._items(pool, keep, order, final, matched, evidence=evidence, pos_ids=positives)
+        items = self._items(pool, keep, order, final, matched, evidence=evidence, pos_ids=pos_ids)
         return RecommendationPage(tuple(items), window, first, last, False, hidden, len(keep), M.SHIPPED)
 
     def _items(

@@ -174,3 +174,29 @@ def test_windows_and_bad_input(hub) -> None:
         hub.recommend(eve, window="year")
     with pytest.raises(InvalidInputError, match="limit"):
         hub.recommend(eve, limit=0)
+
+
+def test_cli_recommend(hub, db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the command is the same on both backends; once is enough")
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    alice = hub.create_user("alice", "correct horse battery")
+    _save(hub, alice, "2610.00001", "2610.00002", "2610.00003")
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PATH": "/usr/bin:/bin"}
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "broadsheet", "--db", db_url, "recommend", *args], capture_output=True, text=True, env=env
+    )
+    out = run("alice", "--window", "week", "--day", WEEK_END.isoformat(), "--limit", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    page = json.loads(out.stdout)
+    assert page["window"] == "week" and len(page["items"]) == 3 and not page["cold_start"]
+    assert all(_topic(i["id"]) == "protein" for i in page["items"])
+    assert page["items"][0]["closest"] and page["items"][0]["reasons"]
+    text = run("alice", "--limit", "2")
+    assert text.returncode == 0 and "close to" in text.stdout
+    assert run("nobody").returncode == 2
+    assert "window" in run("alice", "--window", "year").stderr

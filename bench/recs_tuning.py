@@ -103,6 +103,13 @@ def blend_grid() -> dict:
                 if g:
                     parts.append((g, M.rank_centroid_categories))
                 out[f"svm C={c} + 0.5 centroid-tfidf + {e} centroid-emb + {g} categories"] = M.blended(*parts)
+    for t in (0.0, 1.0):
+        for g in (0.5, 1.0):
+            parts = [(1.0, svm_tfidf(0.3)), (t, M.rank_centroid_tfidf), (1.0, M.rank_centroid_emb), (g, M.rank_centroid_categories)]
+            out[f"svm C=0.3 + {t} centroid-tfidf + 1.0 centroid-emb + {g} categories"] = M.blended(*[x for x in parts if x[0]])
+    for e in (1.5, 2.0):
+        parts = [(1.0, svm_tfidf(0.3)), (0.5, M.rank_centroid_tfidf), (e, M.rank_centroid_emb), (0.5, M.rank_centroid_categories)]
+        out[f"svm C=0.3 + 0.5 centroid-tfidf + {e} centroid-emb + 0.5 categories"] = M.blended(*parts)
     for a in (0.5, 1.0):
         out[f"svm-joint emb {a} cats 0.5"] = svm_joint(a, 0.5)
         out[f"svm-joint emb {a} cats 0.5 + 0.5 centroid-tfidf + 1.0 centroid-emb + 0.5 categories"] = M.blended(

@@ -2,12 +2,16 @@
 
 Users are author names in the 100k-paper sample (folded with ``text.name_key``, so "José" and
 "Jose" are one user); each of their papers is one interaction, timed on its ``published`` date.
-Papers without a published date are skipped. An author with many papers in the sample is a
+Papers without a published date are skipped, and so are papers with more than 30 authors
+(``--max-authors``): the 100k sample holds a few hundred papers of the large physics
+collaborations (ATLAS, CMS, ~750 names each) whose hundreds of members would otherwise be
+hundreds of users with the very same papers, outweighing everyone else in the mean. An author with many papers in the sample is a
 researcher with a lasting interest, so their later papers should look like their earlier ones.
 ``broadsheet eval-recs`` is content only by default, so the model cannot cheat by author names.
 
     python bench/recs_arxiv_authors.py --out /work/bench-data/arxiv-authors.jsonl
-    # default input: $BROADSHEET_SHARED_DIR/data/ (or ../shared/data/)arxiv-100k.jsonl.gz; --min-papers 6
+    # input: arxiv-100k.jsonl.gz in $BROADSHEET_SHARED_DIR/data (default ../shared/data);
+    # --min-papers 6 --max-authors 30
 
 Output: JSON Lines ``{"user", "arxiv_id", "time"}`` sorted by time, user.
 """
@@ -28,7 +32,7 @@ SHARED = Path(os.environ.get("BROADSHEET_SHARED_DIR", Path(__file__).resolve().p
 DEFAULT = SHARED / "data" / "arxiv-100k.jsonl.gz"
 
 
-def interactions(path: Path, min_papers: int) -> list[dict[str, str]]:
+def interactions(path: Path, min_papers: int, max_authors: int = 0) -> list[dict[str, str]]:
     papers: dict[str, dict[str, str]] = defaultdict(dict)  # user -> arxiv id -> date
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -36,6 +40,8 @@ def interactions(path: Path, min_papers: int) -> list[dict[str, str]]:
             day = rec.get("published")
             if not day or not rec.get("arxiv_id"):
                 continue
+            if max_authors and len(rec.get("authors") or ()) > max_authors:
+                continue  # a collaboration's paper (ATLAS, CMS: hundreds of names), not a person's interest
             for name in rec.get("authors") or ():
                 key = name_key(name)
                 if key:
@@ -55,8 +61,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT, help="the arXiv JSON Lines file (.gz)")
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON Lines")
     parser.add_argument("--min-papers", type=int, default=6, help="authors with at least this many papers")
+    parser.add_argument(
+        "--max-authors", type=int, default=30,
+        help="leave out papers with more authors than this (0: keep all); see the docstring",
+    )
     args = parser.parse_args()
-    rows = interactions(args.data, args.min_papers)
+    rows = interactions(args.data, args.min_papers, args.max_authors)
     with args.out.open("w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")

@@ -7,7 +7,7 @@ malformed days (Python ``repr()`` strings, the wrapped 2025-01-10) are read as i
 items without a submitter (the first days) are skipped.
 
     python bench/recs_hf_submitters.py --out /work/bench-data/hf-submitters.jsonl
-    # default input: $BROADSHEET_SHARED_DIR/data/ (or ../shared/data/)hf-daily-papers-2024-05_2026-08.tar.gz
+    # input: hf-daily-papers-2024-05_2026-08.tar.gz in $BROADSHEET_SHARED_DIR/data (default ../shared/data)
 
 Output: JSON Lines ``{"user", "arxiv_id", "time"}`` (time = YYYY-MM-DD), sorted by time, user.
 Feed it to ``broadsheet eval-recs`` over a database that ingested the same archive.

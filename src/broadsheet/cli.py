@@ -491,6 +491,57 @@ def eval_beir(
     print(json.dumps(result))
 
 
+@app.command("eval-recs")
+def eval_recs(
+    interactions: Annotated[Path, typer.Argument(metavar="INTERACTIONS", help='JSON Lines {"user", "arxiv_id", "time"} over papers in the database.')],
+    cutoff: Annotated[str, typer.Option(help="Learn from what came before this day (YYYY-MM-DD); rank the papers new in the 30 days from it.")],
+    k: Annotated[int, typer.Option("--k", help="Cut-off of recall@k and nDCG@k.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    allow_authors: Annotated[bool, typer.Option("--allow-authors", help="Also measure the shipped model plus shared authors (it reads author names).")] = False,
+) -> None:
+    """Measure the recommendations: the shipped model against popularity, recency and content baselines."""
+    from datetime import date as _date
+
+    try:
+        day = _date.fromisoformat(cutoff)
+    except ValueError:
+        _fail(f"--cutoff: not a date (YYYY-MM-DD): {cutoff!r}")
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        return TextColumn("users"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+
+    hub = _hub()
+    try:
+        with _progress(columns, lambda task, elapsed: progress_line("users", task.completed, task.total, elapsed)) as bar:
+            task = bar.add_task("users", total=None)
+            result = hub.evaluate_recommendations(
+                interactions, day, k=k, allow_authors=allow_authors, on_user=lambda n, total: bar.update(task, completed=n, total=total)
+            )
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    report = result.as_dict()
+    if as_json:
+        print(json.dumps(report))
+        return
+    out.print(
+        f"{report['users']} users, {report['candidates']} candidates ({report['window'][0]} .. {report['window'][1]}), k = {k}",
+        highlight=False,
+    )
+    for name, v in sorted(report["scores"].items(), key=lambda kv: -kv[1]["recall"]):
+        mark = "  <- shipped" if name == "shipped" else ""
+        out.print(f"  {name:<28} recall@{k} {v['recall']:.3f}  nDCG@{k} {v['ndcg']:.3f}{mark}", highlight=False, markup=False)
+    out.print(
+        f"shipped ({report['shipped']}) / best baseline ({report['best_baseline']['name']}): {report['shipped_vs_best_baseline']}; "
+        f"/ popularity: {report['shipped_vs_popularity']}",
+        highlight=False, markup=False,
+    )
+    for problem in report["problems"]:
+        err.print(f"skipped {problem}", highlight=False, markup=False)
+
+
 @app.command("copy-db")
 def copy_db(
     source: Annotated[str, typer.Option("--from", help="Database URL (or SQLite file path) to copy from.")],

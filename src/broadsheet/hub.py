@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from .personal.private_feeds import PrivateFeed, PrivateFeeds
     from .digest.deliver import Mailer
     from .digest.render import MailSite
+    from .personal.evaluate import RecsEvaluation
     from .personal.foryou import ForYou
     from .search.background import BackgroundEmbedder
     from .search.embedders import Embedder
@@ -523,7 +524,7 @@ class Hub:
         if self._foryou is None:
             from .personal.foryou import ForYou
 
-            self._foryou = ForYou(self._storage, self._now, lambda: self.data_version)
+            self._foryou = ForYou(self._storage, self._now, lambda: self.data_version, self._search.embedder_name)
         return self._foryou
 
     def recommend(self, user: User, *, window: str = "week", day: date | None = None, limit: int = 50) -> RecommendationPage:
@@ -531,6 +532,21 @@ class Hub:
         default today, or the last day with papers), ranked by a model of what they saved,
         upvoted, dismissed and follow, each with why; mutes hide papers (counted)."""
         return self._for_you.recommend(user, window=window, day=day, limit=limit)
+
+    def evaluate_recommendations(
+        self,
+        interactions: Path,
+        cutoff: date,
+        *,
+        k: int = 20,
+        allow_authors: bool = False,
+        on_user: Callable[[int, int], None] | None = None,
+    ) -> RecsEvaluation:
+        """Recall@k and nDCG@k of the shipped model and the baselines on a file of interactions
+        split at ``cutoff`` (see ``broadsheet.personal.evaluate``)."""
+        from .personal.evaluate import evaluate
+
+        return evaluate(self._storage, interactions, cutoff, k=k, embedder=self._search.embedder_name(), allow_authors=allow_authors, on_user=on_user)
 
     # -- accounts (members.py) ----------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from ..text import name_key
 from ..trending import trending_score
 from ..types import Interest, Recommendation, RecommendationPage, User
 from . import model as M
+from .mutes import MuteFilter, _contains, category_matches, words_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +46,6 @@ WINDOWS = {"today": 1, "week": 7, "month": 30}  # days up to and including the w
 POOL_CACHE = 4  # windows whose features are kept
 BACKGROUND = 2000  # papers sampled from the database as "everything else" for the SVM and the idf
 FOLLOW_BOOST = 1.0  # added to the (z-scored) model score per matching follow, at most two
-SHIPPED = "svm-tfidf"
 
 
 def window_span(window: str, last: date) -> tuple[date, date]:
@@ -58,21 +58,26 @@ def window_span(window: str, last: date) -> tuple[date, date]:
 @dataclass(slots=True)
 class Pool:
     """The features of one window's candidates (see the module docstring); not frozen: it also
-    caches the TF-IDF rows of members' positives, keyed by paper id."""
+    caches the features of members' positives and negatives, keyed by paper id."""
 
     key: tuple[Any, ...]
     rows: list[CandidateRow]
     vectorizer: Any
     vocabulary: np.ndarray
-    tfidf: Any  # csr, one row per candidate
-    background: Any  # csr, the background sample
-    texts: list[str]  # lower-cased title + abstract, for follows of searches and word mutes
-    authors: dict[int, list[str]]
-    categories: dict[int, list[str]]
-    extra: dict[int, Any]  # paper id -> TF-IDF row of a positive or negative outside the pool
+    cand: M.Examples  # one row per candidate
+    background: M.Examples  # the background sample
+    texts: list[str]  # lower-cased title + abstract, for follows of searches
+    words: list[list[str]]  # title words, "", abstract words (``mutes.words_of``): for word mutes
+    by_author: dict[str, set[int]]  # author name key -> candidate rows
+    by_category: dict[str, set[int]]  # category code -> candidate rows
+    embedder: str | None  # the model of the vectors in ``cand`` and ``background`` (None: words only)
+    categories: dict[str, int]  # columns of the category features
+    extra: dict[int, tuple[Any, Any, Any]]  # paper id -> (TF-IDF row, vector or None, categories row) outside the pool
 
-    def rows_of(self, storage: Storage, paper_ids: list[int]) -> Any:
-        """TF-IDF rows (csr) for these papers, in order: from the pool or transformed once."""
+    def examples(self, storage: Storage, paper_ids: list[int]) -> tuple[M.Examples, list[int]]:
+        """Features of these papers (those that exist): from the pool or computed once; and the
+        paper id of each row (the pool's come first)."""
+        import numpy as np
         from scipy import sparse
 
         index = {r.paper_id: i for i, r in enumerate(self.rows)}
@@ -80,23 +85,53 @@ class Pool:
         if missing:
             texts = storage.recs.texts(missing)
             found = [p for p in missing if p in texts]
+            vectors = _vectors(storage, self.embedder, found, self.cand.emb)
             if found:
                 mat = self.vectorizer.transform([M.paper_text(*texts[p]) for p in found])
+                _, cats = storage.recs.facets(found)
+                cat_rows = M.category_matrix([cats.get(p, []) for p in found], self.categories)
                 for i, p in enumerate(found):
-                    self.extra[p] = mat.getrow(i)
-        rows = [self.tfidf.getrow(index[p]) if p in index else self.extra[p] for p in paper_ids if p in index or p in self.extra]
-        if not rows:
-            return sparse.csr_matrix((0, self.tfidf.shape[1]), dtype=self.tfidf.dtype)
-        return sparse.vstack(rows, format="csr")
+                    self.extra[p] = (mat[i], None if vectors is None else vectors[i], cat_rows[i])
+        inside = [index[p] for p in paper_ids if p in index]
+        outside = [self.extra[p] for p in paper_ids if p not in index and p in self.extra]
+        tf = sparse.vstack([self.cand.tfidf[inside]] + [t for t, _, _ in outside], format="csr")
+        cats = sparse.vstack([self.cand.cats[inside]] + [c for _, _, c in outside], format="csr")
+        emb = None
+        if self.cand.emb is not None:
+            emb = np.vstack([self.cand.emb[inside]] + [v[None, :] for _, v, _ in outside])
+        ids = [p for p in paper_ids if p in index] + [p for p in paper_ids if p not in index and p in self.extra]
+        return M.Examples(tf, emb, None, cats), ids
+
+
+def _vectors(storage: Storage, model: str | None, paper_ids: list[int], like: Any) -> Any:
+    """Stored vectors of these papers (zero rows where missing), or None without a model."""
+    import numpy as np
+
+    if model is None or like is None:
+        return None
+    blobs = storage.vectors.blobs([model], paper_ids)[model]
+    dim = like.shape[1]
+    out = np.zeros((len(paper_ids), dim), np.float32)
+    for i, p in enumerate(paper_ids):
+        if p in blobs:
+            out[i] = np.frombuffer(blobs[p], "<f4")[:dim]
+    return out
 
 
 class ForYou:
     """The use case behind ``Hub.recommend``; one per Hub (it holds the pool cache)."""
 
-    def __init__(self, storage: Storage, now: Callable[[], datetime], data_version: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        now: Callable[[], datetime],
+        data_version: Callable[[], int],
+        embedder: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._storage = storage
         self._now = now
         self._data_version = data_version
+        self._embedder = embedder
         self._pools: OrderedDict[tuple[Any, ...], Pool] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -123,24 +158,49 @@ class ForYou:
         rows = recs.candidates(first, last)
         ids = [r.paper_id for r in rows]
         inside = set(ids)
+        texts = recs.texts(ids)
         back_ids = [p for p in recs.background(None, BACKGROUND) if p not in inside]
-        texts = recs.texts(ids + back_ids)
+        texts.update(recs.texts(back_ids))
+        back_ids = [p for p in back_ids if p in texts]
         cand_texts = [M.paper_text(*texts.get(p, ("", ""))) for p in ids]
-        back_texts = [M.paper_text(*texts[p]) for p in back_ids if p in texts]
+        back_texts = [M.paper_text(*texts[p]) for p in back_ids]
         vec = M.fit_tfidf(cand_texts + back_texts) if cand_texts or back_texts else None
         if vec is None or not getattr(vec, "vocabulary_", None):
             vec = M.fit_tfidf(["empty window"])
+        embedder = self._embedder() if M.BLEND.get("centroid-emb") else None
+        cand_emb = back_emb = None
+        if embedder is not None and self._storage.vectors.has_any(embedder):
+            dim_like = np.zeros((0, _dim(self._storage, embedder, ids + back_ids)), np.float32)
+            cand_emb = _vectors(self._storage, embedder, ids, dim_like)
+            back_emb = _vectors(self._storage, embedder, back_ids, dim_like)
         authors, cats = recs.facets(ids)
+        _, back_cats = recs.facets(back_ids)
+        cand_codes = [cats.get(p, []) for p in ids]
+        back_codes = [back_cats.get(p, []) for p in back_ids]
+        vocabulary = M.category_vocabulary(cand_codes + back_codes)
+        row = {p: i for i, p in enumerate(ids)}
+        by_author: dict[str, set[int]] = {}
+        by_category: dict[str, set[int]] = {}
+        for pid, names in authors.items():
+            for name in names:
+                by_author.setdefault(name, set()).add(row[pid])
+        for pid, codes in cats.items():
+            for code in codes:
+                by_category.setdefault(code, set()).add(row[pid])
         return Pool(
             key=key,
             rows=rows,
             vectorizer=vec,
             vocabulary=np.asarray(vec.get_feature_names_out()),
-            tfidf=vec.transform(cand_texts),
-            background=vec.transform(back_texts) if back_texts else vec.transform(["empty window"])[:0],  # a small database: all in the window
+            # a small database may have everything in the window (no background), or an empty window
+            cand=M.Examples(_transform(vec, cand_texts), cand_emb, None, M.category_matrix(cand_codes, vocabulary)),
+            background=M.Examples(_transform(vec, back_texts), back_emb, None, M.category_matrix(back_codes, vocabulary)),
             texts=[t.lower() for t in cand_texts],
-            authors=authors,
-            categories=cats,
+            words=[words_of(texts.get(p, ("", ""))[0]) + [""] + words_of(texts.get(p, ("", ""))[1]) for p in ids],
+            by_author=by_author,
+            by_category=by_category,
+            embedder=embedder if cand_emb is not None else None,
+            categories=vocabulary,
             extra={},
         )
 
@@ -165,40 +225,32 @@ class ForYou:
         positives = [p for p, _ in signals.positives]
         negatives = {p for p, _ in signals.negatives}
         seen = set(positives) | negatives
-        keep: list[int] = []  # candidate rows still in play
-        hidden = 0
-        for i, r in enumerate(pool.rows):
-            if r.paper_id in seen:
-                continue
-            if mutes and _matches_any(pool, i, mutes):
-                hidden += 1
-                continue
-            keep.append(i)
-        follows = [f for f in signals.follows if f.kind in ("author", "category", "search")]
-        matched = [tuple(f for f in follows if _matches(pool, i, f)) for i in keep]
-        cand = pool.tfidf[keep] if keep else pool.tfidf[:0]
+        muted = _muted_rows(pool, MuteFilter.of(mutes))
+        keep = [i for i, r in enumerate(pool.rows) if r.paper_id not in seen and i not in muted]
+        hidden = sum(1 for i in muted if pool.rows[i].paper_id not in seen)
+        follows = [(f, _rows_matching(pool, f.kind, f.value)) for f in signals.follows if f.kind in ("author", "category", "search")]
+        matched = [tuple(f for f, rows in follows if i in rows) for i in keep]
+        cand = pool.cand.take(keep)
         as_of = datetime.combine(last + timedelta(days=1), time())
 
-        if not positives:
+        pos, pos_ids = pool.examples(self._storage, positives) if positives else (None, [])
+        if not pos_ids:  # nothing saved or upvoted (that still exists): cold start
             trend = np.array([trending_score(pool.rows[i].upvotes, pool.rows[i].day, as_of, 1.5) for i in keep])
             chosen = [j for j in range(len(keep)) if matched[j]] if follows else list(range(len(keep)))
-            order = sorted(chosen, key=lambda j: (-trend[j], pool.rows[keep[j]].paper_id))[:limit]
+            order = [chosen[j] for j in _best(trend[chosen], limit)] if chosen else []
             items = self._items(pool, keep, order, trend, matched, evidence=None, pos_ids=[], trending=True)
             return RecommendationPage(tuple(items), window, first, last, True, hidden, len(keep), "trending")
 
-        pos = pool.rows_of(self._storage, positives)
-        neg = pool.rows_of(self._storage, sorted(negatives))
-        from scipy import sparse
-
-        background = sparse.vstack([pool.background, cand], format="csr")
-        weights, _ = M.svm_weights(pos, background, neg)
-        scores = M.zscore(M.linear_scores(weights, cand)) if keep else np.zeros(0)
-        boost = np.array([FOLLOW_BOOST * min(len(m), 2) for m in matched]) if keep else np.zeros(0)
-        final = scores + boost
-        order = sorted(range(len(keep)), key=lambda j: (-final[j], pool.rows[keep[j]].paper_id))[:limit]
-        evidence = M.explain(cand[order], pos, weights, pool.vocabulary) if order else []
-        items = self._items(pool, keep, order, final, matched, evidence=evidence, pos_ids=positives)
-        return RecommendationPage(tuple(items), window, first, last, False, hidden, len(keep), SHIPPED)
+        neg, _ = pool.examples(self._storage, sorted(negatives))
+        if not keep:
+            return RecommendationPage((), window, first, last, False, hidden, 0, M.SHIPPED)
+        model = M.personal_model(pos, pool.background, cand, neg)
+        boost = np.array([FOLLOW_BOOST * min(len(m), 2) for m in matched])
+        final = model.scores + boost
+        order = _best(final, limit)
+        evidence = M.explain(cand.tfidf[order], pos.tfidf, model.weights, pool.vocabulary) if order else []
+        items = self._items(pool, keep, order, final, matched, evidence=evidence, pos_ids=pos_ids)
+        return RecommendationPage(tuple(items), window, first, last, False, hidden, len(keep), M.SHIPPED)
 
     def _items(
         self,
@@ -239,41 +291,63 @@ class ForYou:
         return items
 
 
-# -- follows and mutes: what a paper matches (pure over the pool) --------------------------------
+def _transform(vec: Any, texts: list[str]) -> Any:
+    """TF-IDF rows of ``texts`` (scikit-learn refuses an empty list: an empty matrix then)."""
+    from scipy import sparse
+
+    if texts:
+        return vec.transform(texts)
+    return sparse.csr_matrix((0, len(vec.vocabulary_)), dtype="float32")
 
 
-def _phrase(value: str) -> re.Pattern[str]:
-    words = re.findall(r"\w+", value.lower())
-    return re.compile(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b") if words else re.compile(r"(?!x)x")
+def _dim(storage: Storage, model: str, paper_ids: list[int]) -> int:
+    """The dimension of ``model``'s vectors, read off one stored vector."""
+    for part in (paper_ids[:50], paper_ids):
+        blobs = storage.vectors.blobs([model], part)[model]
+        if blobs:
+            return len(next(iter(blobs.values()))) // 4
+    return 0
 
 
-def _in_category(codes: list[str], value: str) -> bool:
-    v = value.strip()
-    return any(c == v or c.startswith(v + ".") for c in codes)
+def _best(scores: np.ndarray, limit: int) -> list[int]:
+    """Positions of the ``limit`` best scores, best first; ties to the earlier position (the
+    lower paper id: candidates are in id order)."""
+    import numpy as np
+
+    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, float)))
+    return [int(j) for j in order[:limit]]
 
 
-def _matches(pool: Pool, i: int, f: Interest) -> bool:
-    """Whether candidate ``i`` matches a follow: its author, its category (or archive), or every
-    word of its search in the title or abstract."""
-    pid = pool.rows[i].paper_id
-    if f.kind == "author":
-        return name_key(f.value) in pool.authors.get(pid, ())
-    if f.kind == "category":
-        return _in_category(pool.categories.get(pid, []), f.value)
-    if f.kind == "search":
-        words = [w for w in re.findall(r"\w+", f.value.lower()) if ":" not in w]
-        return bool(words) and all(re.search(r"\b" + re.escape(w), pool.texts[i]) for w in words)
-    return False
+# -- follows and mutes: which candidates match (over the pool's indexes) ----------------------------
 
 
-def _matches_any(pool: Pool, i: int, mutes: list[Interest]) -> bool:
-    """Whether candidate ``i`` matches a mute: an author, a category, or a word or phrase."""
-    pid = pool.rows[i].paper_id
-    for m in mutes:
-        if m.kind == "author" and name_key(m.value) in pool.authors.get(pid, ()):
-            return True
-        if m.kind == "category" and _in_category(pool.categories.get(pid, []), m.value):
-            return True
-        if m.kind == "word" and _phrase(m.value).search(pool.texts[i]):
-            return True
-    return False
+def _muted_rows(pool: Pool, mutes: MuteFilter) -> set[int]:
+    """Rows of the pool's candidates that a member's mutes hide, matched as every other list
+    matches them (``personal/mutes.py``: name keys, categories and archives, whole words)."""
+    rows: set[int] = set()
+    for key in mutes.authors:
+        rows |= pool.by_author.get(key, set())
+    for value in mutes.categories:
+        for code, found in pool.by_category.items():
+            if category_matches(value, (code,)):
+                rows |= found
+    for phrase, _ in mutes.phrases:
+        rows |= {i for i, words in enumerate(pool.words) if _contains(words, phrase)}
+    return rows
+
+
+def _rows_matching(pool: Pool, kind: str, value: str) -> set[int]:
+    """Rows of the pool's candidates that match a follow: an author (any case or accents), a
+    category or a whole archive (``cs``), or every word of a search in the title or abstract."""
+    if kind == "author":
+        return pool.by_author.get(name_key(value), set())
+    if kind == "category":
+        v = value.strip()
+        return set().union(*(rows for code, rows in pool.by_category.items() if category_matches(v, (code,))))
+    if kind == "search":
+        words = [w for w in re.findall(r"[\w:]+", value.lower()) if ":" not in w]
+        if not words:
+            return set()
+        patterns = [re.compile(r"\b" + re.escape(w)) for w in words]
+        return {i for i, t in enumerate(pool.texts) if all(p.search(t) for p in patterns)}
+    return set()

@@ -31,9 +31,11 @@ class RecsStore:
         """Changes when papers or listings are added or changed (by any process): the key of the
         cached candidate features."""
         with self._engine.connect() as conn:
-            p = conn.execute(select(func.max(papers.c.id), func.max(papers.c.last_changed))).one()
-            ls = conn.execute(select(func.max(listings.c.id))).scalar()
-        return (p[0], str(p[1]), ls)
+            # one aggregate a query: each is then an index's last entry, not a table scan
+            newest = conn.execute(select(func.max(papers.c.id))).scalar()
+            changed = conn.execute(select(func.max(papers.c.last_changed))).scalar()
+            listed = conn.execute(select(func.max(listings.c.id))).scalar()
+        return (newest, str(changed), listed)
 
     def latest_day(self) -> date | None:
         """The last day anything was listed or published on."""
@@ -121,7 +123,7 @@ class RecsStore:
         out: dict[str, int] = {}
         with self._engine.connect() as conn:
             for part in chunks(list(arxiv_ids)):
-                out.update(conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(part))).tuples())
+                out.update((a, p) for a, p in conn.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(part))))
         return out
 
     def first_days(self, paper_ids: Sequence[int]) -> dict[int, date | None]:

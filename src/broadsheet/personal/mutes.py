@@ -167,6 +167,24 @@ class MuteFilter:
         return kept, hidden
 
 
+def contains_phrase(words: Sequence[str], phrase: Sequence[str]) -> bool:
+    """The word rule over token lists (``words_of``): ``phrase`` occurs as consecutive words of
+    ``words``, the last one possibly with a plural ``s`` / ``es``. For callers that keep each
+    paper's words already (For you's pool); ``MuteFilter`` gets the same answer from the text."""
+    n = len(phrase)
+    if not n:
+        return False
+    head, last = list(phrase[:-1]), phrase[-1]
+    plural = (last, last + "s", last + "es")
+    for i in range(len(words) - n + 1):
+        if words[i + n - 1] in plural and list(words[i : i + n - 1]) == head:
+            return True
+    return False
+
+
+_contains = contains_phrase  # the name For you's pool first imported
+
+
 # Matching words without a token list per paper: tokenising 3,000 abstracts with ``words_of``
 # cost ~0.3 s (bench/mutes.py). Plain ASCII text (no LaTeX, markup or accents: three in four
 # arXiv abstracts) is used as it is: its words are the runs of ``[^\W_]`` (``_WORD``, the

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from broadsheet.personal.mutes import MuteFilter, category_matches, words_of
+from broadsheet.personal.mutes import MuteFilter, category_matches, contains_phrase, words_of
 from broadsheet.types import Interest, Paper
 
 T0 = datetime(2026, 11, 28, 12, 0)
@@ -97,3 +97,43 @@ def test_no_mutes_hide_nothing() -> None:
     assert not none and not _mutes(("word", "!!!"))  # a word without letters is no mute
     papers = [_paper("GAN")]
     assert none.split(papers) == (papers, [])
+
+
+def _reference_hides(phrase: tuple[str, ...], text: str) -> bool:
+    """The rule over token lists (``contains_phrase`` on ``words_of``)."""
+    return contains_phrase(words_of(text), phrase)
+
+
+def test_contains_phrase() -> None:
+    words = words_of("Large language models, a GAN and organs")
+    assert contains_phrase(words, ("large", "language", "model"))
+    assert contains_phrase(words, ("gan",)) and contains_phrase(words, ("organ",))
+    assert not contains_phrase(words, ("language", "large")) and not contains_phrase(words, ("org",))
+    assert not contains_phrase(words, ()) and not contains_phrase([], ("gan",))
+
+
+def test_the_fast_word_match_agrees_with_the_token_rule() -> None:
+    """The regex over raw text (``MuteFilter.pattern``) against the token-list rule, on random
+    texts mixing words, plurals, punctuation, underscores, LaTeX accents and math, and Unicode."""
+    import random
+
+    rng = random.Random(7)
+    pieces = ["gan", "GANs", "organ", "GAN-based", "large", "Language", "models", "model", "x_gan", "gan_x",
+              r"Poincar\'e", "Poincaré", "poincare", "$\\alpha$-GAN", "{GAN}", "ganes", "gans.", "(GAN)",
+              "LANGUAGE—MODEL", "naïve", "naive", "3D", "3d-GAN", "über", "uber", "  ", ",", "e.g.", "α"]  # fmt: skip
+    mutes = [("gan",), ("large", "language", "model"), ("poincare",), ("naive",), ("3d", "gan"), ("uber",), ("alpha", "gan")]
+    checked = 0
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        for phrase in mutes:
+            f = _mutes(("word", " ".join(phrase)))
+            got = f.hides(_paper(title=text, abstract="-"))
+            assert got == _reference_hides(phrase, text), (phrase, text)
+            checked += got
+    assert checked > 1000  # the texts did match often: the comparison is not all "no"
+
+
+def test_reason_of_parts_is_reason_of_the_paper() -> None:
+    f = _mutes(("word", "GAN"), ("category", "astro-ph"), ("author", "Ada Lovelace"))
+    for p in (_paper("GANs"), _paper(cats=("astro-ph.GA",)), _paper(authors=("ADA LOVELACE",)), _paper("Organ")):
+        assert f.reason_of(p.authors, p.categories, p.primary_category, p.title, p.abstract) == f.reason(p)

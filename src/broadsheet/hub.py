@@ -29,6 +29,9 @@ from .ids import parse_paper_id
 from .ingest import IngestProgress, ingest, ingest_files
 from .jobs import Jobs
 from .members import Members
+from .personal import interests as _interests
+from .personal import seeds as _seeds
+from .personal.mutes import MuteFilter
 from .personal.library import Library
 from .search.service import EMBED_LOCK, Search
 from .storage import Storage, open_storage
@@ -65,13 +68,7 @@ from .types import (
     User,
 )
 
-# the personal feed's follows and mutes
-from .personal import interests as _interests  # noqa: E402
-from .personal import seeds as _seeds  # noqa: E402
-from .personal.mutes import MuteFilter  # noqa: E402
-from .types import Interest  # noqa: E402
-
-T = TypeVar("T")
+T = TypeVar("T")  # an item of a list that mutes filter (a paper, a feed entry, a search hit)
 
 if TYPE_CHECKING:
     from .personal.seeds import SeedReport
@@ -935,6 +932,7 @@ class Hub:
 
     def apply_mutes(self, user: User | None, items: Sequence[T], paper: Callable[[T], Paper] | None = None) -> tuple[list[T], int]:
         return _interests.apply_mutes(self._storage, user, items, paper)
+
 
 def _check_topic(topic: str) -> object:
     """A digest topic is a query: the query language checks it."""

@@ -34,7 +34,7 @@ from ..text import name_key
 from ..trending import trending_score
 from ..types import Interest, Recommendation, RecommendationPage, User
 from . import model as M
-from .mutes import MuteFilter, _contains, category_matches, words_of
+from .mutes import MuteFilter, category_matches, contains_phrase, words_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -332,7 +332,7 @@ def _muted_rows(pool: Pool, mutes: MuteFilter) -> set[int]:
             if category_matches(value, (code,)):
                 rows |= found
     for phrase, _ in mutes.phrases:
-        rows |= {i for i, words in enumerate(pool.words) if _contains(words, phrase)}
+        rows |= {i for i, words in enumerate(pool.words) if contains_phrase(words, phrase)}
     return rows
 
 

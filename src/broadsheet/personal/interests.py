@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from ..exceptions import InvalidInputError, NotFoundError
+from ..ids import is_row_id
 from ..search.query import MAX_QUERY_LENGTH, check_query
 from ..storage import Storage
 from ..taxonomy import CATEGORY_NAMES
@@ -118,7 +119,7 @@ def listed(storage: Storage, what: str, user: User, kind: str | None = None) -> 
 
 def remove(storage: Storage, what: str, user: User, interest_id: int) -> None:
     """Stop following or muting; NotFoundError when the member has no such follow or mute."""
-    if not (1 <= interest_id <= 2**31 - 1) or not storage.personal.remove_interest(what, user.id, interest_id):
+    if not is_row_id(interest_id) or not storage.personal.remove_interest(what, user.id, interest_id):
         raise NotFoundError(f"you have no {what} with id {interest_id}")
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from ..hub import Hub
-from ..types import Comment, Organization, Paper, SearchFilters, Submission, Subscription, User
+from ..types import Comment, Interest, Organization, Paper, SearchFilters, Submission, Subscription, User
 from .avatars import avatar_path
 from .hf_routes import visible_paper
 from . import extras
@@ -324,6 +324,9 @@ def unsubscribe(subscription_id: int, hub: HubDep, user: ApiUser) -> Response:
     return Response(status_code=204)
 
 
+# GET routes that need a token (the OpenAPI document lists their 401)
+TOKEN_GETS = {"/api/v1/me", "/api/v1/subscriptions"}
+
 ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/subscriptions", ["GET"], list_subscriptions),
     ("/api/v1/subscriptions", ["POST"], subscribe),
@@ -339,6 +342,70 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/api/v1/papers/{arxiv_id:path}", ["GET"], get_paper),
     *extras.ROUTES,  # /api/v1/trends
 ]
+
+
+# -- follows and mutes (personal/interests.py) ---------------------------------------------------
+
+
+class NewInterest(BaseModel):
+    kind: str = Field(
+        min_length=1,
+        max_length=16,
+        description="Follows: author, category or search. Mutes: author, category or word.",
+    )
+    value: str = Field(
+        min_length=1,
+        max_length=500,
+        description='An author\'s name, a category or whole archive (cs.LG, cs, astro-ph), a query '
+        '(diffusion cat:cs.CV author:"Ada Lovelace"), or a word or phrase to mute.',
+    )
+
+
+def interest_json(i: Interest) -> dict[str, Any]:
+    return {"id": i.id, "kind": i.kind, "value": i.value, "createdAt": i.created_at.isoformat() + "Z"}
+
+
+def _interests_routes(what: str) -> list[tuple[str, list[str], Any]]:
+    """GET / POST / DELETE for ``/api/v1/follows`` or ``/api/v1/mutes`` (the same shape)."""
+    plural = what + "s"
+    listed = {"follow": "get_follows", "mute": "get_mutes"}[what]
+    removed = {"follow": "unfollow", "mute": "unmute"}[what]
+
+    def list_all(hub: HubDep, user: ApiUser, kind: str | None = None) -> JSONResponse:
+        return JSONResponse([interest_json(i) for i in getattr(hub, listed)(user, kind)])
+
+    def add(request: Request, hub: HubDep, user: ApiUser, interest: Annotated[NewInterest, Body()]) -> JSONResponse:
+        _limit(request, "votes", user)
+        before = {i.id for i in getattr(hub, listed)(user)}
+        made = getattr(hub, what)(user, interest.kind, interest.value)
+        return JSONResponse(interest_json(made), status_code=200 if made.id in before else 201)
+
+    def delete(request: Request, interest_id: int, hub: HubDep, user: ApiUser) -> Response:
+        _limit(request, "votes", user)
+        getattr(hub, removed)(user, interest_id)
+        return Response(status_code=204)
+
+    verb = {"follow": "follow", "mute": "mute"}[what]
+    list_all.__doc__ = (
+        f"What you {verb} (optionally one ``kind``), oldest first."
+        + (" Muted papers are hidden from every list you see on the site." if what == "mute" else "")
+    )
+    add.__doc__ = (
+        f"{verb.capitalize()} something: 201 new, 200 when you {verb} it already (the same name, "
+        "code or words written differently count as the same); 400 says what is wrong with the value."
+    )
+    delete.__doc__ = f"Stop {verb}ing something (404 when it is not one of yours)."
+    for f, name in ((list_all, f"list_{plural}"), (add, f"add_{what}"), (delete, f"delete_{what}")):
+        f.__name__ = name
+    return [
+        (f"/api/v1/{plural}", ["GET"], list_all),
+        (f"/api/v1/{plural}", ["POST"], add),
+        (f"/api/v1/{plural}/{{interest_id:int}}", ["DELETE"], delete),
+    ]
+
+
+ROUTES += _interests_routes("follow") + _interests_routes("mute")
+TOKEN_GETS.update({"/api/v1/follows", "/api/v1/mutes"})
 
 
 # -- the member's library (web/library.py shapes the JSON; personal/library.py is the use case) ------
@@ -463,7 +530,7 @@ ROUTES += [
 
 # -- For you, dismissals and private feed links (the member's own: a token is needed) -------------
 
-TOKEN_GETS = {"/api/v1/me", "/api/v1/recommendations", "/api/v1/dismissals"}  # reads that need a token
+TOKEN_GETS.update({"/api/v1/recommendations", "/api/v1/dismissals"})  # reads that need a token
 
 
 def recommendation_json(r: Any) -> dict[str, Any]:

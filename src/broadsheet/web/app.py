@@ -41,6 +41,7 @@ from ..exceptions import (
 )
 from ..hub import Hub
 from . import accounts, actions, api_routes, digests, extras, feeds, foryou, library, pages, private_feeds
+from . import interests as interest_pages
 from .access_log import AccessLog
 from .cache import PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
@@ -103,6 +104,7 @@ ROUTES: list[tuple[str, list[str], Any]] = [
     ("/reset-password/{token}", POST, accounts.reset),  # the token is the credential; CSRF as every form
     ("/admin/status", GET, pages.admin_status),
     ("/thumbnails/{path:path}", GET, extras.thumbnail),
+    *interest_pages.ROUTES,  # /following: follows and mutes
     *private_feeds.ROUTES,
     ("/healthz", GET, healthz),
 ]

@@ -22,6 +22,7 @@ from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, Trend, User
 from .cache import cached
 from .deps import HubDep, Member, Viewer
+from .interests import follow_box, mutes_context
 from .render import period_url, render
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
@@ -76,6 +77,7 @@ def _feed_page(
             "chosen_sort": None if sort == default_sort(period.kind) else sort,
             "home": home,
             "offset": (page - 1) * size,
+            **mutes_context(request, hub, viewer, [e.paper for e in feed.entries]),
         },
     )
 
@@ -154,6 +156,7 @@ def trending(
             "pages": _pages(feed.total, size),
             "days": hub.settings.trending_days,
             "offset": (page - 1) * size,
+            **mutes_context(request, hub, viewer, [e.paper for e in feed.entries]),
         },
     )
 
@@ -167,6 +170,7 @@ def _paper_list(
     papers: list[Paper],
     page: int,
     trend: Trend | None = None,
+    box: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     size = hub.settings.page_size
     more = len(papers) > size
@@ -184,6 +188,8 @@ def _paper_list(
             "page": page,
             "more": more,
             "trend": trend,
+            "follow_box": box,
+            **mutes_context(request, hub, viewer, papers),
         },
     )
 
@@ -199,7 +205,8 @@ def author(
         (a for p in papers[:1] for a in p.authors if _same_name(a, name)), name
     )
     return _paper_list(
-        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, hub.author_trend(name)
+        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, hub.author_trend(name),
+        follow_box(hub, viewer, "author", shown),
     )
 
 
@@ -229,6 +236,7 @@ def category(
         papers,
         page,
         hub.category_trend(code),
+        follow_box(hub, viewer, "category", code) if name != code else None,
     )
 
 
@@ -251,7 +259,8 @@ def organization(
         request,
         "organization.html",
         {"org": org, "feed": feed, "voted": voted, "page": page, "pages": _pages(feed.total, size),
-         "offset": (page - 1) * size, "sorts": ORG_SORTS},
+         "offset": (page - 1) * size, "sorts": ORG_SORTS,
+         **mutes_context(request, hub, viewer, [e.paper for e in feed.entries])},
     )  # fmt: skip
 
 
@@ -293,6 +302,7 @@ def paper_context(
         except BroadsheetError:
             return []
 
+    mutes = hub.mute_filter(viewer)  # hides nothing for a visitor
     similar = cached(
         request.app.state.similar_cache,
         paper.arxiv_id,
@@ -307,7 +317,9 @@ def paper_context(
         "my_collections": hub.collections(viewer) if viewer else [],
         "comments": top,
         "replies": replies,
-        "similar": similar,
+        # similar papers a member's mutes hide are left out; the paper itself says if it is muted
+        "similar": mutes.split(similar, lambda h: h.paper)[0],
+        "mute_reason": mutes.reason(paper),
     }
 
 
@@ -366,10 +378,22 @@ def search(
                 h.paper.arxiv_id: matched_authors(h.paper.authors, wanted)
                 for h in result.hits
             }
+            ctx |= mutes_context(request, hub, viewer, [h.paper for h in result.hits])
+            ctx["saved_search"] = saved_search(q, filters)
+            ctx["search_follow"] = hub.find_interest("follow", viewer, "search", ctx["saved_search"]) if viewer else None
     except InvalidInputError as e:
         ctx["error"] = str(e)[:1].upper() + str(e)[1:] + "."
         return render(request, "search.html", ctx, status=400)
     return render(request, "search.html", ctx)
+
+
+def saved_search(q: str, filters: SearchFilters) -> str:
+    """The search as one query of the query language (the form's filters as ``cat:``, ``since:``,
+    ``until:``), for "Follow this search"."""
+    parts = [q.strip()] + [f"cat:{c}" for c in filters.categories]
+    parts += [f"since:{filters.since}"] if filters.since else []
+    parts += [f"until:{filters.until}"] if filters.until else []
+    return " ".join(p for p in parts if p)
 
 
 def matched_authors(authors: tuple[str, ...], wanted: tuple[str, ...]) -> tuple[str, ...]:

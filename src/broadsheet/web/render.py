@@ -242,6 +242,8 @@ def render(
         "viewer": getattr(request.state, "viewer", None),
         "csrf_token": _LazyCsrfToken(request),
         "trending_formula": formula(app.hub.settings.trending_gravity),
+        # a member's mutes on a list (web/interests.py mutes_context): none unless a page says so
+        "muted": {}, "hidden_count": 0, "show_muted": False, "follow_box": None,
         **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status)

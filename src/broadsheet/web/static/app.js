@@ -1,28 +1,13 @@
-// Upvotes without a page reload. Without JavaScript the same forms post and the server
-// redirects back; with it, the form is sent with fetch() and every count of that paper updates.
+// Upvote, save and "Not interested" without a page reload. Without JavaScript the same forms post
+// and the server redirects back; with it, the form is sent with fetch() and the page updates.
 "use strict";
 
-function voteForms(arxivId) {
-  return [...document.querySelectorAll("form.vote")].filter(
-    (f) => f.querySelector(".count")?.dataset.paper === arxivId,
-  );
-}
-
-function showVote(form, voted, upvotes) {
+// Post a form as JSON: the answer's data, or null when it failed (the button says why). A
+// visitor who is not logged in goes to the log-in page; if the network or the script fails, the
+// form is posted the plain way.
+async function send(form, failed) {
   const button = form.querySelector("button");
-  form.querySelector("input[name=on]").value = voted ? "0" : "1";
-  button.setAttribute("aria-pressed", voted ? "true" : "false");
-  button.title = voted ? "Withdraw your upvote" : "Upvote";
-  form.querySelector(".count").textContent = String(upvotes);
-}
-
-document.addEventListener("submit", async (event) => {
-  const form = event.target;
-  if (form instanceof HTMLFormElement && form.classList.contains("save")) return save(event, form);
-  if (!(form instanceof HTMLFormElement) || !form.classList.contains("vote")) return;
-  event.preventDefault();
-  const button = form.querySelector("button");
-  if (button.disabled) return;
+  if (button.disabled) return null;
   button.disabled = true;
   try {
     const response = await fetch(form.action, {
@@ -33,84 +18,68 @@ document.addEventListener("submit", async (event) => {
     });
     if (response.status === 401) {
       window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
-      return;
+      return null;
     }
     const data = await response.json();
     if (!response.ok) {
-      button.title = data.error || "Could not vote";
+      button.title = data.error || failed;
       form.classList.add("failed");
-      return;
+      return null;
     }
     form.classList.remove("failed");
-    for (const f of voteForms(data.arxiv_id)) showVote(f, data.voted, data.upvotes);
+    return data;
   } catch (err) {
-    form.submit(); // the network or the script failed: fall back to a plain form post
-  } finally {
-    button.disabled = false;
-  }
-});
-
-// Save to the library in place: every save button of that paper and collection toggles.
-async function save(event, form) {
-  event.preventDefault();
-  const button = form.querySelector("button");
-  if (button.disabled) return;
-  button.disabled = true;
-  try {
-    const response = await fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (response.status === 401) {
-      window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
-      return;
-    }
-    const data = await response.json();
-    if (!response.ok) {
-      button.title = data.error || "Could not save";
-      form.classList.add("failed");
-      return;
-    }
-    form.classList.remove("failed");
-    for (const f of document.querySelectorAll("form.save")) {
-      if (f.action !== form.action || f.querySelector("input[name=collection]").value !== form.querySelector("input[name=collection]").value) continue;
-      const b = f.querySelector("button");
-      f.querySelector("input[name=on]").value = data.saved ? "0" : "1";
-      b.setAttribute("aria-pressed", data.saved ? "true" : "false");
-      b.textContent = data.saved ? b.dataset.on : b.dataset.off;
-    }
-  } catch (err) {
-    form.submit(); // the network or the script failed: fall back to a plain form post
+    form.submit();
+    return null;
   } finally {
     button.disabled = false;
   }
 }
 
-// "Not interested" on For you: sent with fetch(), the card leaves the page. Without JavaScript
-// the form posts and the page comes back with an undo link.
+// Every count of that paper updates.
+function showVote(data) {
+  for (const form of document.querySelectorAll("form.vote")) {
+    if (form.querySelector(".count")?.dataset.paper !== data.arxiv_id) continue;
+    const button = form.querySelector("button");
+    form.querySelector("input[name=on]").value = data.voted ? "0" : "1";
+    button.setAttribute("aria-pressed", data.voted ? "true" : "false");
+    button.title = data.voted ? "Withdraw your upvote" : "Upvote";
+    form.querySelector(".count").textContent = String(data.upvotes);
+  }
+}
+
+// Every save button of that paper and collection toggles.
+function showSaved(sent, data) {
+  const collection = (f) => f.querySelector("input[name=collection]").value;
+  for (const form of document.querySelectorAll("form.save")) {
+    if (form.action !== sent.action || collection(form) !== collection(sent)) continue;
+    const button = form.querySelector("button");
+    form.querySelector("input[name=on]").value = data.saved ? "0" : "1";
+    button.setAttribute("aria-pressed", data.saved ? "true" : "false");
+    button.textContent = data.saved ? button.dataset.on : button.dataset.off;
+  }
+}
+
+// "Not interested" on For you: the card leaves the page (without JavaScript the page comes back
+// with an undo link).
+function showDismissed(form) {
+  const card = form.closest("article.entry");
+  const note = document.createElement("p");
+  note.className = "muted dismissed";
+  note.setAttribute("role", "status");
+  note.textContent = "Not interested: " + (card.querySelector(".title a")?.textContent || "paper") + ". Papers like it now rank lower.";
+  card.replaceWith(note);
+}
+
 document.addEventListener("submit", async (event) => {
   const form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.classList.contains("dismiss")) return;
+  if (!(form instanceof HTMLFormElement)) return;
+  const kind = ["vote", "save", "dismiss"].find((k) => form.classList.contains(k));
+  if (!kind) return;
   event.preventDefault();
-  const button = form.querySelector("button");
-  button.disabled = true;
-  try {
-    const response = await fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (!response.ok) throw new Error(String(response.status));
-    const card = form.closest("article.entry");
-    const note = document.createElement("p");
-    note.className = "muted dismissed";
-    note.setAttribute("role", "status");
-    note.textContent = "Not interested: " + (card.querySelector(".title a")?.textContent || "paper") + ". Papers like it now rank lower.";
-    card.replaceWith(note);
-  } catch (err) {
-    form.submit(); // fall back to the plain form post
-  }
+  const data = await send(form, { vote: "Could not vote", save: "Could not save", dismiss: "Could not dismiss" }[kind]);
+  if (!data) return;
+  if (kind === "vote") showVote(data);
+  else if (kind === "save") showSaved(form, data);
+  else showDismissed(form);
 });

@@ -6,16 +6,14 @@ that author's paper rise with "You follow author ..."."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from helpers import paper
-from test_web_browser import ARGS, CHROMIUM, _need_browser, log_in
-from web_helpers import NOW, Server, site_hub
+from test_web_browser import _need_browser, log_in
+from web_helpers import NOW, Server, browser_tab, site_hub
 
 from broadsheet.hub import Hub
 from broadsheet.types import ListingData
@@ -39,22 +37,8 @@ def site(module_db_url: str) -> Iterator[tuple[Hub, str]]:
 
 @pytest.fixture(scope="module")
 def page(site: tuple[Hub, str]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="broadsheet-chromium-")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.base = site[1]
+    with browser_tab(site[1]) as tab:
         yield tab
-        context.close()
-        assert errors == [], f"script errors: {errors}"
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _cards(page: Any) -> list[str]:

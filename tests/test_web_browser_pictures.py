@@ -6,7 +6,6 @@ temporary folder (or $BROADSHEET_SCREENSHOTS), desktop and phone widths."""
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +13,8 @@ from typing import Any
 
 import pytest
 from test_thumbnails import BLUE, GREEN, RED, FakeArxiv, make_pdf
-from test_web_browser import ARGS, CHROMIUM, _need_browser
-from web_helpers import Server, site_hub
+from test_web_browser import _need_browser
+from web_helpers import Server, browser_tab, site_hub
 
 from broadsheet.hub import Hub
 from broadsheet.web import create_app
@@ -36,22 +35,8 @@ def site(module_db_url: str) -> Iterator[tuple[Hub, str]]:
 
 @pytest.fixture(scope="module")
 def page(site: tuple[Hub, str]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="broadsheet-chromium-")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.base = site[1]
+    with browser_tab(site[1]) as tab:
         yield tab
-        context.close()
-        assert errors == [], errors
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _loaded_images(page: Any, selector: str) -> list[tuple[str, int]]:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from helpers import Clock, hub_at, paper
 
@@ -106,3 +111,29 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+@contextmanager
+def browser_tab(base: str, *, width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A tab of a headless Chromium (Playwright over Debian's /usr/bin/chromium) with its own
+    throw-away profile; ``tab.base`` is the site's address. A script error on any page the tab
+    showed fails the test when the tab closes."""
+    from playwright.sync_api import sync_playwright
+    from test_web_browser import ARGS, CHROMIUM
+
+    profile = tempfile.mkdtemp(prefix="broadsheet-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport={"width": width, "height": height}
+            )
+            context.set_default_timeout(15_000)
+            tab = context.new_page()
+            errors: list[str] = []
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tab.base = base
+            yield tab
+            context.close()
+            assert errors == [], f"script errors: {errors}"
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

@@ -10,6 +10,16 @@ tell variants apart). Tune on cutoffs other than the ones reported in docs/bench
 Variants: TF-IDF n-grams and max_df; the SVM's C; the SVM's negatives (all of background +
 candidates, the candidates only, or an evenly spread subset: cheaper); blends with the embedding
 rankers. ``--no-embeddings`` leaves the embedding rankers out (a database with few vectors).
+``--blends``: the grid of the shipped blend's weights. ``--fusion``: the shipped blend plus a
+nearest-neighbour (max-similarity) side, the SVM without balanced class weights, reciprocal-rank
+fusion instead of z-score sums (components computed once a user). ``--bm25``: the features again
+with BM25 term weights (saturation ``k1``, length normalisation ``b``) instead of TF-IDF. The
+second round of docs/benchmarks.md ran:
+
+    python bench/recs_tuning.py --db /work/bench-data/hf.sqlite3 --interactions /work/bench-data/hf-submitters.jsonl \
+        --cutoff 2025-07-01 --cutoff 2026-01-01 --cutoff 2026-03-01 --cutoff 2026-05-01 --features 4 --half-life 0 --fusion --bm25
+    python bench/recs_tuning.py --db /work/bench-data/arxiv.sqlite3 --interactions /work/bench-data/arxiv-authors.jsonl \
+        --cutoff 2016-09-01 --features 4 --half-life 0 --fusion --bm25
 """
 
 from __future__ import annotations
@@ -214,7 +224,8 @@ def main() -> None:
     storage = hub._storage
     embedder = None if args.no_embeddings else hub._search.embedder_name()
     cut = " ".join(f"--cutoff {c}" for c in args.cutoff)
-    print(f"# python bench/recs_tuning.py --db {args.db} --interactions {args.interactions} {cut}" + (" --no-embeddings" if args.no_embeddings else ""))
+    print(f"# python bench/recs_tuning.py --db {args.db} --interactions {args.interactions} {cut}" + (" --no-embeddings" if args.no_embeddings else "")
+          + "".join(f" --{o}" for o in ("fusion", "bm25", "blends") if getattr(args, o)))
     features = [("tfidf 1-2 grams, max_df 0.5", {}), ("tfidf words, max_df 0.5", {"ngrams": 1}),
                 ("tfidf 1-2 grams, max_df 0.1", {"max_df": 0.1}), ("tfidf words, max_df 0.1", {"ngrams": 1, "max_df": 0.1})]
     if args.bm25:

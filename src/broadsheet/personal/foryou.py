@@ -9,7 +9,9 @@ What is computed when:
 - per **window and data** (``RecsStore.fingerprint``: papers or listings added or changed, by any
   process): the candidate pool (papers first listed, or published, in the window), its TF-IDF
   matrix (vocabulary and idf fitted on the pool plus a background sample of the database), the
-  background's TF-IDF, authors and categories. Kept for the last ``POOL_CACHE`` windows.
+  background's TF-IDF, authors and categories. Kept for the last ``POOL_CACHE`` windows, and
+  built in the background after new papers arrive when `serve` or `worker` runs the warmer
+  (``start_warming``, ``warming.py``): a build takes seconds at 100k papers.
 - per **request**: the member's signals (three small queries), the TF-IDF of their positives
   and negatives, the model (``model.py``; a per-member linear SVM trains in milliseconds) and the
   explanations of the page shown. Nothing is precomputed per member, so a save or a dismissal

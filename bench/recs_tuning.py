@@ -199,6 +199,11 @@ def fusion_grid(embeddings: bool) -> dict:
     out["blend + 0.5 knn-tfidf k=5"] = M.blended(*base, (0.5, kt5))
     out["blend, SVM unbalanced"] = M.blended((1.0, svm_u), *base[1:])
     out["blend + 0.5 svm unbalanced"] = M.blended(*base, (0.5, svm_u))
+    # Rocchio: the positives' centroid pushed away from the background's (a paper close to
+    # everything is close to the positives' centroid too): minus the cosine to the background's
+    generic = m("generic", lambda p, b, c: -M.centroid_scores(b.tfidf, c.tfidf))
+    for w in (0.25, 0.5):
+        out[f"blend + {w} Rocchio (minus cosine to the background centroid)"] = M.blended(*base, (w, generic))
     out["rank fusion of the blend's parts"] = rank_fusion(*base)
     out["rank fusion of the blend's parts + 0.5 knn-tfidf"] = rank_fusion(*base, (0.5, kt))
     if embeddings:

@@ -16,9 +16,9 @@ from .github import sync_github
 from .keywords import extract_keywords
 from .summaries import SummaryReport, make_summaries, summaries_on
 from .thumbnails import Picture, ThumbnailReport, make_thumbnails, picture_for, thumbnail_mode
-from .trends import MonthTable, author_trend, category_trend, query_trend
 
 if TYPE_CHECKING:
+    from .trends import MonthTable
     from ..search.embedders import Embedder
     from ..search.engine import SearchEngine
     from ..storage import Storage
@@ -102,6 +102,8 @@ class Extras:
     def month_table(self) -> MonthTable:
         with self._months_lock:
             if self._months is None:
+                from .trends import MonthTable  # numpy: loaded with the first chart, not at start-up
+
                 self._months = MonthTable(self._storage)
             return self._months
 
@@ -114,12 +116,18 @@ class Extras:
             threading.Thread(target=months.preload, name="broadsheet-months", daemon=True).start()
 
     def trend(self, query: str, filters: SearchFilters | None = None) -> Trend:
+        from .trends import query_trend
+
         return query_trend(self._storage, self.month_table(), query, filters, self._engine().matching_ids)
 
     def author_trend(self, name: str) -> Trend:
+        from .trends import author_trend
+
         return author_trend(self._storage, self.month_table(), name)
 
     def category_trend(self, code: str) -> Trend:
+        from .trends import category_trend
+
         return category_trend(self._storage, self.month_table(), code)
 
     # -- the background pass -------------------------------------------------------------------

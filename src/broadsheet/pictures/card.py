@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
-from xml.sax.saxutils import escape
+from html import escape  # escapes & < > " ' (xml.sax.saxutils would import urllib.request: 28 ms)
 
 WIDTH, HEIGHT = 300, 388  # the proportions of a letter-size page, like a rendered first page
 

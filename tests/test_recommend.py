@@ -200,3 +200,44 @@ def test_cli_recommend(hub, db_url: str) -> None:
     assert text.returncode == 0 and "close to" in text.stdout
     assert run("nobody").returncode == 2
     assert "window" in run("alice", "--window", "year").stderr
+
+
+def _until(check, seconds: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the background warmer did not get there in time"
+        time.sleep(0.05)
+
+
+def test_background_warming_builds_the_window_after_an_ingest_and_a_save_rebuilds_nothing(hub) -> None:
+    """What `serve` and `worker` run: after an ingest the current windows' features are built
+    without a request, so the next request builds nothing; a save (the Hub's write counter moves,
+    papers do not) keeps the features."""
+    carol = hub.create_user("carol", "correct horse battery")
+    _save(hub, carol, "2610.00001", "2610.00002", "2610.00003")
+    fy = hub._for_you
+    assert hub.start_background_recommendations()
+    assert not hub.start_background_recommendations()  # one warmer per Hub
+    _until(lambda: fy._warmer.passes >= 1)
+    assert fy._warmer.error is None and fy.builds == 3  # today, week, month
+    built = fy.builds
+    page = hub.recommend(carol, window="week")
+    assert fy.builds == built and page.candidates == 3 * 8 + 2
+    passes = fy._warmer.passes
+    hub.add_papers([
+        paper("2611.00999", title="Protein folding with amino acid residues", abstract="Protein folding structure prediction.",
+              authors=("New Person",), categories=("q-bio.BM",), published=WEEK_END),
+        ListingData("2611.00999", WEEK_END, source="test", source_ref="test:2611.00999"),
+    ])  # fmt: skip
+    _until(lambda: fy._warmer.passes > passes and fy.builds >= built + 3)
+    built = fy.builds
+    page = hub.recommend(carol, window="week")
+    assert fy.builds == built, "the request had to build the window itself"
+    assert page.candidates == 3 * 8 + 3 and "2611.00999" in [r.paper.arxiv_id for r in page.items[:9]]
+    hub.save_paper(carol, "2611.00009")  # a paper of the window, through the Hub: its write counter moves
+    again = hub.recommend(carol, window="week")
+    assert fy.builds == built and "2611.00009" not in [r.paper.arxiv_id for r in again.items]
+    hub.close()
+    assert fy._warmer is None

@@ -624,6 +624,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
     hub.start_background_embedding()  # what has no vector yet, at low priority
     hub.start_background_extras()  # thumbnails, keywords, summaries of new papers, at low priority
+    hub.start_background_recommendations()  # For you's windows built before a member asks, at low priority
     if s.submit_fetch and hub.fetch_paper is None:
         hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
@@ -1129,6 +1130,8 @@ def worker(
             out.print("worker: embedding papers without a vector in the background", highlight=False)
         if not once and hub.start_background_extras():
             out.print("worker: thumbnails, keywords and summaries in the background", highlight=False)
+        if not once and hub.start_background_recommendations():
+            out.print("worker: For you's windows (for personal digests) built in the background", highlight=False)
         out.print("worker: " + (", ".join(f"{k} at {'%02d:%02d' % (w.hour, w.minute)}" for k, w in plan.items()) or "nothing scheduled"), highlight=False)
         while True:
             hub.run_due_jobs(only=job, on_job=lambda name, summary: out.print(summary, highlight=False, markup=False))

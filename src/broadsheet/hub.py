@@ -149,6 +149,8 @@ class Hub:
         self._foryou: ForYou | None = None  # made on first use: it imports numpy and scikit-learn
 
     def close(self) -> None:
+        if self._foryou is not None:
+            self._foryou.stop_warming()
         self._extras.close()
         self._search.close()
         self._storage.close()
@@ -168,6 +170,8 @@ class Hub:
             on_batch=on_batch,
         )
         self.data_version += 1
+        if self._foryou is not None:
+            self._foryou.wake()  # For you's windows, rebuilt in the background when warming
         return report
 
     def ingest_paths(
@@ -532,6 +536,11 @@ class Hub:
         default today, or the last day with papers), ranked by a model of what they saved,
         upvoted, dismissed and follow, each with why; mutes hide papers (counted)."""
         return self._for_you.recommend(user, window=window, day=day, limit=limit)
+
+    def start_background_recommendations(self) -> bool:
+        """Keep For you's current windows built in a low-priority thread (after each ingest or
+        sync, and when another process adds papers) until ``close()``: what `serve` and `worker` run."""
+        return self._for_you.start_warming()
 
     def evaluate_recommendations(
         self,

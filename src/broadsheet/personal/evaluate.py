@@ -200,7 +200,7 @@ def featurize(
     _, cats = recs.facets(ids)
     codes = [cats.get(p, []) for p in ids]
     vocabulary = M.category_vocabulary(codes[: len(cand_ids) + len(back_ids)])
-    every = M.Examples(vec.transform([text(p) for p in ids]), emb, None, M.category_matrix(codes, vocabulary))
+    every = M.Examples(M.transform(vec, [text(p) for p in ids]), emb, None, M.category_matrix(codes, vocabulary))
     return Featurized(
         cand=every.take(range(len(cand_ids))),
         back=every.take(range(len(cand_ids), len(cand_ids) + len(back_ids))),

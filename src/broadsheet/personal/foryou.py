@@ -9,7 +9,9 @@ What is computed when:
 - per **window and data** (``RecsStore.fingerprint``: papers or listings added or changed, by any
   process): the candidate pool (papers first listed, or published, in the window), its TF-IDF
   matrix (vocabulary and idf fitted on the pool plus a background sample of the database), the
-  background's TF-IDF, authors and categories. Kept for the last ``POOL_CACHE`` windows.
+  background's TF-IDF, authors and categories. Kept for the last ``POOL_CACHE`` windows, and
+  built in the background after new papers arrive when `serve` or `worker` runs the warmer
+  (``start_warming``, ``warming.py``): a build takes seconds at 100k papers.
 - per **request**: the member's signals (three small queries), the TF-IDF of their positives
   and negatives, the model (``model.py``; a per-member linear SVM trains in milliseconds) and the
   explanations of the page shown. Nothing is precomputed per member, so a save or a dismissal
@@ -21,6 +23,7 @@ categories, authors and searches when there are follows (else all of them).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections import OrderedDict
@@ -46,6 +49,7 @@ WINDOWS = {"today": 1, "week": 7, "month": 30}  # days up to and including the w
 POOL_CACHE = 4  # windows whose features are kept
 BACKGROUND = 2000  # papers sampled from the database as "everything else" for the SVM and the idf
 FOLLOW_BOOST = 1.0  # added to the (z-scored) model score per matching follow, at most two
+IDLE_SECONDS = 60.0  # the background warmer looks for new data (another process's ingest) this often
 
 
 def window_span(window: str, last: date) -> tuple[date, date]:
@@ -67,9 +71,11 @@ class Pool:
     cand: M.Examples  # one row per candidate
     background: M.Examples  # the background sample
     texts: list[str]  # lower-cased title + abstract, for follows of searches
-    words: list[list[str]]  # title words, "", abstract words (``mutes.words_of``): for word mutes
-    by_author: dict[str, set[int]]  # author name key -> candidate rows
-    by_category: dict[str, set[int]]  # category code -> candidate rows
+    # title words, "", abstract words (``mutes.words_of``), joined by spaces: for word mutes (one
+    # string a paper rather than a list of word objects: a sixth of the memory)
+    words: list[str]
+    by_author: dict[str, tuple[int, ...]]  # author name key -> candidate rows
+    by_category: dict[str, tuple[int, ...]]  # category code -> candidate rows
     embedder: str | None  # the model of the vectors in ``cand`` and ``background`` (None: words only)
     categories: dict[str, int]  # columns of the category features
     extra: dict[int, tuple[Any, Any, Any]]  # paper id -> (TF-IDF row, vector or None, categories row) outside the pool
@@ -87,7 +93,7 @@ class Pool:
             found = [p for p in missing if p in texts]
             vectors = _vectors(storage, self.embedder, found, self.cand.emb)
             if found:
-                mat = self.vectorizer.transform([M.paper_text(*texts[p]) for p in found])
+                mat = M.transform(self.vectorizer, [M.paper_text(*texts[p]) for p in found])
                 _, cats = storage.recs.facets(found)
                 cat_rows = M.category_matrix([cats.get(p, []) for p in found], self.categories)
                 for i, p in enumerate(found):
@@ -133,23 +139,77 @@ class ForYou:
         self._data_version = data_version
         self._embedder = embedder
         self._pools: OrderedDict[tuple[Any, ...], Pool] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards ``_pools``
+        self._build_lock = threading.Lock()  # one build at a time
+        self._warmer: Any = None  # warming.Warmer, when started
+        self.builds = 0  # windows built (not taken from the cache) since start
 
     # -- the pool ------------------------------------------------------------------------------
 
     def pool(self, first: date, last: date) -> Pool:
-        """The window's features, from the cache when neither the window nor the data changed."""
-        key = (first, last, self._data_version(), self._storage.recs.fingerprint())
+        """The window's features, from the cache when neither the window nor the data changed.
+
+        One build at a time (a request that arrives while the background warmer builds the same
+        window waits for it rather than building it twice). When only this Hub's write counter
+        moved (a save, a vote, a comment: papers and listings unchanged) and the window still
+        has the same candidates, the features are kept and only the candidate rows (their
+        upvotes) are read again: a save must not cost a member a rebuild."""
+        fingerprint = self._storage.recs.fingerprint()
+        key = (first, last, self._data_version(), fingerprint)
         with self._lock:
             if key in self._pools:
                 self._pools.move_to_end(key)
                 return self._pools[key]
-        built = self._build_pool(key, first, last)
-        with self._lock:
-            self._pools[key] = built
-            while len(self._pools) > POOL_CACHE:
-                self._pools.popitem(last=False)
+        with self._build_lock:
+            with self._lock:
+                if key in self._pools:
+                    return self._pools[key]
+                same_data = [p for k, p in self._pools.items() if k[:2] == key[:2] and k[3] == fingerprint]
+            built = None
+            if same_data:
+                rows = self._storage.recs.candidates(first, last)
+                old = same_data[-1]
+                if [r.paper_id for r in rows] == [r.paper_id for r in old.rows]:
+                    built = dataclasses.replace(old, key=key, rows=rows)
+            if built is None:
+                built = self._build_pool(key, first, last)
+                self.builds += 1
+            with self._lock:
+                self._pools[key] = built
+                while len(self._pools) > POOL_CACHE:
+                    self._pools.popitem(last=False)
         return built
+
+    def warm(self) -> int:
+        """Build the features of the current windows (``today``, ``week``, ``month`` ending on
+        the default day) that are not cached yet; return how many were built. What the
+        background warmer runs after new papers arrive, so that no member waits for a build."""
+        before = self.builds
+        day = self.default_day()
+        for window in WINDOWS:
+            self.pool(*window_span(window, day))
+        return self.builds - before
+
+    def start_warming(self, *, idle_seconds: float = IDLE_SECONDS) -> bool:
+        """Keep the current windows' features built in a low-priority thread (see ``warming.py``)
+        until ``stop_warming``: what `serve` and `worker` run."""
+        from .warming import Warmer
+
+        if self._warmer is None:
+            self._warmer = Warmer(self.warm, idle_seconds=idle_seconds)
+            self._warmer.start()
+            return True
+        return False
+
+    def wake(self) -> None:
+        """The data changed (an ingest or a sync here): build the current windows now."""
+        if self._warmer is not None:
+            self._warmer.wake()
+
+    def stop_warming(self) -> None:
+        if self._warmer is not None:
+            self._warmer.stop()
+            self._warmer = None
 
     def _build_pool(self, key: tuple[Any, ...], first: date, last: date) -> Pool:
         import numpy as np
@@ -191,14 +251,14 @@ class ForYou:
             key=key,
             rows=rows,
             vectorizer=vec,
-            vocabulary=np.asarray(vec.get_feature_names_out()),
+            vocabulary=M.feature_names(vec),
             # a small database may have everything in the window (no background), or an empty window
             cand=M.Examples(_transform(vec, cand_texts), cand_emb, None, M.category_matrix(cand_codes, vocabulary)),
             background=M.Examples(_transform(vec, back_texts), back_emb, None, M.category_matrix(back_codes, vocabulary)),
             texts=[t.lower() for t in cand_texts],
-            words=[words_of(texts.get(p, ("", ""))[0]) + [""] + words_of(texts.get(p, ("", ""))[1]) for p in ids],
-            by_author=by_author,
-            by_category=by_category,
+            words=[" ".join(words_of(texts.get(p, ("", ""))[0]) + [""] + words_of(texts.get(p, ("", ""))[1])) for p in ids],
+            by_author={k: tuple(sorted(v)) for k, v in by_author.items()},
+            by_category={k: tuple(sorted(v)) for k, v in by_category.items()},
             embedder=embedder if cand_emb is not None else None,
             categories=vocabulary,
             extra={},
@@ -296,7 +356,7 @@ def _transform(vec: Any, texts: list[str]) -> Any:
     from scipy import sparse
 
     if texts:
-        return vec.transform(texts)
+        return M.transform(vec, texts)
     return sparse.csr_matrix((0, len(vec.vocabulary_)), dtype="float32")
 
 
@@ -326,13 +386,14 @@ def _muted_rows(pool: Pool, mutes: MuteFilter) -> set[int]:
     matches them (``personal/mutes.py``: name keys, categories and archives, whole words)."""
     rows: set[int] = set()
     for key in mutes.authors:
-        rows |= pool.by_author.get(key, set())
+        rows.update(pool.by_author.get(key, ()))
     for value in mutes.categories:
         for code, found in pool.by_category.items():
             if category_matches(value, (code,)):
-                rows |= found
+                rows.update(found)
     for phrase, _ in mutes.phrases:
-        rows |= {i for i, words in enumerate(pool.words) if contains_phrase(words, phrase)}
+        # the phrase's first word is in the joined words wherever the phrase is: split only those
+        rows |= {i for i, words in enumerate(pool.words) if phrase[0] in words and contains_phrase(words.split(" "), phrase)}
     return rows
 
 
@@ -340,7 +401,7 @@ def _rows_matching(pool: Pool, kind: str, value: str) -> set[int]:
     """Rows of the pool's candidates that match a follow: an author (any case or accents), a
     category or a whole archive (``cs``), or every word of a search in the title or abstract."""
     if kind == "author":
-        return pool.by_author.get(name_key(value), set())
+        return set(pool.by_author.get(name_key(value), ()))
     if kind == "category":
         v = value.strip()
         return set().union(*(rows for code, rows in pool.by_category.items() if category_matches(v, (code,))))

@@ -14,7 +14,7 @@ from helpers import hub_at, paper
 from broadsheet.pictures.chart import describe, trend_svg
 from broadsheet.search.query import parse_query
 from broadsheet.trends import make_trend
-from broadsheet.types import ListingData
+from broadsheet.types import ListingData, Organization
 from broadsheet.web import create_app
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -57,6 +57,7 @@ def hub(db_url: str):  # noqa: ANN201
     for n, day in enumerate(months, 1):
         aid = f"2401.{n:05d}"
         items.append(paper(aid, title=f"Diffusion model number {n}", abstract="We study diffusion.", published=day,
+                           organization=Organization("example-lab", "Example Lab") if n <= 2 else None,
                            external_upvotes=n, authors=("Grace Hopper", f"Other {n}"),
                            categories=("cs.LG",) if n % 2 else ("math.ST",), primary_category="cs.LG" if n % 2 else "math.ST"))  # fmt: skip
         items.append(ListingData(aid, day))
@@ -76,6 +77,7 @@ def test_counts_per_month_of_a_query_an_author_and_a_category(hub) -> None:  # n
     assert hub.trend("diffusion since:2024-03-01").total_papers == 3
     assert hub.author_trend("grace hopper").total_papers == 5
     assert hub.category_trend("cs").total_papers == 4  # cs.LG papers: 1, 3, 5 and the hostile one
+    assert hub.organization_trend("Example-Lab").total_papers == 2  # papers 1 and 2, any case of the handle
     # Local votes count with the source's upvotes.
     user = hub.create_user("ada", "correct horse battery")
     hub.set_vote(user, "2401.00001")
@@ -84,7 +86,7 @@ def test_counts_per_month_of_a_query_an_author_and_a_category(hub) -> None:  # n
 
 def test_pages_show_the_chart_with_a_text_alternative_and_the_api_answers(hub) -> None:  # noqa: ANN001
     client = TestClient(create_app(hub))
-    for url in ("/search?q=diffusion", "/authors/Grace%20Hopper", "/categories/cs.LG"):
+    for url in ("/search?q=diffusion", "/authors/Grace%20Hopper", "/categories/cs.LG", "/organizations/example-lab"):
         html = client.get(url).text
         figure = re.search(r"<figure class='trendchart'>.*?</figure>", html, re.S)
         assert figure, url
@@ -105,6 +107,7 @@ def test_pages_show_the_chart_with_a_text_alternative_and_the_api_answers(hub) -
     assert client.get("/api/v1/trends", params={"author": "Grace Hopper"}).json()["totalPapers"] == 5
     assert client.get("/api/v1/trends", params={"category": "math"}).json()["totalPapers"] == 2
     assert client.get("/api/v1/trends").status_code == 400
+    assert client.get("/api/v1/trends", params={"org": "EXAMPLE-LAB"}).json()["totalPapers"] == 2
     assert client.get("/api/v1/trends", params={"q": "a", "author": "b"}).status_code == 400
 
 

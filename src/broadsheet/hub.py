@@ -470,6 +470,9 @@ class Hub:
     def author_trend(self, name: str) -> Trend:
         return self._extras.author_trend(name)
 
+    def organization_trend(self, name: str) -> Trend:
+        return self._extras.organization_trend(name)
+
     def category_trend(self, code: str) -> Trend:
         return self._extras.category_trend(code)
 

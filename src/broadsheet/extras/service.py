@@ -125,6 +125,11 @@ class Extras:
 
         return author_trend(self._storage, self.month_table(), name)
 
+    def organization_trend(self, name: str) -> Trend:
+        from .trends import organization_trend
+
+        return organization_trend(self._storage, self.month_table(), name)
+
     def category_trend(self, code: str) -> Trend:
         from .trends import category_trend
 

@@ -150,5 +150,9 @@ def author_trend(storage: Storage, table: MonthTable, name: str) -> Trend:
     return make_trend(name, table.counts(storage.trends.author_ids(name_key(name))))
 
 
+def organization_trend(storage: Storage, table: MonthTable, name: str) -> Trend:
+    return make_trend(name.strip(), table.counts(storage.trends.organization_ids(name.strip().casefold())))
+
+
 def category_trend(storage: Storage, table: MonthTable, code: str) -> Trend:
     return make_trend(code.strip(), table.counts(storage.trends.category_ids((code.strip(),))))

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, String, func, or_, select, type_coerce
 from ..types import Query
 from .engine import chunks
 from .fulltext import FullTextIndex
-from .schema import paper_authors, paper_categories, papers, votes
+from .schema import organizations, paper_authors, paper_categories, papers, votes
 
 
 class TrendStore:
@@ -30,6 +30,11 @@ class TrendStore:
     def author_ids(self, key: str) -> list[int]:
         """Papers of the author whose ``name_key`` is ``key``."""
         return self._ids(select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key))
+
+    def organization_ids(self, key: str) -> list[int]:
+        """Papers of the organization whose casefolded handle is ``key``."""
+        names = select(organizations.c.name).where(organizations.c.name_key == key)
+        return self._ids(select(papers.c.id).where(papers.c.organization.in_(names)))
 
     def category_ids(self, codes: tuple[str, ...]) -> list[int]:
         """Papers in any of ``codes`` (an archive such as ``cs`` takes in its subject classes)."""

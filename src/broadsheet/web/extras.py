@@ -59,13 +59,16 @@ def trend_json(trend: Trend) -> dict[str, Any]:
     }
 
 
-def trends(hub: HubDep, q: str = "", author: str = "", category: str = "") -> JSONResponse:
+def trends(hub: HubDep, q: str = "", author: str = "", category: str = "", org: str = "") -> JSONResponse:
     """Papers and upvotes per month (the last 24 months with papers) of a search query (the query
-    language: words, `cat:`, `author:`, `since:`...), or of an author's or a category's papers."""
-    if sum(bool(x.strip()) for x in (q, author, category)) != 1:
-        raise InvalidInputError("give one of q (a search query), author or category")
+    language: words, `cat:`, `author:`, `org:`, `since:`...), or of an author's, a category's or
+    an organization's papers."""
+    if sum(bool(x.strip()) for x in (q, author, category, org)) != 1:
+        raise InvalidInputError("give one of q (a search query), author, category or org")
     if author.strip():
         trend = hub.author_trend(author)
+    elif org.strip():
+        trend = hub.organization_trend(org)
     elif category.strip():
         trend = hub.category_trend(category)
     else:

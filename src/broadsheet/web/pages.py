@@ -259,7 +259,7 @@ def organization(
         request,
         "organization.html",
         {"org": org, "feed": feed, "voted": voted, "page": page, "pages": _pages(feed.total, size),
-         "offset": (page - 1) * size, "sorts": ORG_SORTS,
+         "offset": (page - 1) * size, "sorts": ORG_SORTS, "trend": hub.organization_trend(org.name),
          **mutes_context(request, hub, viewer, [e.paper for e in feed.entries])},
     )  # fmt: skip
 

@@ -2,6 +2,8 @@
 with the protocol of ``broadsheet eval-recs`` (``broadsheet.personal.evaluate``), pooled over
 several cutoffs (each user at each cutoff is one sample: one cutoff's 30 users are too few to
 tell variants apart). Tune on cutoffs other than the ones reported in docs/benchmarks.md.
+The features read ``model.paper_text`` (since the third round the title three times; the first two
+rounds' outputs were measured with the title twice).
 
     python bench/recs_tuning.py --db /work/bench-data/hf.sqlite3 \\
         --interactions /work/bench-data/hf-submitters.jsonl \\

@@ -46,6 +46,8 @@ MIN_BEFORE = 5
 BACKGROUND = 2000
 # The baselines the shipped model must beat (the other rankers are candidates for shipping).
 BASELINES = ("popularity", "recency", "centroid-emb", "centroid-tfidf")
+# Baselines that read the words: they read ``model.baseline_text``, not the model's text.
+LEXICAL_BASELINES = ("centroid-tfidf",)
 AUTHOR_WEIGHT = 1.0  # "shipped+authors": z-score units per shared author, at most two
 
 
@@ -181,16 +183,23 @@ class Featurized:
 
 
 def featurize(
-    storage: Storage, s: Split, embedder: str | None, *, background: int = BACKGROUND, tfidf: dict[str, Any] | None = None
+    storage: Storage,
+    s: Split,
+    embedder: str | None,
+    *,
+    background: int = BACKGROUND,
+    tfidf: dict[str, Any] | None = None,
+    text_of: Callable[[str, str], str] = M.paper_text,
 ) -> Featurized:
     """Features as ``Hub.recommend`` builds them: TF-IDF fitted on the candidates plus a background
-    sample (from before the cutoff), stored embeddings."""
+    sample (from before the cutoff), stored embeddings. ``text_of``: what the TF-IDF reads of a
+    paper (``model.baseline_text`` for the lexical baselines)."""
     recs = storage.recs
     positives = sorted({p for u in s.users for p in s.before[u]})
     cand_ids = [c.paper_id for c in s.candidates]
     back_ids = [p for p in recs.background(s.cutoff, background) if p not in s.cand_index] if background else []
     texts = recs.texts(cand_ids + back_ids + positives)
-    text = lambda p: M.paper_text(*texts.get(p, ("", "")))  # noqa: E731
+    text = lambda p: text_of(*texts.get(p, ("", "")))  # noqa: E731
     vec = M.fit_tfidf([text(p) for p in cand_ids + back_ids], **(tfidf or {}))
     ids = cand_ids + back_ids + positives
     row: dict[int, int] = {}
@@ -220,10 +229,12 @@ def measure(
     allow_authors: bool = False,
     on_user: Callable[[int, int], None] | None = None,
     half_life: float | None = M.HALF_LIFE_DAYS,
+    baseline: Featurized | None = None,
 ) -> dict[str, dict[str, float]]:
     """Mean recall@k and nDCG@k per ranker, plus popularity and recency (and, with
     ``allow_authors``, the shipped model plus shared authors). ``half_life``: positives weigh
-    by age (``model.decay``; None: all the same); the default is the shipped model's."""
+    by age (``model.decay``; None: all the same); the default is the shipped model's.
+    ``baseline``: the features the ``LEXICAL_BASELINES`` read (None: ``f``'s)."""
     import numpy as np
 
     chosen = dict(rankers)
@@ -242,10 +253,12 @@ def measure(
         mine = sorted(s.before[user])
         ages = np.array([(s.cutoff - s.before[user][p]).days for p in mine], float)
         pos = f.every.take([f.row[p] for p in mine], M.decay(ages, half_life))
+        fb = baseline or f
+        pos_b = fb.every.take([fb.row[p] for p in mine], M.decay(ages, half_life)) if baseline else pos
         relevant = {s.cand_index[p] for p in s.after[user]}
         scored: dict[str, np.ndarray] = {"popularity": upvotes, "recency": days}
         for name, ranker in chosen.items():
-            scored[name] = ranker(pos, f.back, f.cand)
+            scored[name] = ranker(pos_b, fb.back, fb.cand) if name in LEXICAL_BASELINES else ranker(pos, f.back, f.cand)
         scored["shipped"] = M.personal_model(pos, f.back, f.cand).scores
         if authors is not None:
             theirs = set().union(*(authors.get(p, set()) for p in s.before[user]))
@@ -277,7 +290,8 @@ def evaluate(
     started = time.perf_counter()
     s = split(storage, path, cutoff)
     f = featurize(storage, s, embedder)
-    scores = measure(storage, s, f, M.RANKERS, k=k, allow_authors=allow_authors, on_user=on_user)
+    fb = featurize(storage, s, embedder, text_of=M.baseline_text) if M.baseline_text is not M.paper_text else None
+    scores = measure(storage, s, f, M.RANKERS, k=k, allow_authors=allow_authors, on_user=on_user, baseline=fb)
     return RecsEvaluation(
         cutoff=cutoff,
         window_last=s.last,

@@ -48,3 +48,46 @@ def paper(arxiv_id: str = "2401.00001", **fields: object) -> PaperData:
     }
     values.update(fields)
     return PaperData(arxiv_id=arxiv_id, **values)  # type: ignore[arg-type]
+
+
+class FakeEdge:
+    """A fake service at the network edge: a real HTTP server on a free local port, in a thread.
+    Subclasses define ``handle(request)``, called for every GET and POST with the
+    BaseHTTPRequestHandler; ``reply`` writes an answer. ``url`` is the server's address."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                fake.handle(self)
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, request) -> None:  # noqa: ANN001 - a BaseHTTPRequestHandler
+        raise NotImplementedError
+
+    @staticmethod
+    def reply(request, status: int, body: bytes, content_type: str | None = None, headers: dict[str, str] | None = None) -> None:  # noqa: ANN001
+        request.send_response(status)
+        if content_type:
+            request.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

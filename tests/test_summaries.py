@@ -5,15 +5,13 @@ shown on cards and paper pages marked as a model's; both backends."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import Clock, hub_at, paper
+from helpers import FakeEdge, Clock, hub_at, paper
 
 from broadsheet.config import load_settings
 from broadsheet.hub import make_hub
@@ -21,43 +19,31 @@ from broadsheet.types import ListingData
 from broadsheet.web import create_app
 
 
-class FakeModel:
+class FakeModel(FakeEdge):
     """POST /v1/chat/completions: answers "Summary of <title>." (or ``status`` when set)."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.auth: list[str | None] = []
         self.status = 200
-        fake = self
+        super().__init__()
+        self.url += "/v1"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, **body})
-                fake.auth.append(self.headers.get("Authorization"))
-                title = body["messages"][-1]["content"].split("\n")[0]
-                answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": f'  "Summary of {title}.\n"  '}}]}
-                data = json.dumps(answer if fake.status == 200 else {"error": "overloaded"}).encode()
-                self.send_response(fake.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def handle(self, request) -> None:  # noqa: ANN001
+        body = json.loads(request.rfile.read(int(request.headers["Content-Length"])))
+        self.requests.append({"path": request.path, **body})
+        self.auth.append(request.headers.get("Authorization"))
+        title = body["messages"][-1]["content"].split("\n")[0]
+        answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": f'  "Summary of {title}.\n"  '}}]}
+        data = json.dumps(answer if self.status == 200 else {"error": "overloaded"}).encode()
+        self.reply(request, self.status, data, "application/json")
 
 
 @pytest.fixture
 def model() -> Iterator[FakeModel]:
     fake = FakeModel()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.close()
 
 
 def _papers(hub) -> None:  # noqa: ANN001

@@ -4,13 +4,11 @@ token sent when set, rate-limit headers respected (stop and report), 404s kept a
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import Clock, hub_at, paper
+from helpers import FakeEdge, Clock, hub_at, paper
 from typer.testing import CliRunner
 
 from broadsheet.cli import app
@@ -19,7 +17,7 @@ from broadsheet.web import create_app
 RESET = 1_900_000_000  # 2030-03-17 17:46:40 UTC
 
 
-class FakeGithub:
+class FakeGithub(FakeEdge):
     """``/repos/OWNER/NAME``: stars from ``repos`` (404 otherwise), with rate-limit headers
     counting down from ``remaining``; at 0 it answers 403 as GitHub does."""
 
@@ -27,46 +25,31 @@ class FakeGithub:
         self.repos, self.remaining = repos, remaining
         self.paths: list[str] = []
         self.auth: list[str | None] = []
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                fake.paths.append(self.path)
-                fake.auth.append(self.headers.get("Authorization"))
-                if fake.remaining <= 0:
-                    self._send(403, {"message": "API rate limit exceeded for 127.0.0.1."})
-                    return
-                fake.remaining -= 1
-                repo = self.path.removeprefix("/repos/").lower()
-                if repo in fake.repos:
-                    self._send(200, {"full_name": repo, "stargazers_count": fake.repos[repo]})
-                else:
-                    self._send(404, {"message": "Not Found"})
+    def handle(self, request) -> None:  # noqa: ANN001
+        self.paths.append(request.path)
+        self.auth.append(request.headers.get("Authorization"))
+        if self.remaining <= 0:
+            self._send(request, 403, {"message": "API rate limit exceeded for 127.0.0.1."})
+            return
+        self.remaining -= 1
+        repo = request.path.removeprefix("/repos/").lower()
+        if repo in self.repos:
+            self._send(request, 200, {"full_name": repo, "stargazers_count": self.repos[repo]})
+        else:
+            self._send(request, 404, {"message": "Not Found"})
 
-            def _send(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("X-RateLimit-Remaining", str(max(fake.remaining, 0)))
-                self.send_header("X-RateLimit-Reset", str(RESET))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _send(self, request, status: int, body: dict) -> None:  # noqa: ANN001
+        rate = {"X-RateLimit-Remaining": str(max(self.remaining, 0)), "X-RateLimit-Reset": str(RESET)}
+        self.reply(request, status, json.dumps(body).encode(), "application/json", rate)
 
 
 @pytest.fixture
 def github() -> Iterator[FakeGithub]:
     fake = FakeGithub({"acme/diffusers": 1234, "acme/tiny": 7})
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.close()
 
 
 def _hub(db_url: str, **settings: object):  # noqa: ANN202

@@ -10,12 +10,11 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import hub_at, paper
+from helpers import FakeEdge, hub_at, paper
 from PIL import Image
 
 from broadsheet.exceptions import SourceError
@@ -113,39 +112,21 @@ def test_the_generated_card_escapes_hostile_text_and_is_well_formed() -> None:
 GOOD_PDF = make_pdf([RED, BLUE, GREEN])
 
 
-class FakeArxiv:
+class FakeArxiv(FakeEdge):
     """Serves /pdf/<id>: a real PDF, a 404, or a broken body, per id; records when each request came."""
 
     def __init__(self, pdfs: dict[str, bytes | int]) -> None:
         self.pdfs = pdfs
         self.times: list[float] = []
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                fake.times.append(time.monotonic())
-                answer = fake.pdfs.get(self.path.rsplit("/", 1)[-1].split("?")[0], 404)
-                if isinstance(answer, int):
-                    self.send_response(answer)
-                    self.end_headers()
-                    self.wfile.write(b"<html>no such paper</html>")
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/pdf")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def handle(self, request) -> None:  # noqa: ANN001
+        self.times.append(time.monotonic())
+        answer = self.pdfs.get(request.path.rsplit("/", 1)[-1].split("?")[0], 404)
+        if isinstance(answer, int):
+            self.reply(request, answer, b"<html>no such paper</html>", "text/html")
+        else:
+            self.reply(request, 200, answer, "application/pdf")
 
 
 @pytest.fixture

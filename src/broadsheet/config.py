@@ -76,6 +76,12 @@ class Settings:
         "faiss IVF from 50k vectors), database (pgvector's HNSW index; PostgreSQL only), or auto "
         "(database on PostgreSQL, memory on SQLite).",
     )
+    index_dir: str = _setting(
+        "",
+        "Folder of the search indexes kept as files (memory-mapped and shared by every server process on "
+        "the machine); empty: DATABASE.index beside a SQLite database, else a folder per database in the "
+        "user's cache directory.",
+    )
     index_batch_size: int = _setting(
         256, "Papers embedded per transaction by `broadsheet index` (sorted by length within it)."
     )
@@ -244,6 +250,20 @@ class Settings:
         from platformdirs import user_data_dir
 
         return Path(user_data_dir("broadsheet"))
+
+    def resolved_index_dir(self) -> Path:
+        """Where the search indexes' files live (the ``index_dir`` setting, or its default)."""
+        if self.index_dir:
+            return Path(self.index_dir).expanduser()
+        url = self.resolved_database_url()
+        if url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:"):
+            db = Path(url.removeprefix("sqlite:///")).expanduser()
+            return db.with_name(db.name + ".index")
+        import hashlib
+
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("broadsheet")) / ("index-" + hashlib.sha256(url.encode()).hexdigest()[:16])
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

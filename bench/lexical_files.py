@@ -8,8 +8,8 @@ Each figure comes from a fresh subprocess (so peak RSS is that of the step alone
   (PSS shares the mapped pages among the processes that map them) after the queries;
 - latency: per query, interleaved: the files, the in-memory index, raw FTS5 (the same OR of
   words, ``ORDER BY bm25 LIMIT 10`` through sqlite3), each top 10; p50/p99;
-- update: 500 new papers added to the database, then the time until each index holds them (the
-  writer's round for the files: a small segment published as a new generation).
+- update (same process): 500 new papers added to the database, then the time until each index
+  holds them (the writer's round for the files: a small segment published as a new generation).
 
     python bench/lexical_files.py --db /tmp/arxiv.sqlite3      # a copy: the update step writes
 """
@@ -100,7 +100,7 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-def role_latency(db: Path, index_dir: Path, n_queries: int) -> dict:
+def role_latency(db: Path, index_dir: Path, n_queries: int, n_new: int) -> dict:
     """Per query, interleaved: each index as a search calls it (it first asks the database for
     its last change, to know the index is current), the index alone, and raw FTS5."""
     from broadsheet.search.lexical import LexicalIndex
@@ -126,40 +126,34 @@ def role_latency(db: Path, index_dir: Path, n_queries: int) -> dict:
     times: dict[str, list[float]] = {k: [] for k in runs}
     same = 0
     queries = _queries(db, n_queries)
-    for q in queries:  # interleaved: load drifts hit all alike
+    names = list(runs)
+    for n, q in enumerate(queries):  # interleaved, in turn first: load drifts and caches hit all alike
         parsed = parse_query(q)
         terms = query_terms(parsed)
         got = {}
-        for name, fn in runs.items():
+        for name in names[n % len(names) :] + names[: n % len(names)]:
             t = time.perf_counter()
-            got[name] = fn(terms, parsed)
+            got[name] = runs[name](terms, parsed)
             times[name].append(time.perf_counter() - t)
         same += got["files"] is not None and [p for p, _ in got["files"]] == [p for p, _ in got["memory"]]
-    return {k: {"p50_ms": 1000 * pct(v, 50), "p99_ms": 1000 * pct(v, 99)} for k, v in times.items()} | {"same_top10": same, "queries": len(queries)}
+    latency = {k: {"p50_ms": 1000 * pct(v, 50), "p99_ms": 1000 * pct(v, 99)} for k, v in times.items()}
+    latency |= {"same_top10": same, "queries": len(queries)}
+    return {"latency": latency, "update": update(hub, files, memory, db, n_new)}
 
 
-def role_update(db: Path, index_dir: Path, n_new: int) -> dict:
-    """Both indexes current, then ``n_new`` papers arrive; the time each takes to hold them."""
-    from broadsheet.search.lexical import LexicalIndex
+def update(hub, files, memory, db: Path, n_new: int) -> dict:  # noqa: ANN001
+    """Both indexes current; ``n_new`` papers arrive (copies of the first papers' text under new
+    ids, a day later); the time each index takes to hold them (its catch-up round)."""
+    from broadsheet.hub import make_hub
     from broadsheet.types import PaperData
 
-    clock_now = [None]
-    hub = hub_for(db, index_dir)
-    fulltext = hub._storage.fulltext  # noqa: SLF001
-    last = fulltext.last_change()
-    files = hub._search.lexical_files()  # noqa: SLF001
-    files.start()
-    memory = LexicalIndex(fulltext)
-    memory.refresh()
-    assert files.wait_until_current(600)
+    assert files.wait_until_current(600) and memory.is_current()
+    last = hub._storage.fulltext.last_change()  # noqa: SLF001
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     rows = con.execute("SELECT title, abstract FROM papers ORDER BY id LIMIT ?", (n_new,)).fetchall()
-    clock_now[0] = last + timedelta(days=1)
-    from broadsheet.hub import make_hub
-
-    adder = make_hub(hub.settings, now=lambda: clock_now[0])
     taken = {a for (a,) in con.execute("SELECT arxiv_id FROM papers WHERE arxiv_id LIKE '2612.%'")}
     ids = [a for a in (f"2612.{i:05d}" for i in range(100000)) if a not in taken][: len(rows)]
+    adder = make_hub(hub.settings, now=lambda: last + timedelta(days=1))
     adder.add_papers(
         PaperData(arxiv_id=a, title=f"{t} (new)", abstract=ab, authors=("New Author",), categories=("cs.LG",),
                   primary_category="cs.LG", source="bench", source_ref=f"bench:{a}")
@@ -202,8 +196,7 @@ def main() -> None:
             "build-memory": lambda: role_build_memory(db, args.index_dir),
             "build-files": lambda: role_build_files(db, args.index_dir),
             "open": lambda: role_open(db, args.index_dir, args.queries),
-            "latency": lambda: role_latency(db, args.index_dir, args.queries),
-            "update": lambda: role_update(db, args.index_dir, args.new),
+            "latency": lambda: role_latency(db, args.index_dir, args.queries, args.new),
         }[args.role]
         print(json.dumps(fn()))
         return
@@ -217,8 +210,7 @@ def main() -> None:
         results["build_files"] = run("build-files", db, index_dir)
         results["open"] = run("open", db, index_dir, "--queries", str(args.queries))
         if not args.skip_memory_build:
-            results["latency"] = run("latency", db, index_dir, "--queries", str(args.queries))
-            results["update"] = run("update", db, index_dir, "--new", str(args.new))
+            results |= run("latency", db, index_dir, "--queries", str(args.queries), "--new", str(args.new))
         results["uptime_end"] = os.popen("uptime").read().strip()
     finally:
         shutil.rmtree(index_dir, ignore_errors=True)

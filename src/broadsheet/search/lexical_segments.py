@@ -411,6 +411,8 @@ class Generation:
 
     def ids_of(self, slots: np.ndarray) -> np.ndarray:
         """Paper ids of global slots."""
+        if len(self.segments) == 1 or (len(slots) and int(slots.max()) < self.offsets[1]):
+            return np.asarray(self.segments[0].ids[slots]) if self.segments else np.empty(0, np.int64)
         out = np.empty(len(slots), np.int64)
         seg_of = np.searchsorted(self.offsets, slots, side="right") - 1
         for k, seg in enumerate(self.segments):
@@ -419,23 +421,32 @@ class Generation:
                 out[mask] = seg.ids[slots[mask] - self.offsets[k]]
         return out
 
+    def slots_of(self, paper_ids: np.ndarray) -> np.ndarray:
+        """Global slots holding these papers (live or masked: the caller's scores mask the dead)."""
+        found = []
+        for k, seg in enumerate(self.segments):
+            if not len(seg):
+                continue
+            pos = np.minimum(np.searchsorted(seg.ids, paper_ids), len(seg) - 1)
+            hit = np.asarray(seg.ids[pos]) == paper_ids
+            found.append(pos[hit] + self.offsets[k])
+        return np.concatenate(found) if found else np.empty(0, np.int64)
+
     def search(self, words: Iterable[str], limit: int, allowed: set[int] | None) -> list[tuple[int, float]]:
+        """As ``BM25Index.search``: the best first, ties by paper id; paper ids only for the top."""
         slots, impacts = self._postings(words)
         if not len(slots) or limit <= 0:
             return []
         scores = np.bincount(slots, weights=impacts)
         if len(self.dead):
-            dead = self.dead[self.dead < len(scores)]
-            scores[dead] = 0.0
+            scores[self.dead[self.dead < len(scores)]] = 0.0
         hits = np.flatnonzero(scores > 0)
-        ids = self.ids_of(hits)
         if allowed is not None:
-            keep = np.isin(ids, np.fromiter(allowed, np.int64, len(allowed)))
-            hits, ids = hits[keep], ids[keep]
-        top = scores[hits]
+            keep = self.slots_of(np.fromiter(allowed, np.int64, len(allowed)))
+            hits = hits[np.isin(hits, keep)]
         if len(hits) > limit:
-            part = np.argpartition(-top, limit - 1)[:limit]
-            top, ids = top[part], ids[part]
+            hits = hits[np.argpartition(-scores[hits], limit - 1)[:limit]]
+        top, ids = scores[hits], self.ids_of(hits)
         order = np.lexsort((ids, -top))
         return list(zip(ids[order].tolist(), top[order].tolist(), strict=True))
 

@@ -110,9 +110,13 @@ def test_new_and_changed_papers_become_small_segments(db_url: str, monkeypatch: 
         assert [p for p, _ in index.search(["perovskite"], 5)] == [pid]
         assert index.status().papers == 65 and index.builds == 1
         memory.update(list(h._storage.fulltext.documents()))  # noqa: SLF001 - the same delta in memory
+        allowed = {pid} | set(range(1, 65, 3))  # a filter: the changed paper (in a small segment) and some of the base
         for q in QUERIES:
             terms = query_terms(parse_query(q))
             _same(index.search(terms, 20), memory.search(terms, 20))
+            _same(index.search(terms, 20, allowed), memory.search(terms, 20, allowed))
+        assert [p for p, _ in index.search(["perovskite"], 5, {pid})] == [pid]
+        assert index.search(["perovskite"], 5, {pid + 1000}) == []
         assert index.refresh() == 0  # nothing changed since
         index.close()
     finally:

@@ -226,7 +226,7 @@ def main() -> None:
             figures, secs = [], []
             line = ""
             for src in srcs:  # side by side: each tree right after the other
-                tmp = args.work / "scratch"
+                tmp = args.work / f"scratch-{os.getpid()}"  # one per run: runs may go side by side
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp.mkdir()
                 if name == "copy-db-pg":

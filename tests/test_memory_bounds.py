@@ -184,3 +184,52 @@ def test_copy_db_moves_thumbnails_a_few_at_a_time(db_url: str, tmp_path: Path) -
         assert target.thumbnails.get(st.papers.ids_of(["2401.00003"])["2401.00003"]) == ("image/webp", picture)
     finally:
         target.close()
+
+
+# -- ingest: a file of many bad records ----------------------------------------------------------------
+
+
+def _bad_file(path: Path, bad: int) -> Path:
+    """Two good papers, ``bad`` broken lines, then the gzip stream cut short (unreadable)."""
+    import gzip
+
+    lines = [json.dumps({"arxiv_id": "2401.00001", "title": "First"}), json.dumps({"arxiv_id": "2401.00002", "title": "Second"})]
+    lines += ["{broken"] * bad
+    import random
+
+    blank = bytes(b" \t"[i & 1] for i in range(256))
+    padding = random.Random(1).randbytes(1_000_000).translate(blank)  # a blank line that does not compress
+    data = gzip.compress(("\n".join(lines) + "\n").encode() + padding + b"\n")
+    path.write_bytes(data[: len(data) - 20])  # the end of the stream is missing
+    return path
+
+
+def test_an_ingest_of_files_keeps_the_first_rejects_and_counts_the_rest(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import broadsheet.ingest as ingest
+
+    monkeypatch.setattr(ingest, "REJECTS_KEPT", 5)
+    monkeypatch.setattr(ingest.ingest_files, "__kwdefaults__", {**ingest.ingest_files.__kwdefaults__, "keep_rejected": 5})
+    hub = hub_at(db_url, embedder="none", ingest_batch_size=10)
+    path = _bad_file(tmp_path / "bad.jsonl.gz", 40)
+    seen: list[str] = []
+    report = hub.ingest_paths([path], on_rejected=lambda r: seen.append(r.source_ref))
+    assert report.added == 2
+    assert [r.source_ref for r in report.rejected] == [f"bad.jsonl.gz:{n}" for n in range(3, 8)] + ["bad.jsonl.gz"]
+    assert report.rejected_more == 35  # 40 bad lines: 5 kept, 35 counted; the unreadable file kept
+    assert seen == [f"bad.jsonl.gz:{n}" for n in range(3, 43)] + ["bad.jsonl.gz"]
+
+
+def test_the_command_writes_every_reject_and_counts_them_all(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import broadsheet.ingest as ingest
+    from broadsheet.cli import app
+
+    monkeypatch.setattr(ingest.ingest_files, "__kwdefaults__", {**ingest.ingest_files.__kwdefaults__, "keep_rejected": 5})
+    path = _bad_file(tmp_path / "bad.jsonl.gz", 40)
+    result = CliRunner().invoke(app, ["--db", db_url, "ingest", str(path), "--rejects", str(tmp_path / "rej.jsonl")], env={"BROADSHEET_DATABASE_URL": ""})
+    assert result.exit_code == 1
+    assert "2 added" in result.stdout and "40 rejected" in result.stdout and "1 of 1 files could not be read whole" in result.stdout
+    assert "... and 20 more rejected records" in result.stderr and "could not read bad.jsonl.gz" in result.stderr
+    written = [json.loads(line)["where"] for line in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert written == [f"bad.jsonl.gz:{n}" for n in range(3, 43)] + ["bad.jsonl.gz"]

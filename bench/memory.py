@@ -172,17 +172,20 @@ def command(name: str, work: Path, n: int, tmp: Path, pg: str | None) -> tuple[l
     raise SystemExit(f"unknown command {name}")
 
 
-def measure(cmd: list[str], src: str, work: Path, n: int, copy: Path | None) -> tuple[int, float, int]:
-    """(peak RSS in kB, seconds, exit status) of one run."""
+def measure(cmd: list[str], src: str, work: Path, n: int, copy: Path | None, seconds: float | None) -> tuple[int, float, int]:
+    """(peak RSS in kB, seconds, exit status) of one run; stopped after ``seconds`` if given (the
+    peak is then that of the part that ran: time's figure covers the killed child)."""
     if copy is not None:
         shutil.copyfile(work / f"db-{n}.sqlite3", copy)
+    if seconds:
+        cmd = ["timeout", "-s", "KILL", str(seconds), *cmd]
     env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), BROADSHEET_THUMBNAILS="local", BROADSHEET_SUBMIT_FETCH="true", BROADSHEET_SYNC_RETRIES="0")
     env["BROADSHEET_ARXIV_PDF_URL"] = "http://127.0.0.1:9/pdf"  # no network here: refused at once
     result = subprocess.run(["/usr/bin/time", "-f", "%M %e", *cmd], env=env, capture_output=True, text=True)
-    kb, seconds = result.stderr.strip().splitlines()[-1].split()[-2:]
-    if result.returncode not in (0, 1):
+    kb, took = result.stderr.strip().splitlines()[-1].split()[-2:]
+    if result.returncode not in (0, 1, 124, 137):
         print(f"  ! exit {result.returncode}: {result.stderr.strip()[-600:]}", file=sys.stderr)
-    return int(kb), float(seconds), result.returncode
+    return int(kb), float(took), result.returncode
 
 
 def drop_pg(pg: str) -> None:
@@ -207,6 +210,8 @@ def main() -> None:
     run.add_argument("--commands", default="ingest,ingest-tar,copy-db,copy-db-pg,eval-beir,thumbnails,recommend,warm,index")
     run.add_argument("--src", action="append", help="source trees to compare (PYTHONPATH); default: src")
     run.add_argument("--pg", default=None, help="a THROWAWAY PostgreSQL database URL for copy-db-pg (emptied)")
+    run.add_argument("--seconds", type=float, default=None, help="stop each run after this long (its peak so far; ingest: papers reached)")
+    run.add_argument("--in-place", action="store_true", help="run thumbnails, recommend, warm, index on db-N itself, not a copy (large sizes)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     given = dict(d.split("=", 1) for d in args.db)
@@ -217,7 +222,8 @@ def main() -> None:
         return
     srcs = args.src or ["src"]
     print(f"# python bench/memory.py run --work {args.work} --sizes {' '.join(map(str, args.sizes))} --commands {args.commands} "
-          + " ".join(f"--src {s}" for s in srcs) + (f" --pg {args.pg}" if args.pg else ""))
+          + " ".join(f"--src {s}" for s in srcs) + (f" --pg {args.pg}" if args.pg else "")
+          + (f" --seconds {args.seconds:g}" if args.seconds else "") + (" --in-place" if args.in_place else ""))
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC; load average at start: {os.getloadavg()[0]:.2f}")
     print("| command | papers | " + " | ".join(f"peak RSS MB ({s})" for s in srcs) + " | seconds | load | command line |")
     print("|---|---|" + "---|" * len(srcs) + "---|---|---|")
@@ -236,8 +242,15 @@ def main() -> None:
                 cmd, copy = command(name, args.work, n, tmp, args.pg)
                 if name.startswith("ingest") and not Path(cmd[-1]).exists():
                     break
-                kb, seconds, _ = measure(cmd, src, args.work, n, copy)
-                figures.append(f"{kb / 1024:,.0f}")
+                if copy is not None and args.in_place:
+                    cmd, copy = [str(args.work / f"db-{n}.sqlite3") if c == str(copy) else c for c in cmd], None
+                kb, seconds, code = measure(cmd, src, args.work, n, copy, args.seconds)
+                reached = ""
+                if name.startswith("ingest") and (tmp / "out.sqlite3").exists():
+                    con = sqlite3.connect(tmp / "out.sqlite3")
+                    reached = f" ({con.execute('SELECT count(*) FROM papers').fetchone()[0]:,} in)" if code in (124, 137) else ""
+                    con.close()
+                figures.append(f"{kb / 1024:,.0f}{reached}")
                 secs.append(f"{seconds:.0f}")
                 line = " ".join(Path(c).name if c == PY else c for c in cmd).replace(str(args.work), "$WORK")
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -96,8 +96,9 @@ def _is_tar(raw: BinaryIO) -> bool:
 
 def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     """The archive's members one at a time, none kept: ``TarFile`` keeps every member it has read
-    in ``tar.members`` (a few hundred bytes each: a tar of a million small files held ~0.5 GB), for
-    random access that reading in order never needs."""
+    in ``tar.members`` (about 0.5 kB each: a tar of 100,000 one-paper files held 50 MB more, a
+    million ~0.5 GB; docs/benchmarks.md, "Memory"), for random access that reading in order never
+    needs."""
     while (member := tar.next()) is not None:
         tar.members = []
         yield member

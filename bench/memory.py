@@ -177,10 +177,25 @@ def measure(cmd: list[str], src: str, work: Path, n: int, copy: Path | None, sec
     peak is then that of the part that ran: time's figure covers the killed child)."""
     if copy is not None:
         shutil.copyfile(work / f"db-{n}.sqlite3", copy)
-    if seconds:
-        cmd = ["timeout", "-s", "KILL", str(seconds), *cmd]
     env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), BROADSHEET_THUMBNAILS="local", BROADSHEET_SUBMIT_FETCH="true", BROADSHEET_SYNC_RETRIES="0")
     env["BROADSHEET_ARXIV_PDF_URL"] = "http://127.0.0.1:9/pdf"  # no network here: refused at once
+    if seconds:  # the peak so far (VmHWM) read from /proc just before the run is stopped
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak = 0
+        while proc.poll() is None and time.monotonic() - started < seconds:
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                peak = max(peak, int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))))
+            except (OSError, StopIteration):
+                pass
+            time.sleep(1)
+        code = proc.poll()
+        if code is None:
+            proc.kill()
+            proc.wait()
+            code = 137
+        return peak, time.monotonic() - started, code
     result = subprocess.run(["/usr/bin/time", "-f", "%M %e", *cmd], env=env, capture_output=True, text=True)
     kb, took = result.stderr.strip().splitlines()[-1].split()[-2:]
     if result.returncode not in (0, 1, 124, 137):

@@ -314,3 +314,15 @@ def test_planning_cuts_stale_papers_into_runs(db_url: str) -> None:
         ids = [r[0] for r in conn.execute(text("SELECT id FROM papers ORDER BY id"))]
     engine.dispose()
     assert runs[0][0] == ids[0] and runs[-1][1] == ids[-1]
+
+
+def test_a_second_planner_works_on_the_first_plan(db_url: str) -> None:
+    """Two workers that find no plan at the same moment: the second's plan gives way, and it
+    is told there is work (it once took "nothing planned" for "nothing to do" and quit)."""
+    _load_demo(db_url)
+    hub = hub_at(db_url, Clock(), embedder=EMBEDDER, index_batch_size=8)
+    storage = hub._storage  # noqa: SLF001
+    ranges = {m: storage.vectors.stale_ranges(m, 8) for m in KINDS}  # both read before either writes
+    assert storage.embed_queue.plan(ranges, Clock()()) == 16
+    assert storage.embed_queue.plan(ranges, Clock()()) == 16  # the plan that stands
+    assert storage.embed_queue.open_batches(KINDS) == 16  # not planned twice

@@ -133,7 +133,7 @@ class Backfill:
         claim_size = self._settings.index_batch_size
         size = batch_size or claim_size
         lease = self._lease()
-        poll = min(2.0, max(0.1, lease.total_seconds() / 4))
+        poll = min(0.5, max(0.05, lease.total_seconds() / 4))  # how often a waiting worker looks again
         total = sum(vectors.count_stale(m) for m in models) if on_progress else 0
         queue.join(self.worker, embedder.name, self._now())
         before = queue.written(embedder.name)  # by the other workers: the progress shown is everyone's
@@ -207,7 +207,8 @@ class Backfill:
 
     def _plan(self, models: Sequence[str], size: int) -> int:
         """A new plan of what still needs a vector (read before the writer lock: planning takes it
-        only to write the batches, and gives way when another worker planned first)."""
+        only to write the batches, and gives way when another worker planned first). Returns
+        the open batches (0: nothing left to do)."""
         ranges = {m: self._storage.vectors.stale_ranges(m, size) for m in models}
         return self._storage.embed_queue.plan(ranges, self._now())
 

@@ -88,8 +88,9 @@ class EmbedQueue:
 
     def plan(self, ranges: Mapping[str, Iterable[tuple[int, int, int]]], now: datetime) -> int:
         """Make a new plan of ``(first_id, last_id, papers)`` ranges per model, unless a batch of
-        those models is still open (another worker planned first): then nothing, 0. The finished
-        plan's batches are deleted (unless there is nothing new to plan). Returns the batches made."""
+        those models is still open (another worker planned first): then that plan stands. The
+        finished plan's batches are deleted (unless there is nothing new to plan). Returns the
+        open batches: those made, or those of the plan that stands; 0 when there is nothing to do."""
         models = list(ranges)
         rows = [
             {"model": m, "first_id": first, "last_id": last, "papers": n}
@@ -100,7 +101,9 @@ class EmbedQueue:
             still_open = conn.execute(
                 select(func.count()).select_from(b).where(b.c.model.in_(models), b.c.done_at.is_(None))
             ).scalar_one()
-            if still_open or not rows:
+            if still_open:
+                return still_open  # another worker planned first: that plan is the one to work on
+            if not rows:
                 return 0  # (an empty plan keeps the finished one for `index --status`)
             conn.execute(delete(b).where(b.c.model.in_(models)))
             conn.execute(delete(w).where(w.c.last_seen < now - WORKERS_KEPT))

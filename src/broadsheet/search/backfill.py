@@ -175,8 +175,11 @@ class Backfill:
         finally:
             stop.set()
             heart.join()
-            queue.release(self.worker)  # a batch left half done goes to another worker at once
-            queue.set_state(self.worker, state, self._now())
+            try:
+                queue.release(self.worker)  # a batch left half done goes to another worker at once
+                queue.set_state(self.worker, state, self._now())
+            except Exception as e:  # noqa: BLE001 - the database may be what failed: keep that error
+                log.warning("%s: could not give back its claims (their lease will expire): %s", self.worker, e)
 
     def _embed_batch(
         self,

@@ -449,6 +449,8 @@ def index(
     to another when its lease (index_lease_seconds) expires."""
     if status:
         return _index_status(as_json)
+    if as_json:
+        _fail("--json goes with --status")
 
     def columns() -> tuple[Any, ...]:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn

@@ -12,7 +12,7 @@ to the last worker's end. Two embedders:
 - ``zero``: an embedder that costs nothing (a constant vector), so the time is what claiming,
   planning and writing cost: the claim overhead against the path without claims.
 
-    python bench/embed_workers.py --source /work/bench-data/arxiv.sqlite3 --papers 300 \\
+    python bench/embed_workers.py --source /work/bench-data/arxiv.sqlite3 --papers 300 --batch 32 \\
         --pg postgresql://broadsheet:broadsheet@127.0.0.1:55432/postgres
 """
 
@@ -117,7 +117,20 @@ def variant(url: str, embedder: str, mode: str, processes: int, batch: int) -> d
     if late > 1:
         print(f"  (a worker started {late:.1f} s late: the start was too soon)", file=sys.stderr)
     took = max(r["ended"] for r in results) - start_at
-    return {"seconds": took, "papers_per_process": [r["papers"] for r in results]}
+    return {"seconds": took, "vectors": written_by_each(url) if mode == "queue" else ["-"]}
+
+
+def written_by_each(url: str) -> list[int]:
+    """The vectors each worker wrote (counted with the rows, in the same transactions)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = [r[0] for r in conn.execute(text("SELECT written FROM embed_workers ORDER BY worker"))]
+        rows = conn.execute(text("SELECT count(*) FROM embeddings")).scalar_one()
+    engine.dispose()
+    assert sum(found) == rows, (found, rows)  # every vector written once, by one worker
+    return found
 
 
 def copy_papers(source: str, n: int, urls: list[str]) -> None:
@@ -151,7 +164,7 @@ def main() -> None:
     ap.add_argument("--source", default="/work/bench-data/arxiv.sqlite3", help="a Broadsheet SQLite database to take papers from")
     ap.add_argument("--papers", type=int, default=300)
     ap.add_argument("--zero-papers", type=int, default=5000, help="papers for the zero-cost embedder")
-    ap.add_argument("--batch", type=int, default=256, help="index_batch_size")
+    ap.add_argument("--batch", type=int, default=32, help="index_batch_size (a claim: 32 splits a few hundred papers finely)")
     ap.add_argument("--pg", help="a PostgreSQL URL whose user may create databases (embed_workers_bench is made)")
     ap.add_argument("--embedders", default="zero,minilm")
     # a worker process (internal)
@@ -185,7 +198,7 @@ def main() -> None:
                 for label, f in figures.items():
                     print(
                         f"{embedder:6} {backend:10} {label:38} {n / f['seconds']:8.1f} papers/s  {f['seconds']:6.1f} s"
-                        f"  x{base / f['seconds']:.2f}  papers per process {f['papers_per_process']}  (load {load:.1f})"
+                        f"  x{base / f['seconds']:.2f}  vectors written by each worker {f['vectors']}  (load {load:.1f})"
                     )
     if args.pg:
         from sqlalchemy import create_engine, text

@@ -160,11 +160,7 @@ class Backfill:
                     queue.set_state(self.worker, "waiting", self._now())
                     time.sleep(poll)
                     continue
-                try:
-                    done, going = self._embed_batch(claim, embedder, size, lease, embedded, keep_going)
-                except LostClaim as e:
-                    log.warning("%s: %s; its worker goes on to the next", self.worker, e)
-                    continue
+                done, going = self._embed_batch(claim, embedder, size, lease, embedded, keep_going)
                 mine += done
                 if on_progress:
                     everyone = max(mine, queue.written(embedder.name) - before)
@@ -191,21 +187,25 @@ class Backfill:
         keep_going: Callable[[int], bool] | None,
     ) -> tuple[int, bool]:
         """Embed what the claimed range still needs, ``size`` papers a transaction; returns the
-        vectors written and whether to go on."""
+        vectors written and whether to go on. A claim lost on the way (this worker stalled past
+        its lease and another took the batch) ends the batch: the rest is the other's."""
         queue, vectors = self._storage.embed_queue, self._storage.vectors
         after, written = claim.first_id - 1, 0
-        while items := vectors.stale(claim.model, size, after, until_id=claim.last_id):
-            found = embed_items(embedder, claim.model, items, size)
-            last = items[-1].paper_id >= claim.last_id
-            rows = [(i.paper_id, i.content_hash, v) for i, v in zip(items, found, strict=True)]
-            queue.write(claim, self.worker, rows, self._now(), self._now() + lease, done=last)
-            embedded.update(i.paper_id for i in items)
-            written, after = written + len(items), items[-1].paper_id
-            if keep_going is not None and not keep_going(len(items)):
-                return written, False
-            if last:
-                return written, True
-        queue.finish(claim, self.worker, self._now())  # the rest was done by others meanwhile
+        try:
+            while items := vectors.stale(claim.model, size, after, until_id=claim.last_id):
+                found = embed_items(embedder, claim.model, items, size)
+                last = items[-1].paper_id >= claim.last_id
+                rows = [(i.paper_id, i.content_hash, v) for i, v in zip(items, found, strict=True)]
+                queue.write(claim, self.worker, rows, self._now(), self._now() + lease, done=last)
+                embedded.update(i.paper_id for i in items)
+                written, after = written + len(items), items[-1].paper_id
+                if keep_going is not None and not keep_going(len(items)):
+                    return written, False
+                if last:
+                    return written, True
+            queue.finish(claim, self.worker, self._now())  # the rest was done by others meanwhile
+        except LostClaim as e:
+            log.warning("%s: %s; it goes on to the next", self.worker, e)
         return written, True
 
     def _plan(self, models: Sequence[str], size: int) -> int:

@@ -80,6 +80,15 @@ def _rows(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def _written_by_each(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(select(embed_workers.c.worker, embed_workers.c.written)).all())
+    finally:
+        engine.dispose()
+
+
 def test_two_workers_embed_disjoint_halves_and_every_paper_once(db_url: str, tmp_path: Path) -> None:
     texts = _load_demo(db_url)
     log = tmp_path / "log"
@@ -93,7 +102,11 @@ def test_two_workers_embed_disjoint_halves_and_every_paper_once(db_url: str, tmp
     whole = {pid: [t for t in done if t in set(texts)] for pid, done in by_pid.items()}
     assert sorted(whole[first.pid] + whole[second.pid]) == sorted(texts)  # every paper, once
     assert not set(whole[first.pid]) & set(whole[second.pid])  # disjoint
-    assert min(len(w) for w in whole.values()) >= len(texts) // 4  # shared, not one doing it all
+    everything = {pid: set(done) for pid, done in by_pid.items()}
+    assert not everything[first.pid] & everything[second.pid]  # passages too
+    # the rows each wrote (counted with them): halves, give or take the start of the later one
+    each = _written_by_each(db_url)
+    assert sum(each.values()) == 2 * len(texts) and min(each.values()) >= len(texts) // 2, each
     # what each says it embedded, and what each wrote (counted with the rows), add up to the rows
     said = [int(o.split()[0]) for o in outs]
     assert sum(said) >= len(texts) and all(n > 0 for n in said)

@@ -123,6 +123,12 @@ def test_two_workers_embed_disjoint_halves_and_every_paper_once(db_url: str, tmp
     assert "done: every paper has a current vector" in status
     for proc in (first, second):
         assert f":{proc.pid}:" in status and "finished" in status
+    data = json.loads(subprocess.run(
+        [sys.executable, "-m", "broadsheet", "--db", db_url, "index", "--status", "--json"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout)  # fmt: skip
+    assert (data["embedded"], data["remaining"], data["live_workers"], data["eta_seconds"]) == (64, 0, 0, None)
+    assert sorted(w["written"] for w in data["workers"]) == sorted(each.values())
 
 
 def _stop_mid_batch(url: str, proc: subprocess.Popen[str], other: subprocess.Popen[str] | None = None) -> int:

@@ -2,18 +2,26 @@
 
 An OAI-PMH harvest saves its next resumption token here after each page it has stored, so a killed
 harvest resumes from the page after the last one it stored (``broadsheet.sync.oai``).
+
+It also holds the database's identity (``database_id``): a random id made once, which the search
+indexes kept as files record, so files built from another database are noticed and rebuilt.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .engine import writer
 from .schema import sync_state
+
+
+DATABASE_ID_KEY = "database-id"
 
 
 class SyncStateStore:
@@ -39,3 +47,22 @@ class SyncStateStore:
     def delete(self, key: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(delete(sync_state).where(sync_state.c.key == key))
+
+    def database_id(self) -> str:
+        """This database's random identity, made on first use (a copy of the database file shares
+        it; a restored older backup is told apart by the index's own watermark checks)."""
+        found = self.get(DATABASE_ID_KEY)
+        if found and found.get("id"):
+            return str(found["id"])
+        made = uuid.uuid4().hex
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(
+                    insert(sync_state).values(
+                        key=DATABASE_ID_KEY, state=json.dumps({"id": made}), updated_at=datetime.now(timezone.utc).replace(tzinfo=None)
+                    )
+                )
+        except IntegrityError:  # another process made it first: theirs stands
+            pass
+        found = self.get(DATABASE_ID_KEY)
+        return str(found["id"]) if found else made

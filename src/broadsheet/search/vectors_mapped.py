@@ -102,7 +102,8 @@ class MappedVectorIndex:
         self._tail_since = 0.0  # when the tail's oldest vector arrived (monotonic)
         self._work: threading.Thread | None = None
         self._closed = False
-        self.problem = ""  # why the files were rebuilt (status, logs)
+        self.problem = ""  # why the files cannot serve, while they are rebuilt ("" once they serve)
+        self.problem_seen = ""  # the last such reason, kept (tests, benchmarks)
 
     # ---- opening and following the files -------------------------------------------------
 
@@ -146,7 +147,7 @@ class MappedVectorIndex:
         if problem:
             if problem != self.problem:
                 log.warning("vector index files at %s: %s; rebuilding them", manifest.path, problem)
-            self.problem = problem
+            self.problem = self.problem_seen = problem
             self._manifest_key = key
             self._state = _State(None, None, Layer.empty(self.dim))
             return

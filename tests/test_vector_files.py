@@ -26,6 +26,7 @@ from helpers import hub_at, paper
 
 DIM = 16
 MODEL = "test"
+NOW = datetime(2026, 12, 7)
 
 
 def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
@@ -48,7 +49,7 @@ def corpus(url: str, n: int, seed: int = 1):
 
 def mapped(hub, folder: Path, model: str = MODEL, dim: int = DIM) -> MappedVectorIndex:  # noqa: ANN001
     storage = hub._storage  # noqa: SLF001
-    return MappedVectorIndex(storage.vectors, storage.sync_state.database_id, IndexFiles(folder), model, dim)
+    return MappedVectorIndex(storage.vectors, lambda: storage.sync_state.database_id(NOW), IndexFiles(folder), model, dim)
 
 
 def memory(hub) -> VectorIndex:  # noqa: ANN001
@@ -178,7 +179,7 @@ def test_files_of_another_database_model_or_backup_are_rebuilt(db_url: str, tmp_
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import datetime, sys, time
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from broadsheet.search import vectors_mapped, vector_files
@@ -204,7 +205,7 @@ CHILD = textwrap.dedent(
         calls = []
         progress = lambda stage, done, total: (calls.append(1), len(calls) == 3 and stall())
     index = vectors_mapped.MappedVectorIndex(
-        storage.vectors, storage.sync_state.database_id, IndexFiles(root), "test", 16, progress=progress
+        storage.vectors, lambda: storage.sync_state.database_id(datetime.datetime(2026, 12, 7)), IndexFiles(root), "test", 16, progress=progress
     )
     index.refresh()
     time.sleep(120)

@@ -3,15 +3,15 @@
 An OAI-PMH harvest saves its next resumption token here after each page it has stored, so a killed
 harvest resumes from the page after the last one it stored (``broadsheet.sync.oai``).
 
-It also holds the database's identity (``database_id``): a random id made once, which the search
-indexes kept as files record, so files built from another database are noticed and rebuilt.
+It also keeps the database's random id (``database_id``): index files kept beside or away from the
+database record it, and are rebuilt when they find another (a different database).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime, timezone
+import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -21,7 +21,7 @@ from .engine import writer
 from .schema import sync_state
 
 
-DATABASE_ID_KEY = "database-id"
+DATABASE_ID = "database-id"
 
 
 class SyncStateStore:
@@ -48,21 +48,16 @@ class SyncStateStore:
         with self._writer.begin() as conn:
             conn.execute(delete(sync_state).where(sync_state.c.key == key))
 
-    def database_id(self) -> str:
-        """This database's random identity, made on first use (a copy of the database file shares
-        it; a restored older backup is told apart by the index's own watermark checks)."""
-        found = self.get(DATABASE_ID_KEY)
-        if found and found.get("id"):
-            return str(found["id"])
-        made = uuid.uuid4().hex
-        try:
-            with self._writer.begin() as conn:
-                conn.execute(
-                    insert(sync_state).values(
-                        key=DATABASE_ID_KEY, state=json.dumps({"id": made}), updated_at=datetime.now(timezone.utc).replace(tzinfo=None)
-                    )
-                )
-        except IntegrityError:  # another process made it first: theirs stands
-            pass
-        found = self.get(DATABASE_ID_KEY)
-        return str(found["id"]) if found else made
+    def database_id(self, now: datetime) -> str:
+        """This database's random id, made on first use (two processes making it at once: the
+        first insert wins, the other reads it)."""
+        state = self.get(DATABASE_ID)
+        if state is None:
+            try:
+                with self._writer.begin() as conn:
+                    conn.execute(insert(sync_state).values(key=DATABASE_ID, state=json.dumps({"id": secrets.token_hex(16)}), updated_at=now))
+            except IntegrityError:
+                pass
+            state = self.get(DATABASE_ID)
+        assert state is not None
+        return str(state["id"])

@@ -89,12 +89,12 @@ def add_stand_ins(db: Path) -> int:
 # ---- the child: one Hub serving one kind of index ---------------------------------------------
 
 
-def child(db: Path, where: str, index_dir: Path) -> None:
+def child(url: str, where: str, index_dir: Path) -> None:
     from broadsheet.config import load_settings
     from broadsheet.hub import make_hub
 
     started = time.perf_counter()
-    hub = make_hub(load_settings(database_url=f"sqlite:///{db}", vector_index=where, lexical_index="database", index_dir=str(index_dir)))
+    hub = make_hub(load_settings(database_url=url, vector_index=where, lexical_index="database", index_dir=str(index_dir)))
     engine = hub._search_engine()  # noqa: SLF001 - a measuring tool
     embedder = hub._embedder  # noqa: SLF001
     t = time.perf_counter()
@@ -127,9 +127,13 @@ def child(db: Path, where: str, index_dir: Path) -> None:
         elif cmd["do"] == "fresh":  # re-embed N papers (new rows), then time until a search finds them
             import numpy as np
 
+            from sqlalchemy import text
+
             store = hub._storage.vectors  # noqa: SLF001
+            with hub._storage.engine.connect() as conn:  # noqa: SLF001
+                papers = conn.execute(text("SELECT paper_id FROM embeddings WHERE model = :m"), {"m": embedder.name}).scalars().all()
             rng = np.random.default_rng(cmd["seed"])
-            pids = [int(p) for p in rng.choice(cmd["papers"], cmd["n"], replace=False)]
+            pids = [int(p) for p in rng.choice(papers, cmd["n"], replace=False)]
             vecs = rng.standard_normal((len(pids), 384)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             t = time.perf_counter()
@@ -158,7 +162,7 @@ def say(obj: dict) -> None:
 
 
 class Child:
-    def __init__(self, db: Path, where: str, index_dir: Path) -> None:
+    def __init__(self, db: str, where: str, index_dir: Path) -> None:
         env = dict(os.environ)
         self.where = where
         self.proc = subprocess.Popen(
@@ -193,10 +197,12 @@ def main() -> None:
     ap.add_argument("--recall-queries", type=int, default=100)
     ap.add_argument("--readers", type=int, default=4, help="processes serving from the same files, for their PSS together")
     ap.add_argument("--new", type=int, default=500)
-    ap.add_argument("--skip-memory", action="store_true", help="only the files (when the in-memory index does not fit)")
+    ap.add_argument("--kinds", default="files,memory", help="vector_index settings compared (files, memory, database)")
+    ap.add_argument("--url", help="serve from this database instead (e.g. a PostgreSQL copy of --db made by copy-db)")
     args = ap.parse_args()
     db = args.db.resolve()
-    index_dir = db.with_name(db.name + ".index")
+    url = args.url or f"sqlite:///{db}"
+    index_dir = db.with_name(db.name + ".index") if not args.url else Path("/tmp/broadsheet-bench-pg.index")
     print(f"command: python bench/vector_files.py {' '.join(sys.argv[1:])}")
     print(f"load average at start: {os.getloadavg()}")
     if args.stand_ins:
@@ -210,8 +216,8 @@ def main() -> None:
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     queries = make_queries(con, args.queries)
-    papers = [p for (p,) in con.execute("SELECT paper_id FROM embeddings WHERE model = 'all-MiniLM-L6-v2-int8'")]
-    print(f"papers with a vector: {len(papers):,}; passage rows: {con.execute('SELECT count(*) FROM embeddings WHERE model LIKE ?', ('%#passages',)).fetchone()[0]:,}")
+    papers = con.execute("SELECT count(*) FROM embeddings WHERE model = 'all-MiniLM-L6-v2-int8'").fetchone()[0]
+    print(f"serving from {url}; papers with a vector: {papers:,}; passage rows: {con.execute('SELECT count(*) FROM embeddings WHERE model LIKE ?', ('%#passages',)).fetchone()[0]:,}")
 
     # Build the files from scratch, as `broadsheet index` does, in its own process.
     shutil.rmtree(index_dir, ignore_errors=True)
@@ -219,10 +225,10 @@ def main() -> None:
         [sys.executable, "-c", (
             "import json, sys, time; sys.path.insert(0, %r); from vector_files import memory_of\n"
             "from broadsheet.config import load_settings; from broadsheet.hub import make_hub\n"
-            "hub = make_hub(load_settings(database_url='sqlite:///%s', vector_index='files'))\n"
+            "hub = make_hub(load_settings(database_url=%r, vector_index='files', index_dir=%r))\n"
             "t = time.perf_counter(); status = hub.update_vector_index(); s = time.perf_counter() - t\n"
             "print(json.dumps({'build_s': s, **status, **memory_of()})); hub.close()"
-        ) % (str(Path(__file__).parent), db)],
+        ) % (str(Path(__file__).parent), url, str(index_dir))],
         capture_output=True, text=True, check=True,
     )
     built = json.loads(build.stdout.strip().splitlines()[-1])
@@ -231,10 +237,10 @@ def main() -> None:
           f"{built['base']:,} vectors, IVF {built['ivf']}; on disk {size / 1e6:,.0f} MB: "
           + ", ".join(f"{f.name} {f.stat().st_size / 1e6:,.1f}" for f in sorted(next(index_dir.glob("vectors-*")).iterdir())))  # fmt: skip
 
-    kinds = ["files"] + ([] if args.skip_memory else ["memory"])
+    kinds = args.kinds.split(",")
     children = {}
     for kind in kinds:  # opened one after the other: the open times are each alone
-        children[kind] = Child(db, kind, index_dir)
+        children[kind] = Child(url, kind, index_dir)
         o = children[kind].opened
         print(f"{kind}: open to the first semantic answer {o['open_s']:.2f} s (model {o['model_s']:.2f} s apart; "
               f"process start to ready {o['total_s']:.1f} s), IVF {o['ivf']}, RSS {o['rss']} MB, PSS {o['pss']} MB")  # fmt: skip
@@ -249,13 +255,13 @@ def main() -> None:
     print("| index | mode | p50 ms | p99 ms |\n|---|---|---|---|")
     for (kind, mode), ts in times.items():
         print(f"| {kind} | {mode} | {1000 * statistics.median(ts):.1f} | {1000 * pct(ts, 99):.1f} |")
-    if "memory" in kinds:
+    for other in kinds[1:]:
         for mode in ("semantic", "hybrid"):
-            ratio = statistics.median(times[("files", mode)]) / statistics.median(times[("memory", mode)])
-            print(f"{mode} p50 files / memory: {ratio:.2f}")
+            ratio = statistics.median(times[("files", mode)]) / statistics.median(times[(other, mode)])
+            print(f"{mode} p50 files / {other}: {ratio:.2f}")
 
     tops = {kind: children[kind].ask(do="top", queries=queries[: args.recall_queries])["tops"] for kind in kinds}
-    reference = "memory" if "memory" in kinds else "files"
+    reference = "memory" if "memory" in kinds else "files"  # memory's exact scan is float32
     for kind in kinds:
         rec = [len(set(a["search"]) & set(e["exact"])) / max(1, len(e["exact"])) for a, e in zip(tops[kind], tops[reference], strict=True)]
         print(f"{kind} search: recall of the exact top-10 ({reference}'s float32 exact scan) {statistics.mean(rec):.3f}")
@@ -266,7 +272,7 @@ def main() -> None:
     for kind in kinds:
         m = children[kind].ask(do="mem")
         print(f"{kind} after the queries: RSS {m['rss']} MB, PSS {m['pss']} MB, peak RSS {m['peak_rss']} MB")
-    readers = [children["files"]] + [Child(db, "files", index_dir) for _ in range(args.readers - 1)]
+    readers = [children["files"]] + [Child(url, "files", index_dir) for _ in range(args.readers - 1)]
     for r in readers[1:]:
         r.ask(do="run", mode="semantic", queries=queries)
     pss = [r.ask(do="mem") for r in readers]
@@ -276,7 +282,7 @@ def main() -> None:
         r.close()
 
     # New vectors: stored by another process (the writer of `broadsheet index`), found by the next search.
-    fresh = children["files"].ask(do="fresh", n=args.new, seed=11, papers=papers)
+    fresh = children["files"].ask(do="fresh", n=args.new, seed=11)
     for kind in kinds:
         got = children[kind].ask(do="find", pids=fresh["pids"], vecs=fresh["vecs"])
         print(f"{kind}: {args.new} re-embedded vectors stored in {fresh['put_s'] * 1000:.0f} ms; the next search took "
@@ -290,6 +296,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == CHILD:
-        child(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]))
+        child(sys.argv[2], sys.argv[3], Path(sys.argv[4]))
     else:
         main()

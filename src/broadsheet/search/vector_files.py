@@ -4,18 +4,21 @@ A generation directory (published by ``IndexFiles``, see ``index_files.py``) hol
 files, opened with ``mmap_mode="r"`` so every process on the machine shares one copy in the page
 cache, and one faiss file::
 
-    ids.npy        base: paper ids, sorted (row → paper; paper → row by np.searchsorted)
+    ids.npy        base: the paper of each row (rows in the database's order of storing)
     whole.npy      base: each paper's whole vector, float16 (rows as ids.npy)
-    p_ids.npy      base: papers that have tail passages, sorted
-    p_first.npy    base: where each of those papers' passages start in passages.npy (+ the end)
+    keys.npy       base: the paper ids sorted, and key_rows.npy their rows: paper → row is one
+                   np.searchsorted over a mapped array, no per-process dict of a million entries
+    p_ids.npy      base: the paper of each group of tail passages (a paper may have none)
+    p_first.npy    base: where each group starts in passages.npy (+ the end)
     passages.npy   base: the tail passages' vectors, float16
+    p_keys.npy     base: p_ids sorted, and p_key_groups.npy their groups
     ivf.faiss      base: IVF over whole.npy's rows with 8-bit codes (IVF{n},SQ8, inner product),
                    read with faiss.IO_FLAG_MMAP; only from ANN_MIN vectors
-    d_*.npy        delta: the same five arrays (float32) for vectors stored since the base was built
+    d_*.npy        delta: the same arrays (float32) for vectors stored since the base was built
 
-A base is built from the database in paper-id order, a chunk at a time (bounded memory: the IVF's
-8-bit codes, 384 bytes a vector, are the only thing held whole), and rebuilt when the delta grows
-past a share of it. A delta generation hard-links the base's files from the previous generation
+A base is built from the database in row-id order (along the (model, id) index), a chunk at a time
+(bounded memory: the IVF's 8-bit codes, 384 bytes a vector, and two sorts of the ids are all that
+is held whole), and rebuilt when the delta grows past a share of it. A delta generation hard-links the base's files from the previous generation
 and writes only the delta: publishing 500 new vectors writes kilobytes, not the base.
 
 Stored float16 changes a cosine by ~1e-4 (SciFact's nDCG@10 is unchanged, docs/benchmarks.md);
@@ -34,43 +37,50 @@ import numpy as np
 ANN_MIN = 50_000  # base vectors from which an IVF index is built (below: exact search, a few ms)
 BUILD_CHUNK = 10_000  # database rows read at a time while building
 TRAIN_PER_LIST = 50  # training vectors per IVF list (faiss wants ≥ 39)
-BASE_FILES = ("ids.npy", "whole.npy", "p_ids.npy", "p_first.npy", "passages.npy", "ivf.faiss")
+ARRAYS = ("ids", "whole", "keys", "key_rows", "p_ids", "p_first", "passages", "p_keys", "p_key_groups")
+BASE_FILES = tuple(f"{a}.npy" for a in ARRAYS) + ("ivf.faiss",)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)
 class Layer:
-    """Vectors of some papers, looked up by paper id: whole vectors (rows aligned with ``ids``)
-    and tail passages (``p_first[g] : p_first[g+1]`` are the passages of paper ``p_ids[g]``; a
-    paper may have none, which hides older passages of it in the layers below)."""
+    """Vectors of some papers, looked up by paper id: whole vectors (``whole[r]`` is paper
+    ``ids[r]``'s) and tail passages (``passages[p_first[g] : p_first[g+1]]`` are paper
+    ``p_ids[g]``'s; a paper may have none, which hides older passages of it in the layers below).
+    ``keys``/``key_rows`` and ``p_keys``/``p_key_groups``: the ids sorted, for lookups."""
 
     ids: np.ndarray
     whole: np.ndarray
+    keys: np.ndarray
+    key_rows: np.ndarray
     p_ids: np.ndarray
     p_first: np.ndarray
     passages: np.ndarray
+    p_keys: np.ndarray
+    p_key_groups: np.ndarray
 
     @staticmethod
     def empty(dim: int, dtype: type = np.float32) -> Layer:
-        return Layer(
-            np.empty(0, np.int64), np.empty((0, dim), dtype), np.empty(0, np.int64), np.zeros(1, np.int64),
-            np.empty((0, dim), dtype),
-        )
+        none = np.empty(0, np.int64)
+        return Layer(none, np.empty((0, dim), dtype), none, none, none, np.zeros(1, np.int64), np.empty((0, dim), dtype), none, none)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def rows_of(self, pids: np.ndarray) -> np.ndarray:
         """Row of each paper id in ``whole`` (-1: not in this layer)."""
-        return _find(self.ids, pids)
+        at = _find(self.keys, pids)
+        return np.where(at >= 0, np.asarray(self.key_rows)[np.maximum(at, 0)] if len(self.keys) else -1, -1)
 
     def groups_of(self, pids: np.ndarray) -> np.ndarray:
         """Passage group of each paper id (-1: this layer says nothing of its passages)."""
-        return _find(self.p_ids, pids)
+        at = _find(self.p_keys, pids)
+        return np.where(at >= 0, np.asarray(self.p_key_groups)[np.maximum(at, 0)] if len(self.p_keys) else -1, -1)
 
 
 def _find(sorted_ids: np.ndarray, pids: np.ndarray) -> np.ndarray:
+    """Position of each of ``pids`` in ``sorted_ids`` (-1: absent)."""
     if not len(sorted_ids) or not len(pids):
         return np.full(len(pids), -1, np.int64)
     at = np.searchsorted(sorted_ids, pids)
@@ -89,7 +99,7 @@ def layer_from(
     p_first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     blocks = [passages[p] for p in p_ids.tolist() if len(passages[p])]
     p_matrix = np.concatenate(blocks).astype(dtype) if blocks else np.empty((0, dim), dtype)
-    return Layer(ids, matrix, p_ids, p_first, p_matrix)
+    return Layer(ids, matrix, ids, np.arange(len(ids)), p_ids, p_first, p_matrix, p_ids, np.arange(len(p_ids)))
 
 
 def layer_items(layer: Layer) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
@@ -115,26 +125,22 @@ class Generation:
 def open_generation(path: Path) -> Generation:
     """Map a published generation's files (nothing is read until searched)."""
 
-    def load(name: str) -> np.ndarray:
-        return np.load(path / name, mmap_mode="r")
+    def layer(prefix: str) -> Layer:
+        return Layer(*(np.load(path / f"{prefix}{a}.npy", mmap_mode="r") for a in ARRAYS))
 
-    base = Layer(load("ids.npy"), load("whole.npy"), load("p_ids.npy"), load("p_first.npy"), load("passages.npy"))
-    delta = Layer(load("d_ids.npy"), load("d_whole.npy"), load("d_p_ids.npy"), load("d_p_first.npy"), load("d_passages.npy"))
     ivf = None
     if (path / "ivf.faiss").exists():
         import faiss
 
         ivf = faiss.read_index(str(path / "ivf.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-    return Generation(base, ivf, delta, path)
+    return Generation(layer(""), ivf, layer("d_"), path)
 
 
 def write_delta(tmp: Path, delta: Layer) -> None:
     """Write a generation's delta files into ``tmp`` (float32: a delta is small)."""
-    for name, arr in (
-        ("d_ids.npy", delta.ids), ("d_whole.npy", np.asarray(delta.whole, np.float32)), ("d_p_ids.npy", delta.p_ids),
-        ("d_p_first.npy", delta.p_first), ("d_passages.npy", np.asarray(delta.passages, np.float32)),
-    ):
-        np.save(tmp / name, arr)
+    for a in ARRAYS:
+        arr = getattr(delta, a)
+        np.save(tmp / f"d_{a}.npy", np.asarray(arr, np.float32) if a in ("whole", "passages") else np.asarray(arr, np.int64))
 
 
 def link_base(old: Path, tmp: Path) -> None:
@@ -147,8 +153,8 @@ def link_base(old: Path, tmp: Path) -> None:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a base reads its vectors: ``load(model, after_paper, upto_id, limit)`` as
-    ``VectorStore.load_by_paper``, and the size of what it will read."""
+    """Where a base reads its vectors: ``load(model, after_id, upto_id, limit)`` as
+    ``VectorStore.load_range``, and ``size(model, upto_id)``: (rows, bytes) of what it will read."""
 
     load: Callable[[str, int, int, int], tuple[int, np.ndarray, np.ndarray, np.ndarray]]
     size: Callable[[str, int], tuple[int, int]]
@@ -165,21 +171,22 @@ def build_base(
     report = progress or (lambda stage, done, total: None)
     rows, _ = source.size(model, upto)
     ids = open_memmap(tmp / "ids.npy", "w+", np.int64, (rows,))
-    whole = open_memmap(tmp / "whole.npy", "w+", np.float16, (max(rows, 0), dim))
+    whole = open_memmap(tmp / "whole.npy", "w+", np.float16, (rows, dim))
     n, after = 0, 0
     while n < rows:
-        after, pids, counts, matrix = source.load(model, after, upto, BUILD_CHUNK)
+        after, pids, _, matrix = source.load(model, after, upto, BUILD_CHUNK)
         if not len(pids):
             break
-        pids, matrix = pids[: rows - n], matrix[: rows - n]  # a whole-paper row holds one vector
-        ids[n : n + len(pids)] = pids
-        whole[n : n + len(pids)] = matrix
-        n += len(pids)
+        k = min(len(pids), rows - n)  # a whole-paper row holds one vector
+        ids[n : n + k] = pids[:k]
+        whole[n : n + k] = matrix[:k]
+        n += k
         report("vectors", n, rows)
     ids.flush(), whole.flush()
     del ids, whole
     if n < rows:  # rows replaced while building (their new rows come in with the next delta)
         _truncate(tmp, "ids.npy", n), _truncate(tmp, "whole.npy", n)
+    _write_keys(tmp, "ids.npy", "keys.npy", "key_rows.npy")
 
     p_rows, p_bytes = source.size(passages_model, p_upto)
     total = p_bytes // (4 * dim)
@@ -207,12 +214,21 @@ def build_base(
     del p_ids, p_first, passages
     if g < p_rows:
         _truncate(tmp, "p_ids.npy", g), _truncate(tmp, "p_first.npy", g + 1), _truncate(tmp, "passages.npy", at)
+    _write_keys(tmp, "p_ids.npy", "p_keys.npy", "p_key_groups.npy")
 
     nlist = 0
     if n >= ANN_MIN:
         nlist = _build_ivf(tmp, dim, n, report)
     write_delta(tmp, Layer.empty(dim))
     return {"vectors": n, "passage_papers": g, "passages": at, "nlist": nlist, "nprobe": max(1, round(nprobe_share * nlist))}
+
+
+def _write_keys(tmp: Path, ids_name: str, keys_name: str, rows_name: str) -> None:
+    """The ids sorted, and where each is: the lookup arrays of a layer (a paper is once in ids)."""
+    ids = np.load(tmp / ids_name, mmap_mode="r")
+    order = np.argsort(ids, kind="stable")
+    np.save(tmp / keys_name, np.asarray(ids)[order])
+    np.save(tmp / rows_name, order.astype(np.int64))
 
 
 def _truncate(tmp: Path, name: str, n: int) -> None:

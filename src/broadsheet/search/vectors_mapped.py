@@ -267,7 +267,7 @@ class MappedVectorIndex:
             last, last_paper = self._store.watermark(self.model)
             p_last, p_last_paper = self._store.watermark(self._passages_model)
             source = Source(
-                lambda model, after, upto, limit: self._store.load_by_paper(model, after, upto, self.dim, limit),
+                lambda model, after, upto, limit: self._store.load_range(model, after, upto, self.dim, limit),
                 self._store.size_upto,
             )
             started = time.monotonic()

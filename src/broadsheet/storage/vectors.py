@@ -175,24 +175,24 @@ class VectorStore:
             ).one()
         return int(rows), int(size)
 
-    def load_by_paper(
-        self, model: str, after_paper: int, upto_id: int, dim: int, limit: int
+    def load_range(
+        self, model: str, after_id: int, upto_id: int, dim: int, limit: int
     ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        """Rows of ``model`` with id ≤ ``upto_id`` in paper-id order, from the paper after
-        ``after_paper``, at most ``limit`` rows (a persisted index is built from these, a chunk at
-        a time): (last paper id, paper ids, vectors per paper, matrix of all their vectors)."""
+        """Rows of ``model`` with ``after_id`` < id ≤ ``upto_id`` in id order, at most ``limit``
+        (a persisted index is built from these, a chunk at a time, along the (model, id) index):
+        (last id seen, paper ids, vectors per row, matrix of all their vectors)."""
         import numpy as np
 
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(embeddings.c.paper_id, embeddings.c.vector)
-                .where(embeddings.c.model == model, embeddings.c.paper_id > after_paper, embeddings.c.id <= upto_id)
-                .order_by(embeddings.c.paper_id)
+                select(embeddings.c.id, embeddings.c.paper_id, embeddings.c.vector)
+                .where(embeddings.c.model == model, embeddings.c.id > after_id, embeddings.c.id <= upto_id)
+                .order_by(embeddings.c.id)
                 .limit(limit)
             ).all()
         if not rows:
-            return after_paper, np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, dim), np.float32)
-        pids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        counts = np.fromiter((len(r[1]) // (4 * dim) for r in rows), np.int64, len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dim)
+            return after_id, np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, dim), np.float32)
+        pids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
+        counts = np.fromiter((len(r[2]) // (4 * dim) for r in rows), np.int64, len(rows))
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(-1, dim)
         return int(rows[-1][0]), pids, counts, matrix

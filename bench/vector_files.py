@@ -121,12 +121,15 @@ def child(url: str, where: str, index_dir: Path) -> None:
                 times.append(time.perf_counter() - t)
             say({"times": times})
         elif cmd["do"] == "top":
-            out = []
+            out, alone = [], []
             for q in cmd["queries"]:
                 v = embedder.embed([q])[0]
                 exact = getattr(vectors, "exact_search", vectors.search)  # pgvector's HNSW: its own answer
-                out.append({"search": [p for p, _ in vectors.search(v, 10)], "exact": [p for p, _ in exact(v, 10)]})
-            say({"tops": out})
+                t = time.perf_counter()
+                found = vectors.search(v, 100)  # what hybrid asks for (depth 100)
+                alone.append(time.perf_counter() - t)
+                out.append({"search": [p for p, _ in found[:10]], "exact": [p for p, _ in exact(v, 10)]})
+            say({"tops": out, "alone": alone})
         elif cmd["do"] == "mem":
             say(memory_of())
         elif cmd["do"] == "fresh":  # re-embed N papers (new rows), then time until a search finds them
@@ -203,6 +206,7 @@ def main() -> None:
     ap.add_argument("--readers", type=int, default=4, help="processes serving from the same files, for their PSS together")
     ap.add_argument("--new", type=int, default=500)
     ap.add_argument("--kinds", default="files,memory", help="vector_index settings compared (files, memory, database)")
+    ap.add_argument("--keep-index", action="store_true", help="reuse the files of an earlier run (no build)")
     ap.add_argument("--url", help="serve from this database instead (e.g. a PostgreSQL copy of --db made by copy-db)")
     args = ap.parse_args()
     db = args.db.resolve()
@@ -225,22 +229,25 @@ def main() -> None:
     print(f"serving from {url}; papers with a vector: {papers:,}; passage rows: {con.execute('SELECT count(*) FROM embeddings WHERE model LIKE ?', ('%#passages',)).fetchone()[0]:,}")
 
     # Build the files from scratch, as `broadsheet index` does, in its own process.
-    shutil.rmtree(index_dir, ignore_errors=True)
-    build = subprocess.run(
-        [sys.executable, "-c", (
-            "import json, sys, time; sys.path.insert(0, %r); from vector_files import memory_of\n"
-            "from broadsheet.config import load_settings; from broadsheet.hub import make_hub\n"
-            "hub = make_hub(load_settings(database_url=%r, vector_index='files', index_dir=%r))\n"
-            "t = time.perf_counter(); status = hub.update_vector_index(); s = time.perf_counter() - t\n"
-            "print(json.dumps({'build_s': s, **status, **memory_of()})); hub.close()"
-        ) % (str(Path(__file__).parent), url, str(index_dir))],
-        capture_output=True, text=True, check=True,
-    )
-    built = json.loads(build.stdout.strip().splitlines()[-1])
+    if not (args.keep_index and (index_dir / "vectors.json").exists()):
+        shutil.rmtree(index_dir, ignore_errors=True)
+        build = subprocess.run(
+            [sys.executable, "-c", (
+                "import json, sys, time; sys.path.insert(0, %r); from vector_files import memory_of\n"
+                "from broadsheet.config import load_settings; from broadsheet.hub import make_hub\n"
+                "hub = make_hub(load_settings(database_url=%r, vector_index='files', index_dir=%r))\n"
+                "t = time.perf_counter(); status = hub.update_vector_index(); s = time.perf_counter() - t\n"
+                "print(json.dumps({'build_s': s, **status, **memory_of()})); hub.close()"
+            ) % (str(Path(__file__).parent), url, str(index_dir))],
+            capture_output=True, text=True, check=True,
+        )
+        built = json.loads(build.stdout.strip().splitlines()[-1])
+        size = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file())
+        print(f"files built in {built['build_s']:.1f} s (peak RSS of the building process {built['peak_rss']} MB): "
+              f"{built['base']:,} vectors, IVF {built['ivf']}; on disk {size / 1e6:,.0f} MB: "
+              + ", ".join(f"{f.name} {f.stat().st_size / 1e6:,.1f}" for f in sorted(next(index_dir.glob("vectors-*")).iterdir())))  # fmt: skip
     size = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file())
-    print(f"files built in {built['build_s']:.1f} s (peak RSS of the building process {built['peak_rss']} MB): "
-          f"{built['base']:,} vectors, IVF {built['ivf']}; on disk {size / 1e6:,.0f} MB: "
-          + ", ".join(f"{f.name} {f.stat().st_size / 1e6:,.1f}" for f in sorted(next(index_dir.glob("vectors-*")).iterdir())))  # fmt: skip
+    print(f"index files on disk: {size / 1e6:,.0f} MB")
 
     kinds = args.kinds.split(",")
     children = {}
@@ -266,7 +273,11 @@ def main() -> None:
             ratio = statistics.median(times[("files", mode)]) / statistics.median(times[(other, mode)])
             print(f"{mode} p50 files / {other}: {ratio:.2f}")
 
-    tops = {kind: children[kind].ask(do="top", queries=queries[: args.recall_queries])["tops"] for kind in kinds}
+    answers = {kind: children[kind].ask(do="top", queries=queries[: args.recall_queries]) for kind in kinds}
+    tops = {kind: a["tops"] for kind, a in answers.items()}
+    for kind, a in answers.items():
+        print(f"{kind}: the vector index's search alone (top 100, refresh included): p50 {1000 * statistics.median(a['alone']):.1f} ms, "
+              f"p99 {1000 * pct(a['alone'], 99):.1f} ms")  # fmt: skip
     reference = "memory" if "memory" in kinds else "files"  # memory's exact scan is float32
     for kind in kinds:
         rec = [len(set(a["search"]) & set(e["exact"])) / max(1, len(e["exact"])) for a, e in zip(tops[kind], tops[reference], strict=True)]

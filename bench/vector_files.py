@@ -128,7 +128,7 @@ def child(url: str, where: str, index_dir: Path) -> None:
                 t = time.perf_counter()
                 found = vectors.search(v, 100)  # what hybrid asks for (depth 100)
                 alone.append(time.perf_counter() - t)
-                out.append({"search": [p for p, _ in found[:10]], "exact": [p for p, _ in exact(v, 10)]})
+                out.append({"search": [p for p, _ in vectors.search(v, 10)], "exact": [p for p, _ in exact(v, 10)], "n": len(found)})
             say({"tops": out, "alone": alone})
         elif cmd["do"] == "mem":
             say(memory_of())

@@ -299,7 +299,7 @@ def main() -> None:
         r.close()
 
     # New vectors: stored by another process (the writer of `broadsheet index`), found by the next search.
-    fresh = children["files"].ask(do="fresh", n=args.new, seed=11)
+    fresh = children["files"].ask(do="fresh", n=args.new, seed=time.time_ns() % 2**32)  # new vectors each run: a copy may hold an earlier run's
     for kind in kinds:
         got = children[kind].ask(do="find", pids=fresh["pids"], vecs=fresh["vecs"])
         print(f"{kind}: {args.new} re-embedded vectors stored in {fresh['put_s'] * 1000:.0f} ms; the next search took "

@@ -61,8 +61,8 @@ FOLD_MIN = 20_000  # delta vectors from which the base is rebuilt ...
 FOLD_SHARE = 0.05  # ... or this share of the base, whichever is more
 SYNC_BUILD_MAX = 20_000  # vectors of an index built at once (more: in the background, search by words meanwhile)
 EXACT_MAX = 50_000  # allowed base papers scored exactly (more: the IVF with the filter)
-# Share of the IVF lists scanned per query: on the 1M arXiv stand-ins 0.3 found 0.99+ of the exact
-# top-10 after re-scoring (docs/benchmarks.md "Vector index as files").
+# Share of the IVF lists scanned per query: 0.3 found 0.986 of the exact top-10 after re-scoring on the
+# 100k stand-ins and 1.000 on the 1M (docs/benchmarks.md "Vector index as files"; not tuned lower yet).
 NPROBE_SHARE = 0.3
 LOAD_CHUNK = 10_000
 SCORE_CHUNK = 65_536  # rows converted from float16 at a time by an exact scan

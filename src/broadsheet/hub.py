@@ -55,6 +55,7 @@ from .types import (
     OutboxMessage,
     Paper,
     RecommendationPage,
+    Rejected,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -161,14 +162,18 @@ class Hub:
 
     # -- ingest -------------------------------------------------------------------------------
 
-    def add_papers(self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None) -> IngestReport:
-        """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``."""
+    def add_papers(
+        self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None, keep_rejected: int | None = None
+    ) -> IngestReport:
+        """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``
+        (at most ``keep_rejected`` of them, the rest counted in ``report.rejected_more``)."""
         report = ingest(
             self._storage.papers,
             items,
             now=self._now,
             batch_size=self.settings.ingest_batch_size,
             on_batch=on_batch,
+            keep_rejected=keep_rejected,
         )
         self.data_version += 1
         if self._foryou is not None:
@@ -180,12 +185,14 @@ class Hub:
         paths: Sequence[str | Path],
         *,
         on_progress: Callable[[IngestProgress], None] | None = None,
+        on_rejected: Callable[[Rejected], None] | None = None,
     ) -> IngestReport:
         """Ingest files of any supported format (see ``broadsheet.sources.files``). A file that cannot
         be read, at all or part-way, is one ``Rejected`` named after the file (what came before the
-        damage lands), and the next file is read."""
+        damage lands), and the next file is read. The report keeps the first rejected records and
+        counts the rest (``rejected_more``); ``on_rejected`` sees every one."""
         max_bytes = self.settings.ingest_max_document_mb * 2**20
-        total = ingest_files(paths, self.add_papers, max_bytes=max_bytes, on_progress=on_progress)
+        total = ingest_files(paths, self.add_papers, max_bytes=max_bytes, on_progress=on_progress, on_rejected=on_rejected)
         if total.added + total.updated >= OPTIMIZE_AFTER:
             self._storage.papers.optimize_fulltext()
         return total

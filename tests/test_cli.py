@@ -125,6 +125,8 @@ def test_progress_lines_without_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^embedding (\d+) / \1 \(100 %\)", proc.stderr, re.M), proc.stderr
     assert "3 papers embedded" in proc.stdout
+    assert re.search(r"^vector index: \w+ (\d+) / \1 \(100 %\)", proc.stderr, re.M), proc.stderr  # the files built
+    assert "vector index files: generation 1, 3 vectors in the base" in proc.stdout
     proc = cli("copy-db", "--from", db, "--to", copy)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^copied papers 3 / 3 rows \(100 %\)", proc.stderr, re.M), proc.stderr

@@ -438,8 +438,13 @@ def _recommendations_json(page) -> dict:  # noqa: ANN001 - a RecommendationPage
 
 
 @app.command()
-def index() -> None:
+def index(
+    lexical: Annotated[bool, typer.Option("--lexical", help="Build or update the BM25 index files (lexical_index = files) instead of embedding.")] = False,
+) -> None:
     """Embed papers for semantic search. Only new or changed papers; resumable."""
+    if lexical:
+        _index_lexical()
+        return
 
     def columns() -> tuple[Any, ...]:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -461,6 +466,32 @@ def index() -> None:
     finally:
         hub.close()
     out.print(f"{done} papers embedded", highlight=False)
+
+
+def _index_lexical() -> None:
+    """`index --lexical`: the BM25 index files, built (with a progress bar) or caught up."""
+
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        return TextColumn("BM25 index"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+
+    hub = _hub()
+    try:
+        with _progress(columns, lambda task, elapsed: progress_line("BM25 index", task.completed, task.total, elapsed)) as progress:
+            task = progress.add_task("bm25", total=None)
+
+            def show(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = hub.update_lexical_index(on_progress=show)
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    how = "built" if report.built else "updated"
+    out.print(f"BM25 index files {how} in {report.seconds:.1f} s: {report.papers:,} papers ({report.written:,} written now), "
+              f"{report.segments} segments, {report.disk_bytes / 1e6:,.1f} MB in {report.folder}", highlight=False)  # fmt: skip
 
 
 @app.command("eval-beir")

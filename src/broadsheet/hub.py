@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
     from .search.lexical import IndexStatus
+    from .search.service import LexicalFilesReport
     from .extras.summaries import SummaryReport
     from .extras.thumbnails import Picture, ThumbnailReport
     from .sync.github import GithubReport
@@ -250,6 +251,11 @@ class Hub:
     def search_index_status(self) -> IndexStatus | None:
         """The in-memory lexical index: built, current, failures (None: the database ranks)."""
         return self._search.index_status()
+
+    def update_lexical_index(self, on_progress: Callable[[int, int], None] | None = None) -> LexicalFilesReport:
+        """Build or bring up to date the BM25 index files (``lexical_index = files``) now, in this
+        process (waits for another writer); ``on_progress(done, total)`` during a full build."""
+        return self._search.update_lexical_files(on_progress)
 
     def search(
         self,

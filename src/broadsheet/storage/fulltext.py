@@ -127,6 +127,11 @@ class FullTextIndex:
         with self._engine.connect() as conn:
             return conn.execute(select(func.max(papers.c.last_changed))).scalar_one_or_none()
 
+    def paper_count(self) -> int:
+        """How many papers there are (each has its text in the index)."""
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
     def documents(self, changed_since: datetime | None = None, chunk: int = 5000) -> Iterator[IndexedText]:
         """Every paper's indexed text in id order, or only those changed at or after a time.
 

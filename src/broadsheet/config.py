@@ -75,9 +75,11 @@ class Settings:
     )
     vector_index: str = _setting(
         "auto",
-        "Where semantic search looks: memory (each server process loads every vector: exact search, "
-        "faiss IVF from 50k vectors), database (pgvector's HNSW index; PostgreSQL only), or auto "
-        "(database on PostgreSQL, memory on SQLite).",
+        "Where semantic search looks: files (an index kept in index_dir, memory-mapped and shared by "
+        "every server process on the machine, followed from the database as vectors arrive), memory "
+        "(each server process loads every vector: exact search, faiss IVF from 50k vectors), database "
+        "(pgvector's HNSW index; PostgreSQL only), or auto (database on PostgreSQL, files on a SQLite "
+        "file, memory on an in-memory SQLite).",
     )
     index_dir: str = _setting(
         "",

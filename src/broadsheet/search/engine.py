@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidInputError
 from ..storage.fulltext import FullTextIndex, query_terms
@@ -34,25 +34,39 @@ _LOOK_UP = object()
 
 
 class LazyVectors:
-    """The in-memory ``VectorIndex``, made when first used (it imports numpy and loads every
-    vector); whether the database holds any vector is asked of the store, so a search of a
-    database with none yet stays by words, without numpy or the model."""
+    """The vector index, made when first used (it imports numpy and maps or loads the vectors):
+    the in-memory ``VectorIndex``, or the one ``make(store, model, dim)`` returns (the files'
+    ``MappedVectorIndex``). Whether the database holds any vector is asked of the store first, so
+    a search of a database with none yet stays by words, without numpy or the model."""
 
-    def __init__(self, store: VectorStore, model: str, dim: int) -> None:
-        self._store, self._model, self._dim = store, model, dim
-        self._index: VectorIndex | None = None
+    def __init__(self, store: VectorStore, model: str, dim: int, make: Callable[..., Any] | None = None) -> None:
+        self._store, self._model, self._dim, self._make = store, model, dim, make
+        self._index: Any = None
         self._lock = threading.Lock()
 
     def has_vectors(self) -> bool:
-        return (self._index is not None and len(self._index) > 0) or self._store.has_any(self._model)
+        if self._index is None and not self._store.has_any(self._model):
+            return False
+        index = self._get()
+        return index.has_vectors() if hasattr(index, "has_vectors") else len(index) > 0 or self._store.has_any(self._model)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - the index's methods
+    def close(self) -> None:
+        if self._index is not None and hasattr(self._index, "close"):
+            self._index.close()
+
+    def _get(self) -> Any:
         with self._lock:
             if self._index is None:
-                from .vectors import VectorIndex
+                if self._make is not None:
+                    self._index = self._make(self._store, self._model, self._dim)
+                else:
+                    from .vectors import VectorIndex
 
-                self._index = VectorIndex(self._store, self._model, self._dim)
-        return getattr(self._index, name)
+                    self._index = VectorIndex(self._store, self._model, self._dim)
+        return self._index
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the index's methods
+        return getattr(self._get(), name)
 
 
 class SearchEngine:
@@ -87,6 +101,8 @@ class SearchEngine:
         """Stop the in-memory index's background work (before the database closes)."""
         if self._lexical is not None:
             self._lexical.close()
+        if isinstance(self._vectors, LazyVectors):
+            self._vectors.close()
 
     def semantic_ready(self) -> bool:
         """Semantic search is set up and the database holds vectors of the model. Until it does, a
@@ -100,6 +116,8 @@ class SearchEngine:
         if self.semantic_available:
             self._embedder.embed(["warm up"])  # type: ignore[union-attr]
             self._vectors.refresh()  # type: ignore[union-attr]
+            if wait and hasattr(self._vectors, "wait_for_ann"):
+                self._vectors.wait_for_ann()  # a build of the index files or the IVF's training
         if self._lexical is None and self._make_lexical is not None:
             self._lexical = self._make_lexical()
         if self._lexical is not None:

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from .fusion import Fused
     from .lexical import IndexStatus
     from .lexical_files import FileLexicalIndex
+    from ..storage.vectors import VectorStore
     from .vectors_db import DatabaseVectorIndex
+    from .vectors_mapped import MappedVectorIndex
 
 EMBED_LOCK = "embed-background"  # held by the one process embedding in the background
 NOT_EMBEDDED_TTL = 10.0  # seconds a search reuses its count of papers without a vector
@@ -84,16 +86,19 @@ class Search:
                 from .engine import LazyVectors, SearchEngine
 
                 self.embedder = make_embedder(self.settings.embedder)
-                lexical_in_db, vectors_in_db = self._in_database()
+                lexical_in_db, where = self._in_database()
                 vectors: LazyVectors | DatabaseVectorIndex | None = None
-                if self.embedder and vectors_in_db and self._storage.vector_search is not None:
+                if self.embedder and where == "database" and self._storage.vector_search is not None:
                     from .vectors_db import DatabaseVectorIndex  # noqa: F811 - imported for use
 
                     vectors = DatabaseVectorIndex(
                         self._storage.vectors, self._storage.vector_search, self.embedder.name, self.embedder.dim
                     )
                 elif self.embedder:
-                    vectors = LazyVectors(self._storage.vectors, self.embedder.name, self.embedder.dim)
+                    vectors = LazyVectors(
+                        self._storage.vectors, self.embedder.name, self.embedder.dim,
+                        self._mapped_vectors if where == "files" else None,
+                    )
                 # In the database: the full-text index ranks every query (FTS5's bm25(), ts_rank).
                 self.engine_built = SearchEngine(
                     self._storage.fulltext, vectors, self.embedder,
@@ -102,17 +107,33 @@ class Search:
                 )  # fmt: skip
             return self.engine_built
 
-    def _in_database(self) -> tuple[bool, bool]:
-        """Whether lexical ranking, and semantic search, happen in the database (the settings
-        ``lexical_index`` and ``vector_index``)."""
+    def _in_database(self) -> tuple[bool, str]:
+        """Whether lexical ranking happens in the database (the setting ``lexical_index``), and
+        where semantic search looks (``vector_index``: files, memory or database)."""
         lexical, vectors = self.settings.lexical_index, self.settings.vector_index
         if lexical not in ("memory", "files", "database"):
             raise InvalidInputError(f"setting lexical_index: {lexical!r} is not memory, files or database")
-        if vectors not in ("auto", "memory", "database"):
-            raise InvalidInputError(f"setting vector_index: {vectors!r} is not auto, memory or database")
+        if vectors not in ("auto", "files", "memory", "database"):
+            raise InvalidInputError(f"setting vector_index: {vectors!r} is not auto, files, memory or database")
         if vectors == "database" and not self._storage.is_postgres:
             raise InvalidInputError("setting vector_index = database needs PostgreSQL (SQLite has no vector index)")
-        return lexical == "database", vectors == "database" or (vectors == "auto" and self._storage.is_postgres)
+        if vectors == "auto":
+            vectors = "database" if self._storage.is_postgres else "files" if self._on_disk() else "memory"
+        return lexical == "database", vectors
+
+    def _on_disk(self) -> bool:
+        """Whether the database is a SQLite file (an in-memory one gets no index files)."""
+        url = self.settings.resolved_database_url()
+        return url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:")
+
+    def _mapped_vectors(self, store: VectorStore, model: str, dim: int) -> MappedVectorIndex:
+        """The vector index kept as files in ``index_dir`` (``vector_index = files``)."""
+        from .index_files import IndexFiles
+        from .vectors_mapped import MappedVectorIndex  # noqa: F811 - imported for use
+
+        return MappedVectorIndex(
+            store, self._storage.sync_state.database_id, IndexFiles(self.settings.resolved_index_dir()), model, dim
+        )
 
     def warm_up(self, *, wait: bool = False) -> None:
         self.engine().warm_up(wait=wait)

@@ -143,3 +143,56 @@ class VectorStore:
         pids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), dim)
         return rows[-1][0], pids, matrix
+
+    def watermark(self, model: str) -> tuple[int, int]:
+        """(highest row id, its paper id) of ``model``'s vectors; (0, 0) when there are none. The
+        persisted index records it to load only newer rows, and to notice a database that is not
+        the one it was built from (the row at its watermark holds another paper)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(embeddings.c.id, embeddings.c.paper_id)
+                .where(embeddings.c.model == model)
+                .order_by(embeddings.c.id.desc())
+                .limit(1)
+            ).first()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def paper_at(self, model: str, row_id: int) -> int | None:
+        """The paper of ``model``'s vector row ``row_id``; None when that row is gone."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(embeddings.c.paper_id).where(embeddings.c.model == model, embeddings.c.id == row_id)
+            ).scalar_one_or_none()
+
+    def size_upto(self, model: str, upto_id: int) -> tuple[int, int]:
+        """(rows, bytes of vectors) of ``model`` with row id ≤ ``upto_id``: how big the files built
+        from them will be (a row of passages holds several vectors)."""
+        with self._engine.connect() as conn:
+            rows, size = conn.execute(
+                select(func.count(), func.coalesce(func.sum(func.length(embeddings.c.vector)), 0)).where(
+                    embeddings.c.model == model, embeddings.c.id <= upto_id
+                )
+            ).one()
+        return int(rows), int(size)
+
+    def load_by_paper(
+        self, model: str, after_paper: int, upto_id: int, dim: int, limit: int
+    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of ``model`` with id ≤ ``upto_id`` in paper-id order, from the paper after
+        ``after_paper``, at most ``limit`` rows (a persisted index is built from these, a chunk at
+        a time): (last paper id, paper ids, vectors per paper, matrix of all their vectors)."""
+        import numpy as np
+
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(embeddings.c.paper_id, embeddings.c.vector)
+                .where(embeddings.c.model == model, embeddings.c.paper_id > after_paper, embeddings.c.id <= upto_id)
+                .order_by(embeddings.c.paper_id)
+                .limit(limit)
+            ).all()
+        if not rows:
+            return after_paper, np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, dim), np.float32)
+        pids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        counts = np.fromiter((len(r[1]) // (4 * dim) for r in rows), np.int64, len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dim)
+        return int(rows[-1][0]), pids, counts, matrix

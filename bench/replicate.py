@@ -17,11 +17,12 @@ Tail passages are copied where the source has them; every other paper gets an em
 
 The database is written under ``<to>.building`` and renamed to ``<to>`` when complete (others
 wait for the final name). ``--base`` starts from a copy of an existing replicated database and
-adds the copies it lacks (2.7M from 1M: copies 10..26 only).
+adds the copies it lacks (2.7M from 1M: copies 10..26 only); ``--sql-copies`` makes those in SQL
+from copy 1's rows, which the normal ingest wrote (see ``sql_copies``).
 
     python bench/replicate.py ../shared/data/arxiv-100k.jsonl.gz --copies 10 \\
         --vectors-from /work/bench-data/arxiv.sqlite3 --stand-ins --to /work/bench-data/arxiv1m.sqlite3
-    python bench/replicate.py ../shared/data/arxiv-100k.jsonl.gz --copies 27 --base /work/bench-data/arxiv1m.sqlite3 \\
+    python bench/replicate.py ../shared/data/arxiv-100k.jsonl.gz --copies 27 --base /work/bench-data/arxiv1m.sqlite3 --sql-copies \\
         --vectors-from /work/bench-data/arxiv.sqlite3 --stand-ins --to /work/bench-data/arxiv2700k.sqlite3
     python bench/search.py --db /work/bench-data/arxiv1m.sqlite3 --embed-sample 0
 """
@@ -69,6 +70,48 @@ def copies_present(db: Path, n: int) -> int:
         return k
     finally:
         con.close()
+
+
+def sql_copies(db: Path, first: int, n: int) -> int:
+    """Copies ``first``..``n - 1`` made in SQL from copy 1's rows (``--sql-copies``): the rows the
+    normal ingest wrote for copy 1 (papers, authors, categories, listings, the FTS5 row, vectors
+    and passages), under new paper ids and local ids ``repK-``. The ingest would write the same
+    rows (copy k differs from copy 1 only in its ids); this is ~10x faster than parsing the file
+    again, which matters at 2.7M on 2 shared cores. Returns the papers added."""
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA synchronous=OFF")
+    lo, hi, count = con.execute("SELECT min(id), max(id), count(*) FROM papers WHERE substr(arxiv_id, 1, 5) = 'rep1-'").fetchone()
+    if not count:
+        raise SystemExit("--sql-copies needs copy 1 in the database (ingest at least 2 copies first)")
+    cols = [r[1] for r in con.execute("PRAGMA table_info(papers)")]
+    listing_cols = [r[1] for r in con.execute("PRAGMA table_info(listings)") if r[1] != "id"]
+    added = 0
+    for k in range(first, n):
+        (top,) = con.execute("SELECT max(id) FROM papers").fetchone()
+        off = top + 1 - lo
+        picked = ", ".join(
+            ":off + id" if c == "id" else f"'rep{k}-' || substr(arxiv_id, 6)" if c == "arxiv_id"
+            else f"'copy {k}:' || substr(source_ref, 8)" if c == "source_ref" else c
+            for c in cols
+        )  # fmt: skip
+        where = "BETWEEN :lo AND :hi"
+        p = {"off": off, "lo": lo, "hi": hi}
+        con.execute(f"INSERT INTO papers ({', '.join(cols)}) SELECT {picked} FROM papers WHERE id {where} AND substr(arxiv_id, 1, 5) = 'rep1-'", p)
+        con.execute(f"INSERT INTO paper_authors SELECT :off + paper_id, position, name, name_key FROM paper_authors WHERE paper_id {where}", p)
+        con.execute(f"INSERT INTO paper_categories SELECT :off + paper_id, position, category FROM paper_categories WHERE paper_id {where}", p)
+        lc = ", ".join(listing_cols)
+        con.execute(f"INSERT INTO listings ({lc}) SELECT {lc.replace('paper_id', ':off + paper_id')} FROM listings WHERE paper_id {where}", p)
+        con.execute(f"INSERT INTO papers_fts (rowid, title, abstract, authors) SELECT :off + rowid, title, abstract, authors FROM papers_fts WHERE rowid {where}", p)
+        con.execute(
+            "INSERT INTO embeddings (paper_id, model, content_hash, vector) "
+            f"SELECT :off + paper_id, model, content_hash, vector FROM embeddings WHERE paper_id {where}", p,
+        )  # fmt: skip
+        con.commit()
+        added += count
+        print(f"copy {k}: {count} papers in SQL", flush=True)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return added
 
 
 def source_vectors(src: Path, *, stand_ins: bool, noise: float, seed: int) -> tuple[dict[str, bytes], dict[str, bytes], int]:
@@ -149,6 +192,7 @@ def main() -> None:
     ap.add_argument("--stand-ins", action="store_true", help="a noisy stand-in vector for every paper without a real one")
     ap.add_argument("--noise", type=float, default=0.04, help="Gaussian noise per dimension of a stand-in, before re-normalising")
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--sql-copies", action="store_true", help="with --base: make the missing copies in SQL from copy 1's rows")
     args = ap.parse_args()
 
     final = args.to.resolve()
@@ -160,11 +204,15 @@ def main() -> None:
         shutil.copyfile(args.base, building)
         first = copies_present(building, args.copies)
         print(f"started from {args.base}: copies 0..{first - 1} present")
-    hub = make_hub(load_settings(env={}, database_url=f"sqlite:///{building}"))
     started = time.perf_counter()
-    report = hub.add_papers(copies(args.jsonl, first, args.copies))
-    print(f"ingested {report.added} papers ({report.unchanged} unchanged) in {time.perf_counter() - started:.0f} s", flush=True)
-    hub.close()
+    if args.sql_copies and first >= 2:
+        added = sql_copies(building, first, args.copies)
+        print(f"copied {added} papers in SQL from copy 1 in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        hub = make_hub(load_settings(env={}, database_url=f"sqlite:///{building}"))
+        report = hub.add_papers(copies(args.jsonl, first, args.copies))
+        print(f"ingested {report.added} papers ({report.unchanged} unchanged) in {time.perf_counter() - started:.0f} s", flush=True)
+        hub.close()
     if args.vectors_from:
         started = time.perf_counter()
         vectors, passages, made = source_vectors(args.vectors_from, stand_ins=args.stand_ins, noise=args.noise, seed=args.seed)

@@ -241,15 +241,15 @@ class Hub:
         return self._search.engine_lock
 
     def warm_up(self, *, wait: bool = False) -> None:
-        """Get search ready for a long-running process: load the model and the vectors, and build
-        the in-memory BM25 index (in a background thread unless ``wait``; until it is built,
-        search ranks with FTS5, the same scores, slower), and trend charts' month table. One-shot
-        commands skip this."""
+        """Get search ready for a long-running process: load the model and the vectors, map the
+        BM25 index files (or build the in-memory index: ``lexical_index``), catching up in a
+        background thread unless ``wait`` (until the index holds every change, search ranks with
+        FTS5, the same scores, slower), and trend charts' month table. One-shot commands skip this."""
         self._search.warm_up(wait=wait)
         self._extras.warm_up(wait=wait)
 
     def search_index_status(self) -> IndexStatus | None:
-        """The in-memory lexical index: built, current, failures (None: the database ranks)."""
+        """The lexical index (files or in memory): ready, current, failures (None: the database ranks)."""
         return self._search.index_status()
 
     def update_lexical_index(self, on_progress: Callable[[int, int], None] | None = None) -> LexicalFilesReport:

@@ -196,7 +196,8 @@ class FileLexicalIndex(LexicalIndex):
                 self._closed.wait(2 * RECHECK)
                 self._look(force=True)
                 return 0
-            return self._write()
+            written, again = self._write()
+            return max(written, int(again))
 
     def update(self, *, wait: bool = True) -> int:
         """Bring the files up to date now, in this thread (``broadsheet index --lexical``): waits
@@ -205,13 +206,16 @@ class FileLexicalIndex(LexicalIndex):
         with self._lock, self.files.writer(NAME, wait=wait) as mine:
             if not mine:
                 return 0
-            while (n := self._write()) > 0:
-                added += n
+            again = True
+            while again:
+                written, again = self._write()
+                added += written
         return added
 
-    def _write(self) -> int:
+    def _write(self) -> tuple[int, bool]:
         """Under the writer lock: build if the published files are missing or do not match,
-        else take in the papers changed since (a small segment), merging or rebuilding as needed."""
+        else take in the papers changed since (a small segment), merging or rebuilding as needed.
+        Returns the papers written and whether to go round again (more may have arrived)."""
         manifest = self.files.current(NAME)
         last = self._fulltext.last_change()
         gen = None
@@ -221,14 +225,15 @@ class FileLexicalIndex(LexicalIndex):
             except (OSError, ValueError, KeyError, TypeError):
                 gen = None
         if gen is None or not self._matches(gen, last):
-            return max(1, self._build())  # then catch up with what arrived meanwhile
+            return self._build(), True  # then catch up with what arrived meanwhile
         self._install(gen)
         added = self._take_in(gen, last)
         gen = self._gen
         assert gen is not None
         if gen.delta_docs > lexical.REBUILD_SHARE * max(1, len(gen.segments[0]) if gen.segments else 1):
             self._build()  # fresh statistics; readers keep the current generation meanwhile
-        return added
+            return added, True
+        return added, added > 0
 
     def _install(self, gen: Generation) -> None:
         self._gen = gen

@@ -45,8 +45,9 @@ from ..storage.fulltext import IndexedText
 from ..text import index_term
 from .lexical import Vocabulary, bm25_impacts, encode, idf_of
 
-BUILD_CHUNK = 20_000  # papers tokenized per temporary chunk of a full build
-PASS_POSTINGS = 8_000_000  # postings grouped per pass when a full build writes them (~200 MB)
+BUILD_CHUNK = 10_000  # papers tokenized per temporary chunk of a full build (~80 MB)
+PASS_POSTINGS = 4_000_000  # postings grouped per pass when a full build writes them (~100 MB)
+_POSTING = np.dtype([("r", "<i4"), ("s", "<i4"), ("i", "<f4")])  # a build's temporary buckets
 FIELDS = ("terms", "offsets", "starts", "slots", "impacts", "ids", "hashes")
 
 
@@ -241,8 +242,9 @@ def write_base(
     """A full build in bounded memory; returns (papers, statistics, latest change among them).
 
     Pass 1 tokenizes ``BUILD_CHUNK`` papers at a time into temporary files (term id, slot,
-    weighted tf) and counts df; then the vocabulary is sorted and each chunk's postings get their
-    impacts and are sorted by term; pass 2 writes the postings a range of terms at a time.
+    weighted tf) and counts df; then the vocabulary is sorted, and each chunk's postings get their
+    impacts and go to the bucket of their range of terms (``PASS_POSTINGS`` postings a bucket);
+    pass 2 sorts one bucket at a time by term and appends it to the segment's files.
     """
     work = folder / f"{name}.work"
     work.mkdir()
@@ -257,15 +259,17 @@ def _write_base(
 ) -> tuple[int, BaseStats, datetime | None]:
     vocab = Vocabulary()
     df = np.zeros(0, np.int64)
-    ids, hashes, lengths = [], [], []
-    chunks = 0
+    ids: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    chunks = n = 0
     watermark: datetime | None = None
     batch: list[IndexedText] = []
     dl_sum = 0.0
 
     def flush() -> None:
-        nonlocal df, chunks, dl_sum
-        first = len(ids)
+        nonlocal df, chunks, dl_sum, n
+        first = n
         t, s, tf, dl = encode(vocab, batch, first, weights)
         np.save(work / f"{chunks}.t.npy", t)
         np.save(work / f"{chunks}.s.npy", s)
@@ -274,12 +278,13 @@ def _write_base(
         df = np.concatenate([df, np.zeros(len(counts) - len(df), np.int64)]) + counts
         lengths.append(dl)
         dl_sum += float(dl.sum(dtype=np.float64))
-        ids.extend(d.paper_id for d in batch)
-        hashes.extend(content_key(d.content_hash) for d in batch)
+        ids.append(np.array([d.paper_id for d in batch], np.int64))
+        hashes.append(np.array([content_key(d.content_hash) for d in batch], np.uint64))
+        n += len(batch)
         chunks += 1
         batch.clear()
         if on_progress is not None:
-            on_progress(len(ids))
+            on_progress(n)
 
     for d in docs:
         batch.append(d)
@@ -288,7 +293,6 @@ def _write_base(
             flush()
     if batch:
         flush()
-    n = len(ids)
     stats = BaseStats(n, dl_sum / n if n else 1.0)
     sorted_terms, rank = _sorted_ranks(list(vocab.ids))
     del vocab
@@ -305,46 +309,49 @@ def _write_base(
     idf = idf_of(df_sorted, n)
     dl_all = np.concatenate(lengths) if lengths else np.empty(0, np.float32)
     del lengths
-    # Each chunk: impacts with the global statistics, postings sorted by term (slots ascend within).
-    for c in range(chunks):
-        t = np.load(work / f"{c}.t.npy")
-        r = rank[t]
-        del t
-        s = np.load(work / f"{c}.s.npy")
-        tf = np.load(work / f"{c}.tf.npy")
-        imp = bm25_impacts(idf[r], tf, dl_all[s], stats.avgdl)
-        order = np.argsort(r, kind="stable")
-        np.save(work / f"{c}.r.npy", r[order])
-        np.save(work / f"{c}.s.npy", s[order])
-        np.save(work / f"{c}.i.npy", imp[order])
-        os.unlink(work / f"{c}.t.npy")
-        os.unlink(work / f"{c}.tf.npy")
+    # Ranges of terms holding about PASS_POSTINGS postings each (at least one term each).
+    bounds = [0]
+    while bounds[-1] < n_terms:
+        lo = bounds[-1]
+        hi = int(np.searchsorted(starts, starts[lo] + PASS_POSTINGS, side="right")) - 1
+        bounds.append(min(n_terms, max(lo + 1, hi)))
+    # Each chunk: impacts with the global statistics, sorted by term, appended to the bucket of
+    # its range (buckets get the chunks in slot order, so slots ascend within a term).
+    buckets = [open(work / f"bucket{k}", "wb") for k in range(len(bounds) - 1)]  # noqa: SIM115
+    try:
+        for c in range(chunks):
+            t = np.load(work / f"{c}.t.npy")
+            s = np.load(work / f"{c}.s.npy")
+            tf = np.load(work / f"{c}.tf.npy")
+            r = rank[t]
+            posting = np.empty(len(r), _POSTING)
+            posting["r"], posting["s"] = r, s
+            posting["i"] = bm25_impacts(idf[r], tf, dl_all[s], stats.avgdl)
+            del t, s, tf, r
+            posting = posting[np.argsort(posting["r"], kind="stable")]
+            cuts = np.searchsorted(posting["r"], bounds)
+            for k, f in enumerate(buckets):
+                f.write(posting[cuts[k] : cuts[k + 1]].tobytes())
+            for part in ("t", "s", "tf"):
+                os.unlink(work / f"{c}.{part}.npy")
+    finally:
+        for f in buckets:
+            f.close()
     del rank, idf, dl_all
     total = int(starts[-1])
     slots_out = _NpyWriter(folder / f"{name}.slots.npy", np.int32, total)
     impacts_out = _NpyWriter(folder / f"{name}.impacts.npy", np.float32, total)
-    parts = [(_load(work / f"{c}.r.npy"), _load(work / f"{c}.s.npy"), _load(work / f"{c}.i.npy")) for c in range(chunks)]
-    lo = 0
-    while lo < n_terms:
-        # the next range of terms holding about PASS_POSTINGS postings (at least one term)
-        hi = max(lo + 1, int(np.searchsorted(starts, starts[lo] + PASS_POSTINGS, side="right")) - 1)
-        hi = min(hi, n_terms)
-        rs, ss, is_ = [], [], []
-        for r, s, i in parts:
-            a, b = np.searchsorted(r, [lo, hi])
-            rs.append(np.asarray(r[a:b]))
-            ss.append(np.asarray(s[a:b]))
-            is_.append(np.asarray(i[a:b]))
-        r = np.concatenate(rs)
-        order = np.argsort(r, kind="stable")  # chunks come in slot order: slots ascend per term
-        slots_out.write(np.concatenate(ss)[order])
-        impacts_out.write(np.concatenate(is_)[order])
-        lo = hi
-    del parts
+    for k in range(len(bounds) - 1):
+        posting = np.fromfile(work / f"bucket{k}", _POSTING)
+        os.unlink(work / f"bucket{k}")
+        posting = posting[np.argsort(posting["r"], kind="stable")]
+        slots_out.write(posting["s"])
+        impacts_out.write(posting["i"])
+        del posting
     slots_out.close()
     impacts_out.close()
-    _save(folder, name, "ids", np.array(ids, np.int64))
-    _save(folder, name, "hashes", np.array(hashes, np.uint64))
+    _save(folder, name, "ids", np.concatenate(ids) if ids else np.empty(0, np.int64))
+    _save(folder, name, "hashes", np.concatenate(hashes) if hashes else np.empty(0, np.uint64))
     return n, stats, watermark
 
 

@@ -466,6 +466,31 @@ def index(
     finally:
         hub.close()
     out.print(f"{done} papers embedded", highlight=False)
+    _update_vector_files()
+
+
+def _update_vector_files() -> None:
+    """After `index`: the vector index files (vector_index = files) built, with a progress bar,
+    or caught up with what was just embedded."""
+
+    def columns() -> tuple[Any, ...]:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        return TextColumn("vector index: {task.fields[stage]}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+
+    hub = _hub()
+    try:
+        line = lambda task, elapsed: progress_line(f"vector index: {task.fields['stage']}", task.completed, task.total, elapsed)  # noqa: E731
+        with _progress(columns, line) as bar:
+            task = bar.add_task("vectors", total=None, stage="vectors")
+            status = hub.update_vector_index(lambda stage, done, total: bar.update(task, stage=stage, completed=done, total=total))
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    if status and status["generation"]:
+        out.print(f"vector index files: generation {status['generation']}, {status['base']:,} vectors in the base, "
+                  f"{status['delta']:,} since", highlight=False)  # fmt: skip
 
 
 def _index_lexical() -> None:

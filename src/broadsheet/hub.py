@@ -293,6 +293,12 @@ class Hub:
         """
         return self._search.index_embeddings(arxiv_ids=arxiv_ids, on_progress=on_progress, batch_size=batch_size, keep_going=keep_going)
 
+    def update_vector_index(self, on_progress: Callable[[str, int, int], None] | None = None) -> dict | None:
+        """Build the vector index files (``vector_index = files``) when missing or not matching the
+        database, else publish the vectors stored since; ``on_progress(stage, done, total)``.
+        Returns where they stand (generation, base/delta counts), None when vectors are not kept as files."""
+        return self._search.update_vector_files(on_progress)
+
     def start_background_embedding(self) -> bool:
         """Embed what is missing in a low-priority background thread, now and as papers arrive,
         until ``close()``: what `serve` and `worker` do (unless ``background_embed`` is off or

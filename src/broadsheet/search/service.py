@@ -126,14 +126,30 @@ class Search:
         url = self.settings.resolved_database_url()
         return url.startswith("sqlite:///") and url.removeprefix("sqlite:///") not in ("", ":memory:")
 
-    def _mapped_vectors(self, store: VectorStore, model: str, dim: int) -> MappedVectorIndex:
+    def _mapped_vectors(
+        self, store: VectorStore, model: str, dim: int, progress: Callable[[str, int, int], None] | None = None
+    ) -> MappedVectorIndex:
         """The vector index kept as files in ``index_dir`` (``vector_index = files``)."""
         from .index_files import IndexFiles
         from .vectors_mapped import MappedVectorIndex  # noqa: F811 - imported for use
 
+        sync_state = self._storage.sync_state
         return MappedVectorIndex(
-            store, self._storage.sync_state.database_id, IndexFiles(self.settings.resolved_index_dir()), model, dim
+            store, lambda: sync_state.database_id(self._now()), IndexFiles(self.settings.resolved_index_dir()), model, dim,
+            progress=progress,
         )
+
+    def update_vector_files(self, on_progress: Callable[[str, int, int], None] | None = None) -> dict | None:
+        """See ``Hub.update_vector_index``."""
+        if self.embedder is None:
+            self.engine()
+        if self.embedder is None or self._in_database()[1] != "files":
+            return None
+        index = self._mapped_vectors(self._storage.vectors, self.embedder.name, self.embedder.dim, on_progress)
+        try:
+            return index.update()
+        finally:
+            index.close()
 
     def warm_up(self, *, wait: bool = False) -> None:
         self.engine().warm_up(wait=wait)

@@ -102,7 +102,8 @@ class MappedVectorIndex:
         self._tail_since = 0.0  # when the tail's oldest vector arrived (monotonic)
         self._work: threading.Thread | None = None
         self._closed = False
-        self.problem = ""  # why the files were rebuilt (status, logs)
+        self.problem = ""  # why the files cannot serve, while they are rebuilt ("" once they serve)
+        self.problem_seen = ""  # the last such reason, kept (tests, benchmarks)
 
     # ---- opening and following the files -------------------------------------------------
 
@@ -146,7 +147,7 @@ class MappedVectorIndex:
         if problem:
             if problem != self.problem:
                 log.warning("vector index files at %s: %s; rebuilding them", manifest.path, problem)
-            self.problem = problem
+            self.problem = self.problem_seen = problem
             self._manifest_key = key
             self._state = _State(None, None, Layer.empty(self.dim))
             return
@@ -288,7 +289,24 @@ class MappedVectorIndex:
         if self._progress is not None:
             self._progress(stage, done, total)
 
-    def _publish_tail(self) -> None:
+    def update(self) -> dict:
+        """Bring the files up to date now, in this thread (``broadsheet index``): build them when
+        missing or mismatched (whatever their size), else publish what is newer. Returns ``status()``."""
+        with self._lock:
+            self._follow_manifest()
+            if self._state.gen is None:
+                if self._store.watermark(self.model)[0]:
+                    self._rebuild(wait=True)
+                    self._manifest_key = None
+                    self._follow_manifest()
+            else:
+                self._load_tail()
+        if self._state.gen is not None and (len(self._tail_whole) or len(self._tail_passages)):
+            self._publish_tail(wait=True)
+            self.refresh()
+        return self.status()
+
+    def _publish_tail(self, *, wait: bool = False) -> None:
         """Publish the delta plus this process's tail as a new generation (or rebuild the base
         when the delta has outgrown it)."""
         with self._lock:
@@ -297,9 +315,9 @@ class MappedVectorIndex:
         if state.gen is None or state.manifest is None:
             return
         if len(state.gen.delta) + len(tail_whole) > max(FOLD_MIN, FOLD_SHARE * len(state.gen.base)):
-            self._rebuild(wait=False)
+            self._rebuild(wait=wait)
             return
-        with self._files.writer(NAME) as mine:
+        with self._files.writer(NAME, wait=wait) as mine:
             if not mine:
                 return
             current = self._files.current(NAME)

@@ -192,18 +192,23 @@ def main() -> None:
     ap.add_argument("--stand-ins", action="store_true", help="a noisy stand-in vector for every paper without a real one")
     ap.add_argument("--noise", type=float, default=0.04, help="Gaussian noise per dimension of a stand-in, before re-normalising")
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--resume", action="store_true", help="continue a stopped build (<to>.building) instead of starting again")
     ap.add_argument("--sql-copies", action="store_true", help="with --base: make the missing copies in SQL from copy 1's rows")
     args = ap.parse_args()
 
     final = args.to.resolve()
     building = final.with_name(final.name + ".building")
-    for p in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
-        p.unlink(missing_ok=True)
     first = 0
-    if args.base:
-        shutil.copyfile(args.base, building)
+    if args.resume and building.exists():  # a stopped build: each copy was committed whole
         first = copies_present(building, args.copies)
-        print(f"started from {args.base}: copies 0..{first - 1} present")
+        print(f"resuming {building}: copies 0..{first - 1} present")
+    else:
+        for p in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
+            p.unlink(missing_ok=True)
+        if args.base:
+            shutil.copyfile(args.base, building)
+            first = copies_present(building, args.copies)
+            print(f"started from {args.base}: copies 0..{first - 1} present")
     started = time.perf_counter()
     if args.sql_copies and first >= 2:
         added = sql_copies(building, first, args.copies)

@@ -22,6 +22,7 @@ from .schema import sync_state
 
 
 DATABASE_ID = "database-id"
+DATABASE_ID_KEY = DATABASE_ID
 
 
 class SyncStateStore:
@@ -48,14 +49,14 @@ class SyncStateStore:
         with self._writer.begin() as conn:
             conn.execute(delete(sync_state).where(sync_state.c.key == key))
 
-    def database_id(self, now: datetime) -> str:
+    def database_id(self, now: datetime | None = None) -> str:
         """This database's random id, made on first use (two processes making it at once: the
         first insert wins, the other reads it)."""
         state = self.get(DATABASE_ID)
         if state is None:
             try:
                 with self._writer.begin() as conn:
-                    conn.execute(insert(sync_state).values(key=DATABASE_ID, state=json.dumps({"id": secrets.token_hex(16)}), updated_at=now))
+                    conn.execute(insert(sync_state).values(key=DATABASE_ID, state=json.dumps({"id": secrets.token_hex(16)}), updated_at=now or datetime.now().replace(microsecond=0)))
             except IntegrityError:
                 pass
             state = self.get(DATABASE_ID)

@@ -43,7 +43,7 @@ from ..hub import Hub
 from . import accounts, actions, api_routes, digests, extras, feeds, foryou, library, pages, private_feeds
 from . import interests as interest_pages
 from .access_log import AccessLog
-from .cache import PageCache, TtlCache
+from .cache import DATA_TTL, FragmentCache, PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .guard import SearchGuard, SearchSlots, slots_for
 from .render import env, render
@@ -115,6 +115,10 @@ def create_app(hub: Hub) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import os
+        from anyio import to_thread
+        if os.environ.get("XX_THREADS"):
+            to_thread.current_default_thread_limiter().total_tokens = int(os.environ["XX_THREADS"])
         yield
         hub.stop_background_embedding()  # `serve` started it; a step ends within a second or so
 
@@ -150,7 +154,8 @@ def create_app(hub: Hub) -> FastAPI:
     env.globals["static_version"] = _static_version()
     env.globals["feed_links"] = feeds.feed_links
     app.state.similar_cache = TtlCache(size=2048, ttl=600)
-    app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
+    app.state.data_cache = TtlCache(size=2048, ttl=DATA_TTL)  # by data version: see cache.py
+    app.state.fragments = FragmentCache()
     app.state.search_slots = SearchSlots(slots_for(settings.search_concurrency), settings.search_queue_seconds)
     app.add_middleware(  # inside the page cache: cached answers skip it
         SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
@@ -158,9 +163,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(library.UploadLimit, max_mb=settings.library_import_max_mb, error_page=error_page)
     # `thumbnails = source` hotlinks the sources' pictures (https only).
     app.add_middleware(SecurityHeaders, https=app.state.secure_cookies, remote_images=hub.thumbnail_mode() == "source")
-    app.add_middleware(
-        PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
-    )
+    app.add_middleware(PageCache, ttl=settings.page_cache_seconds)
     api_rate = parse_rate(settings.rate_api_anonymous)
     app.add_middleware(  # counts cached responses too
         api_routes.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)

@@ -23,7 +23,7 @@ from ..hub import Hub
 from ..periods import parse_period
 from ..types import Paper
 from . import hf_json
-from .cache import cached
+from .cache import cached, page_version
 from .deps import HubDep
 from .render import site_url
 
@@ -36,9 +36,9 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Papers per page (1-100).
 
 
 def _shared(request: Request, key: Any, make: Any) -> Any:
-    """The same for every client: kept for ``page_cache_seconds`` or until the next write."""
+    """The same for every client: kept until the data changes (cache.py)."""
     hub: Hub = request.app.state.hub
-    return cached(request.app.state.data_cache, key, lambda: hub.data_version, make)
+    return cached(request.app.state.data_cache, key, lambda: page_version(request.scope), make)
 
 
 def visible_paper(hub: Hub, arxiv_id: str) -> Paper:

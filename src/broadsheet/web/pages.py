@@ -20,7 +20,7 @@ from ..periods import parse_period
 from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, Trend, User
-from .cache import cached
+from .cache import cached, page_version
 from .deps import HubDep, Member, Viewer
 from .interests import follow_box, mutes_context
 from .render import period_url, render
@@ -36,10 +36,10 @@ def _pages(total: int, size: int) -> int:
 
 
 def _shared(request: Request, key: Any, make: Any) -> Any:
-    """Data that is the same for every viewer (a feed page), kept for ``page_cache_seconds`` or
-    until the next write: members' pages are personal, but what they list is not."""
+    """Data that is the same for every viewer (a feed page, a search's results), kept until the
+    data changes (cache.py): members' pages are personal, but what they list is not."""
     hub = request.app.state.hub
-    return cached(request.app.state.data_cache, key, lambda: hub.data_version, make)
+    return cached(request.app.state.data_cache, key, lambda: page_version(request.scope), make)
 
 
 def _feed_page(
@@ -306,7 +306,7 @@ def paper_context(
     similar = cached(
         request.app.state.similar_cache,
         paper.arxiv_id,
-        lambda: hub.data_version,
+        lambda: page_version(request.scope),
         similar_papers,
     )
     return {
@@ -360,16 +360,16 @@ def search(
             until=_day(until, "until"),
         )
         if q.strip() or filters != SearchFilters():
-            result = hub.search(
-                q,
-                filters=filters,
-                mode=mode,
-                limit=SEARCH_PAGE,
-                cursor=cursor or None,
-                sort=sort,
+            # the same for every viewer: kept until the data changes (a repeated query is free)
+            result, ctx["trend"] = _shared(
+                request,
+                ("search", q, filters, mode, cursor, sort),
+                lambda: (
+                    hub.search(q, filters=filters, mode=mode, limit=SEARCH_PAGE, cursor=cursor or None, sort=sort),
+                    hub.trend(q, filters),
+                ),
             )
             ctx["results"] = result
-            ctx["trend"] = hub.trend(q, filters)
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["saved"] = hub.saved(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)

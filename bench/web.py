@@ -156,6 +156,18 @@ class Server:
             best = min(best, m)
             time.sleep(1)
 
+    def settle(self, quiet: float = 0.05, seconds: float = 3.0, limit: float = 900) -> None:
+        """Until the server's background work after start (the search index, For you's windows)
+        is done: its processes use under ``quiet`` of a core for ``seconds``."""
+        assert self.proc is not None
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            before = cpu_seconds(self.proc.pid)
+            time.sleep(seconds)
+            if cpu_seconds(self.proc.pid) - before < quiet * seconds:
+                return
+        print(f"{self.name}: still busy after {limit:.0f} s", file=sys.stderr)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -165,12 +177,38 @@ class Server:
                 self.proc.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (`serve --workers N`), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, family = 0.0, {pid}
+    stats = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats.append((int(entry.name), int(fields[1]), int(fields[11]) + int(fields[12])))
+    grew = True
+    while grew:
+        grew = False
+        for p, parent, _ in stats:
+            if parent in family and p not in family:
+                family.add(p)
+                grew = True
+    for p, _, ticks in stats:
+        if p in family:
+            total += ticks / tick
+    return total
+
+
 @dataclass
 class Result:
     rps: list[float] = field(default_factory=list)
     p50: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
     errors: int = 0
+    cpu_ms: list[float] = field(default_factory=list)  # the server's CPU time per request
 
 
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -182,8 +220,8 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * UNIT[m.group(2)]
 
 
-def wrk(base: str, path: str | list[str], connections: int, seconds: float, cookie: str, tmp: Path) -> tuple[float, float, float, int]:
-    """requests/s, p50 ms, p99 ms, non-2xx/3xx responses and socket errors of one wrk run."""
+def wrk(base: str, path: str | list[str], connections: int, seconds: float, cookie: str, tmp: Path) -> tuple[float, float, float, int, int]:
+    """requests/s, p50 ms, p99 ms, non-2xx/3xx responses and socket errors, and requests of one wrk run."""
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "60s"]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
@@ -204,11 +242,10 @@ def wrk(base: str, path: str | list[str], connections: int, seconds: float, cook
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, errs.groups())) if errs else 0)
-    if isinstance(path, list):
-        done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-        if done > len(path):
-            raise SystemExit(f"distinct searches repeated: {done} requests, {len(path)} queries")
-    return rps, p50, p99, errors
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    if isinstance(path, list) and done > len(path):
+        raise SystemExit(f"distinct searches repeated: {done} requests, {len(path)} queries")
+    return rps, p50, p99, errors, done
 
 
 def main() -> None:
@@ -265,6 +302,8 @@ def main() -> None:
         for s in servers:
             s.start(db, args.work)
             s.warm(warmups)
+        for s in servers:
+            s.settle()
             warmups = warmups[40:] + warmups[:40]
         used = 0
         for _ in range(args.rounds):
@@ -277,48 +316,68 @@ def main() -> None:
                             path = [f"/search?q={quote_plus(q)}" for q in queries[used : used + 1500]]
                             used += 1500
                         cookie = s.cookie if name.endswith("(member)") else ""
-                        rps, p50, p99, errors = wrk(s.base, path, c, args.seconds, cookie, tmp)
+                        cpu = cpu_seconds(s.proc.pid)  # type: ignore[union-attr]
+                        rps, p50, p99, errors, done = wrk(s.base, path, c, args.seconds, cookie, tmp)
+                        cpu = cpu_seconds(s.proc.pid) - cpu  # type: ignore[union-attr]
                         r = results.setdefault((s.name, name, c), Result())
                         r.rps.append(rps)
                         r.p50.append(p50)
                         r.p99.append(p99)
                         r.errors += errors
+                        r.cpu_ms.append(1000 * cpu / max(1, done))
                 load.append(os.getloadavg()[0])
     finally:
         for s in servers:
             s.stop()
 
+    report(args, levels, servers, routes, cached_routes, results, load, arxiv_id, week)
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def report(args: argparse.Namespace, levels: list[int], servers: list[Server], routes: dict[str, str | None],
+           cached_routes: list[str], results: dict[tuple[str, str, int], Result], load: list[float],
+           arxiv_id: str, week: str) -> None:  # fmt: skip
     print(
         f"command: python bench/web.py --db {args.db} --seconds {args.seconds:g} --rounds {args.rounds} "
         f"--connections {args.connections} --workers {args.workers}"
     )
     print(
         f"cpus: {os.cpu_count()}; load average (1 min) during the run: {min(load):.1f}-{max(load):.1f}; "
-        f"wrk -t1, {args.seconds:g} s a run, {args.rounds} interleaved rounds (req/s and p50: mean of rounds; p99: worst)"
+        f"wrk -t1, {args.seconds:g} s a run, {args.rounds} interleaved rounds (req/s, p50, CPU: mean of rounds; p99: worst)"
     )
     print(f"paper page: /papers/{arxiv_id}; week: {week}")
     head = " | ".join(f"{c} conn: req/s (×healthz) p50/p99 ms" for c in levels)
-    print(f"\n| server | route | {head} | {levels[-1]} ≥ {levels[0]} | p99 at {levels[-1]} ≤ 10× p50 at {levels[0]} | errors |")
+    first, last = levels[0], levels[-1]
+    print(f"\n| server | route | {head} | {last} ≥ {first} | p99 at {last} ≤ 10× p50 at {first} | errors |")
     print("|---|---|" + "---|" * (len(levels) + 3))
     for s in servers:
-        names = cached_routes if s.cache_seconds else list(routes)
-        for name in names:
-            cells, mean = [], {}
+        for name in cached_routes if s.cache_seconds else list(routes):
+            cells, rps = [], {}
             for c in levels:
-                r = results[s.name, name, c]
-                mean[c] = sum(r.rps) / len(r.rps)
-                h = results[s.name, "/healthz", c]
-                cells.append(
-                    f"{mean[c]:.0f} ({mean[c] / (sum(h.rps) / len(h.rps)):.2f}) {sum(r.p50) / len(r.p50):.1f}/{max(r.p99):.1f}"
-                )
-            first, last = results[s.name, name, levels[0]], results[s.name, name, levels[-1]]
+                r, h = results[s.name, name, c], results[s.name, "/healthz", c]
+                rps[c] = mean(r.rps)
+                cells.append(f"{rps[c]:.0f} ({rps[c] / mean(h.rps):.2f}) {mean(r.p50):.1f}/{max(r.p99):.1f}")
+            a, b = results[s.name, name, first], results[s.name, name, last]
             errors = sum(results[s.name, name, c].errors for c in levels)
             print(
                 f"| {s.name} | `{name}` | " + " | ".join(cells)
-                + f" | {'yes' if mean[levels[-1]] >= mean[levels[0]] else 'no'}"
-                + f" | {'yes' if max(last.p99) <= 10 * sum(first.p50) / len(first.p50) else 'no'} | {errors} |"
+                + f" | {'yes' if rps[last] >= rps[first] else 'no'}"
+                + f" | {'yes' if max(b.p99) <= 10 * mean(a.p50) else 'no'} | {errors} |"
             )
-
+    # On a shared machine req/s move with the other load; the server's own CPU time per request
+    # does much less: healthz's over a route's is the route's req/s ratio on an otherwise idle core.
+    head = " | ".join(f"{c} conn" for c in levels)
+    print(f"\nServer CPU time per request (ms; all its processes), and healthz's over the route's at {last} connections:\n")
+    print(f"| server | route | {head} | CPU ratio at {last} |")
+    print("|---|---|" + "---|" * (len(levels) + 1))
+    for s in servers:
+        for name in cached_routes if s.cache_seconds else list(routes):
+            cpu = {c: mean(results[s.name, name, c].cpu_ms) for c in levels}
+            ratio = mean(results[s.name, "/healthz", last].cpu_ms) / cpu[last]
+            print(f"| {s.name} | `{name}` | " + " | ".join(f"{cpu[c]:.2f}" for c in levels) + f" | {ratio:.2f} |")
 
 if __name__ == "__main__":
     main()

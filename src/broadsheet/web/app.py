@@ -20,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
-    JSONResponse,
     PlainTextResponse,
     RedirectResponse,
     Response,
@@ -30,6 +29,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .jsonresp import JSONResponse
 from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
@@ -115,10 +115,6 @@ def create_app(hub: Hub) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        import os
-        from anyio import to_thread
-        if os.environ.get("XX_THREADS"):
-            to_thread.current_default_thread_limiter().total_tokens = int(os.environ["XX_THREADS"])
         yield
         hub.stop_background_embedding()  # `serve` started it; a step ends within a second or so
 

@@ -16,8 +16,9 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
+from .jsonresp import EncodedJSON, JSONResponse, dumps
 from ..exceptions import InvalidInputError, PaperNotFoundError
 from ..hub import Hub
 from ..periods import parse_period
@@ -102,10 +103,10 @@ def daily_papers(
         limit,
         (submitter or "").strip().casefold(),
     )
-    items = _shared(
+    body = _shared(  # encoded once per change of the data
         request,
         key,
-        lambda: hf_json.feed_items(
+        lambda: dumps(hf_json.feed_items(
             hub.get_feed(
                 first,
                 last,
@@ -114,9 +115,9 @@ def daily_papers(
                 offset=p * limit,
                 submitter=submitter,
             ).entries
-        ),
+        )),
     )
-    return JSONResponse(items)
+    return EncodedJSON(body)
 
 
 def search_papers(

@@ -579,10 +579,21 @@ def copy_db(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes on the port (each its own Hub; one of them runs the background work). "
+            "Default: one process.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web site and API."""
     _check_port(host, port)
-    _serve(_hub(), host, port)
+    if workers > 1:
+        _serve_workers(host, port, workers)
+    else:
+        _serve(_hub(), host, port)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -615,6 +626,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
 
     from .logs import configure_logging
     from .web import create_app
+    from .web.workers import start_background_work
 
     s = hub.settings
     configure_logging(s)  # access log, failed requests, errors: stderr, secrets masked
@@ -622,9 +634,7 @@ def _serve(hub: Hub, host: str, port: int) -> None:
     for warning in _serve_warnings(s):
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     hub.warm_up()  # in-memory search indexes build in the background; FTS5 serves meanwhile
-    hub.start_background_embedding()  # what has no vector yet, at low priority
-    hub.start_background_extras()  # thumbnails, keywords, summaries of new papers, at low priority
-    hub.start_background_recommendations()  # For you's windows built before a member asks, at low priority
+    start_background_work(hub)  # embedding, extras, For you's windows, at low priority
     if s.submit_fetch and hub.fetch_paper is None:
         hub.fetch_paper = hub.fetch_arxiv_paper  # submissions of papers not in the database
     proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
@@ -635,6 +645,33 @@ def _serve(hub: Hub, host: str, port: int) -> None:
         )  # fmt: skip
     finally:
         hub.close()
+
+
+def _serve_workers(host: str, port: int, workers: int) -> None:
+    """`serve --workers N`: uvicorn's multi-process mode. The parent opens the database once
+    (migrations run here, not in N racing workers), then hands the settings to the workers,
+    which each build their app with ``web.workers.worker_app`` (see that module)."""
+    import os
+
+    import uvicorn
+
+    from .logs import configure_logging
+    from .web.workers import SETTINGS_ENV, settings_to_env
+
+    hub = _hub()
+    s = hub.settings
+    hub.close()
+    configure_logging(s, process_ids=True)
+    out.print(f"Broadsheet on http://{host}:{port}/ with {workers} worker processes  (Ctrl+C to stop)", highlight=False)
+    for warning in _serve_warnings(s):
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    os.environ[SETTINGS_ENV] = settings_to_env(s)
+    proxies = [p.strip() for p in s.trusted_proxies.split(",") if p.strip()]
+    uvicorn.run(
+        "broadsheet.web.workers:worker_app", factory=True, workers=workers, host=host, port=port,
+        log_config=None, log_level="info", access_log=False,
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+    )  # fmt: skip
 
 
 def _serve_warnings(s: Settings) -> list[str]:

@@ -16,6 +16,7 @@ from typing import TextIO
 from .config import Settings, mask_secrets, secret_values
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+FORMAT_PIDS = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"  # `serve --workers N`
 LOGGERS = ("broadsheet", "uvicorn")
 
 
@@ -43,12 +44,15 @@ class MaskingFormatter(logging.Formatter):
         return mask_secrets(super().format(record), self.secrets)
 
 
-def configure_logging(settings: Settings, *, stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
+def configure_logging(
+    settings: Settings, *, stream: TextIO | None = None, level: int = logging.INFO, process_ids: bool = False
+) -> logging.Handler:
     """Send Broadsheet's and uvicorn's records to ``stream`` (else stderr), secrets masked. Calling
     it again replaces the handler it installed before. Records still reach the root logger's
-    handlers, if an embedding program set any."""
+    handlers, if an embedding program set any. ``process_ids``: each line says which process
+    wrote it (several worker processes share one stderr)."""
     handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
-    handler.setFormatter(MaskingFormatter(secret_values(settings)))
+    handler.setFormatter(MaskingFormatter(secret_values(settings), FORMAT_PIDS if process_ids else FORMAT))
     handler.set_name("broadsheet")
     for name in LOGGERS:
         logger = logging.getLogger(name)

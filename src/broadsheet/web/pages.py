@@ -279,11 +279,15 @@ def paper_context(
     request: Request, hub: Any, viewer: User | None, arxiv_id: str
 ) -> dict[str, Any]:
     """What the paper page shows; a hidden paper is not found, except by admins."""
-    paper = hub.get_paper(arxiv_id)
     admin = bool(viewer and viewer.is_admin)
-    if paper.hidden and not admin:
-        raise PaperNotFoundError(paper.arxiv_id)
-    comments = hub.get_comments(paper.arxiv_id, include_hidden=admin)
+
+    def load() -> tuple[Paper, list[Comment], Any]:  # the same for every viewer (admins apart)
+        found = hub.get_paper(arxiv_id)
+        if found.hidden and not admin:
+            raise PaperNotFoundError(found.arxiv_id)
+        return found, hub.get_comments(found.arxiv_id, include_hidden=admin), hub.get_first_listing(found.arxiv_id)
+
+    paper, comments, listing = _shared(request, ("paper", arxiv_id, admin), load)
     replies: dict[int, list[Comment]] = defaultdict(list)
     for c in comments:
         if c.parent_id is not None:
@@ -306,12 +310,12 @@ def paper_context(
     similar = cached(
         request.app.state.similar_cache,
         paper.arxiv_id,
-        lambda: page_version(request.scope),
+        lambda: page_version(request.scope)[0],  # the data's version: no ranking by time here
         similar_papers,
     )
     return {
         "paper": paper,
-        "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
+        "listing": listing,  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
         "saved": hub.saved(viewer, [paper.arxiv_id]),
         "my_collections": hub.collections(viewer) if viewer else [],

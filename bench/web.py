@@ -102,6 +102,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     cookie: str = ""
     log: Path | None = None
+    src: str = ""  # PYTHONPATH of the code to serve (a baseline's unpacked src/); empty: this one
 
     def command(self, port: int) -> list[str]:
         cmd = [sys.executable, "-m", "broadsheet", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -109,7 +110,7 @@ class Server:
 
     def start(self, db: Path, work: Path) -> None:
         port = free_port()
-        env = os.environ | {
+        env = os.environ | ({"PYTHONPATH": self.src} if self.src else {}) | {
             "BROADSHEET_DATABASE_URL": f"sqlite:///{db}",
             "BROADSHEET_SECRET_KEY": SECRET,
             "BROADSHEET_PAGE_CACHE_SECONDS": str(self.cache_seconds),
@@ -259,6 +260,9 @@ def main() -> None:
     ap.add_argument("--connections", default="1,4,16")
     ap.add_argument("--workers", default="1", help="comma-separated: one uncached server per count (--workers N of serve)")
     ap.add_argument("--no-cached", action="store_true", help="skip the page cache's hit path")
+    ap.add_argument(
+        "--baseline", default="", help="also serve this source folder (e.g. `git archive main src | tar -x -C /tmp/base`, then /tmp/base/src), uncached, 1 worker"
+    )
     ap.add_argument("--only", default="", help="comma-separated route names to run (besides /healthz)")
     args = ap.parse_args()
     levels = [int(c) for c in args.connections.split(",")]
@@ -293,6 +297,8 @@ def main() -> None:
         keep = {"/healthz", *args.only.split(",")}
         routes = {k: v for k, v in routes.items() if k in keep}
     servers = [Server(f"uncached-{w}w" if w > 1 else "uncached", 0, w) for w in map(int, args.workers.split(","))]
+    if args.baseline:
+        servers.insert(0, Server("baseline, uncached", 0, 1, src=args.baseline))
     cached_routes = ["/healthz", "/", "/papers/trending"]
     if not args.no_cached:
         servers.append(Server("page cache hit", 10, 1))
@@ -346,7 +352,7 @@ def report(args: argparse.Namespace, levels: list[int], servers: list[Server], r
            arxiv_id: str, week: str) -> None:  # fmt: skip
     print(
         f"command: python bench/web.py --db {args.db} --seconds {args.seconds:g} --rounds {args.rounds} "
-        f"--connections {args.connections} --workers {args.workers}"
+        f"--connections {args.connections} --workers {args.workers}" + (f" --baseline {args.baseline}" if args.baseline else "")
     )
     print(
         f"cpus: {os.cpu_count()}; load average (1 min) during the run: {min(load):.1f}-{max(load):.1f}; "

@@ -136,7 +136,7 @@ class Server:
                 time.sleep(0.3)
         else:
             raise SystemExit(f"{self.name}: the server did not start")
-        login = httpx.Client(base_url=self.base)
+        login = httpx.Client(base_url=self.base, timeout=300)
         token = login.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         login.post("/login", data={"csrf_token": token, "login": "bench", "password": PASSWORD})
         self.cookie = f"bs_session={login.cookies['bs_session']}"

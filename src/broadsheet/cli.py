@@ -438,8 +438,19 @@ def _recommendations_json(page) -> dict:  # noqa: ANN001 - a RecommendationPage
 
 
 @app.command()
-def index() -> None:
-    """Embed papers for semantic search. Only new or changed papers; resumable."""
+def index(
+    status: Annotated[bool, typer.Option("--status", help="Say how far embedding is across every worker (papers, batches, rates, ETA) and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --status: one JSON object.")] = False,
+) -> None:
+    """Embed papers for semantic search. Only new or changed papers; resumable.
+
+    Run it on as many machines (or processes) as you like against one PostgreSQL database: each
+    claims batches of papers, so together they embed every paper once; a killed one's batch goes
+    to another when its lease (index_lease_seconds) expires."""
+    if status:
+        return _index_status(as_json)
+    if as_json:
+        _fail("--json goes with --status")
 
     def columns() -> tuple[Any, ...]:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -448,7 +459,8 @@ def index() -> None:
 
     hub = _hub()
     try:
-        # steps: each paper is one step for its whole text and one for its long tail (passages)
+        # steps: each paper is one step for its whole text and one for its long tail (passages),
+        # counted across every worker on the database
         with _progress(columns, lambda task, elapsed: progress_line("embedding", task.completed, task.total, elapsed)) as progress:
             task = progress.add_task("embed", total=None)
 
@@ -461,6 +473,37 @@ def index() -> None:
     finally:
         hub.close()
     out.print(f"{done} papers embedded", highlight=False)
+
+
+def _index_status(as_json: bool) -> None:
+    hub = _hub()
+    try:
+        s = hub.backfill_status()
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    if s is None:
+        _fail("embedder = none: there is nothing to embed")
+    if as_json:
+        data = asdict(s)
+        data["live_workers"] = s.live_workers
+        print(json.dumps(data, default=str))
+        return
+    share = f" ({100 * s.embedded // s.papers} %)" if s.papers else ""
+    print(f"{s.embedded:,} of {s.papers:,} papers have a current vector{share} ({s.model}); passages: {s.passages:,}")
+    batches = s.batches_done + s.batches_claimed + s.batches_waiting
+    print(f"batches: {s.batches_done:,} of {batches:,} done, {s.batches_claimed:,} claimed, {s.batches_waiting:,} waiting")
+    print(f"workers: {s.live_workers} live of {len(s.workers)}")
+    for w in s.workers:
+        rate = f"{w.rate:,.1f}/s" if w.rate else "-"
+        print(f"  {w.worker}  {w.state:<8}  {w.written:,} vectors  {rate}  last seen {w.last_seen:%Y-%m-%d %H:%M:%S}")
+    if s.remaining == 0:
+        print("done: every paper has a current vector")
+    elif s.eta_seconds is not None:
+        print(f"{s.remaining:,} vectors to go at {s.rate:,.1f}/s: ETA {duration(s.eta_seconds)}")
+    else:
+        print(f"{s.remaining:,} vectors to go; no worker is running (start `broadsheet index`)")
 
 
 @app.command("eval-beir")

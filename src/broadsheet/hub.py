@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from .personal.evaluate import RecsEvaluation
     from .personal.foryou import ForYou
     from .search.background import BackgroundEmbedder
+    from .search.backfill import BackfillStatus
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
@@ -125,7 +126,7 @@ class Hub:
         # This Hub's name as the holder of a lock (the outbox's, a job's, background embedding's).
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         get_paper = lambda arxiv_id: self.get_paper(arxiv_id)  # noqa: E731 - looked up at call time
-        self._search = Search(settings, storage, now, self.exclusive)
+        self._search = Search(settings, storage, now, self.exclusive, self._holder)
         self._browse = Browse(settings, storage, now)
         self._sync = Sync(settings, storage, now, self.add_papers, self.index_embeddings, get_paper)
         self._members = Members(settings, storage, now)
@@ -310,6 +311,11 @@ class Hub:
 
     def stop_background_embedding(self) -> None:
         self._search.stop_background_embedding()
+
+    def backfill_status(self) -> BackfillStatus | None:
+        """The embedding backfill across every process and machine on this database: papers with
+        a current vector, the plan's batches, each worker's rate, the ETA (None: no embedder)."""
+        return self._search.backfill_status()
 
     def embedding_status(self) -> EmbeddingStatus:
         """How many papers have an up-to-date vector, and what background embedding is doing:

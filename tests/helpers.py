@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import datetime
 
 from broadsheet.config import load_settings
@@ -20,10 +22,15 @@ class Clock:
 
 
 _HUBS: list[Hub] = []
+_INDEX_DIRS: dict[str, str] = {}
 
 
 def hub_at(url: str, clock: Clock | None = None, **settings: object) -> Hub:
-    """A Hub over the database at ``url`` (a test's ``db_url``: SQLite or PostgreSQL)."""
+    """A Hub over the database at ``url`` (a test's ``db_url``: SQLite or PostgreSQL). Search
+    index files go beside a SQLite database; for PostgreSQL, into a temporary folder per database
+    (not the user's cache)."""
+    if not url.startswith("sqlite") and "index_dir" not in settings:
+        settings["index_dir"] = _INDEX_DIRS.setdefault(url, tempfile.mkdtemp(prefix="broadsheet-index-"))
     hub = make_hub(load_settings(env={}, database_url=url, **settings), now=clock or Clock())
     _HUBS.append(hub)
     return hub
@@ -34,6 +41,8 @@ def close_hubs(url: str) -> None:
     for hub in [h for h in _HUBS if h.settings.database_url == url]:
         hub.close()
         _HUBS.remove(hub)
+    if url in _INDEX_DIRS:
+        shutil.rmtree(_INDEX_DIRS.pop(url), ignore_errors=True)
 
 
 def paper(arxiv_id: str = "2401.00001", **fields: object) -> PaperData:

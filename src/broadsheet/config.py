@@ -65,10 +65,13 @@ class Settings:
         "sentence-transformers:NAME, or none (lexical only).",
     )
     lexical_index: str = _setting(
-        "memory",
-        "Where lexical search ranks: memory (each server process builds a BM25 index at start, about 30 s "
-        "per 100k papers in the background; the fastest and best ranking) or database (FTS5's bm25() on "
-        "SQLite, ts_rank over the weighted tsvector on PostgreSQL: nothing held per process).",
+        "files",
+        "Where lexical search ranks: files (a BM25 index kept as files in index_dir, memory-mapped and shared "
+        "by every server process on the machine; built once, then kept up to date by whichever process holds "
+        "its lock), memory (each server process builds its own BM25 index at start, about 30 s per 100k papers "
+        "in the background), or database (FTS5's bm25() on SQLite, ts_rank over the weighted tsvector on "
+        "PostgreSQL: nothing held per process). files and memory rank the same; until they hold every "
+        "change, the database ranks.",
     )
     vector_index: str = _setting(
         "auto",

@@ -55,6 +55,7 @@ from .types import (
     OutboxMessage,
     Paper,
     RecommendationPage,
+    Rejected,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
     from .search.lexical import IndexStatus
+    from .search.service import LexicalFilesReport
     from .extras.summaries import SummaryReport
     from .extras.thumbnails import Picture, ThumbnailReport
     from .sync.github import GithubReport
@@ -169,8 +171,11 @@ class Hub:
 
     # -- ingest -------------------------------------------------------------------------------
 
-    def add_papers(self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None) -> IngestReport:
-        """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``."""
+    def add_papers(
+        self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None, keep_rejected: int | None = None
+    ) -> IngestReport:
+        """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``
+        (at most ``keep_rejected`` of them, the rest counted in ``report.rejected_more``)."""
 
         def stored(plan: BatchPlan) -> None:  # each stored batch shows on the next page, not at the end
             if plan.new or plan.changed or plan.listings:
@@ -184,6 +189,7 @@ class Hub:
             now=self._now,
             batch_size=self.settings.ingest_batch_size,
             on_batch=stored,
+            keep_rejected=keep_rejected,
         )
         self._changed()
         if self._foryou is not None:
@@ -195,12 +201,14 @@ class Hub:
         paths: Sequence[str | Path],
         *,
         on_progress: Callable[[IngestProgress], None] | None = None,
+        on_rejected: Callable[[Rejected], None] | None = None,
     ) -> IngestReport:
         """Ingest files of any supported format (see ``broadsheet.sources.files``). A file that cannot
         be read, at all or part-way, is one ``Rejected`` named after the file (what came before the
-        damage lands), and the next file is read."""
+        damage lands), and the next file is read. The report keeps the first rejected records and
+        counts the rest (``rejected_more``); ``on_rejected`` sees every one."""
         max_bytes = self.settings.ingest_max_document_mb * 2**20
-        total = ingest_files(paths, self.add_papers, max_bytes=max_bytes, on_progress=on_progress)
+        total = ingest_files(paths, self.add_papers, max_bytes=max_bytes, on_progress=on_progress, on_rejected=on_rejected)
         if total.added + total.updated >= OPTIMIZE_AFTER:
             self._storage.papers.optimize_fulltext()
         return total
@@ -256,16 +264,21 @@ class Hub:
         return self._search.engine_lock
 
     def warm_up(self, *, wait: bool = False) -> None:
-        """Get search ready for a long-running process: load the model and the vectors, and build
-        the in-memory BM25 index (in a background thread unless ``wait``; until it is built,
-        search ranks with FTS5, the same scores, slower), and trend charts' month table. One-shot
-        commands skip this."""
+        """Get search ready for a long-running process: load the model and the vectors, map the
+        BM25 index files (or build the in-memory index: ``lexical_index``), catching up in a
+        background thread unless ``wait`` (until the index holds every change, search ranks with
+        FTS5, the same scores, slower), and trend charts' month table. One-shot commands skip this."""
         self._search.warm_up(wait=wait)
         self._extras.warm_up(wait=wait)
 
     def search_index_status(self) -> IndexStatus | None:
-        """The in-memory lexical index: built, current, failures (None: the database ranks)."""
+        """The lexical index (files or in memory): ready, current, failures (None: the database ranks)."""
         return self._search.index_status()
+
+    def update_lexical_index(self, on_progress: Callable[[int, int], None] | None = None) -> LexicalFilesReport:
+        """Build or bring up to date the BM25 index files (``lexical_index = files``) now, in this
+        process (waits for another writer); ``on_progress(done, total)`` during a full build."""
+        return self._search.update_lexical_files(on_progress)
 
     def search(
         self,

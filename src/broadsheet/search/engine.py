@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..exceptions import InvalidInputError
@@ -63,10 +64,16 @@ class SearchEngine:
         params: FusionParams = FusionParams(),
         lexical: LexicalIndex | None = None,
         bm25_in_memory: bool = False,
+        make_lexical: Callable[[], LexicalIndex] | None = None,
     ) -> None:
         self._fulltext = fulltext
         self._lexical = lexical
-        self._bm25_in_memory = bm25_in_memory  # a LexicalIndex is made by warm_up (until then, FTS5)
+        # A LexicalIndex is made by warm_up (until then, the database ranks): in memory, or files.
+        if make_lexical is None and bm25_in_memory:
+            from .lexical import LexicalIndex as _InMemory
+
+            make_lexical = lambda: _InMemory(fulltext)  # noqa: E731
+        self._make_lexical = make_lexical
         self._vectors = vectors
         self._embedder = embedder
         self.params = params
@@ -89,14 +96,12 @@ class SearchEngine:
         return self._has_vectors
 
     def warm_up(self, *, wait: bool = False) -> None:
-        """Load the model and the vectors; build the in-memory BM25 index (see ``Hub.warm_up``)."""
+        """Load the model and the vectors; open or build the BM25 index (see ``Hub.warm_up``)."""
         if self.semantic_available:
             self._embedder.embed(["warm up"])  # type: ignore[union-attr]
             self._vectors.refresh()  # type: ignore[union-attr]
-        if self._lexical is None and self._bm25_in_memory:
-            from .lexical import LexicalIndex
-
-            self._lexical = LexicalIndex(self._fulltext)
+        if self._lexical is None and self._make_lexical is not None:
+            self._lexical = self._make_lexical()
         if self._lexical is not None:
             self._lexical.start(wait=wait)
 

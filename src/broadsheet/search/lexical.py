@@ -58,7 +58,7 @@ RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds before a failed refresh is tried a
 LOOKBACK = timedelta(seconds=30)
 
 
-class _Vocabulary:
+class Vocabulary:
     """Term → id, with a cache from surface word to term id (most words repeat).
 
     Append-only: an id never changes once given, so a snapshot's readers may look words up while
@@ -118,15 +118,51 @@ class _Stats:
         df = np.zeros(len(tids))
         known = tids < len(self.df)  # terms new since the build: as rare as can be
         df[known] = self.df[tids[known]]
-        idf = np.log((self.n - df + 0.5) / (df + 0.5))
-        return np.where(idf > 0, idf, 1e-6)
+        return idf_of(df, self.n)
+
+
+def idf_of(df: np.ndarray, n: int) -> np.ndarray:
+    """FTS5's idf of terms in ``df`` of ``n`` documents (1e-6 where not positive)."""
+    idf = np.log((n - df + 0.5) / (df + 0.5))
+    return np.where(idf > 0, idf, 1e-6)
+
+
+def bm25_impacts(idf: np.ndarray, tf: np.ndarray, dl: np.ndarray, avgdl: float) -> np.ndarray:
+    """Each posting's BM25 contribution from its term's idf, its weighted tf and its document's length."""
+    norm = K1 * (1 - B + B * dl / avgdl)
+    return (idf * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+
+
+def encode(
+    vocab: Vocabulary, docs: Sequence[IndexedText], first_slot: int, weights: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(term ids, slots, weighted tf) per distinct (slot, term), and each document's length."""
+    terms, slots, wts = array("i"), array("i"), array("f")
+    lengths = np.zeros(len(docs), np.float32)
+    for j, d in enumerate(docs):
+        n = 0
+        for text, w in zip((d.title, d.abstract, d.authors), weights, strict=True):
+            ids = vocab.encode(text)
+            n += len(ids)
+            terms.extend(ids)
+            slots.extend([first_slot + j] * len(ids))
+            wts.extend([w] * len(ids))
+        lengths[j] = n
+    t = np.frombuffer(terms, np.int32) if terms else np.empty(0, np.int32)
+    s = np.frombuffer(slots, np.int32) if slots else np.empty(0, np.int32)
+    w = np.frombuffer(wts, np.float32) if wts else np.empty(0, np.float32)
+    base = len(vocab) + 1  # read once: (slot, term) pairs are packed and unpacked with it
+    key = s.astype(np.int64) * base + t
+    uniq, inverse = np.unique(key, return_inverse=True)
+    tf = np.bincount(inverse, weights=w).astype(np.float32)
+    return (uniq % base).astype(np.int32), (uniq // base).astype(np.int32), tf, lengths
 
 
 @dataclass(frozen=True)
 class _Snapshot:
     """What searches read; never changed once published (a refresh or rebuild publishes another)."""
 
-    vocab: _Vocabulary
+    vocab: Vocabulary
     stats: _Stats
     main: _Postings
     delta: _Postings
@@ -143,7 +179,7 @@ def _no_postings() -> _Postings:
 
 def _empty_snapshot() -> _Snapshot:
     empty = _no_postings()
-    return _Snapshot(_Vocabulary(), _Stats(0, 1.0, np.empty(0, np.int64)), empty, empty, np.empty(0, np.int64), np.empty(0, bool), 0, 0, None)
+    return _Snapshot(Vocabulary(), _Stats(0, 1.0, np.empty(0, np.int64)), empty, empty, np.empty(0, np.int64), np.empty(0, bool), 0, 0, None)
 
 
 @dataclass(frozen=True)
@@ -184,34 +220,14 @@ class BM25Index:
     # -- building ------------------------------------------------------------------------------
 
     def _encode(
-        self, vocab: _Vocabulary, docs: Sequence[IndexedText], first_slot: int
+        self, vocab: Vocabulary, docs: Sequence[IndexedText], first_slot: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(term ids, slots, weighted tf) per distinct (slot, term), and each document's length."""
-        terms, slots, wts = array("i"), array("i"), array("f")
-        lengths = np.zeros(len(docs), np.float32)
-        for j, d in enumerate(docs):
-            n = 0
-            for text, w in zip((d.title, d.abstract, d.authors), self.weights, strict=True):
-                ids = vocab.encode(text)
-                n += len(ids)
-                terms.extend(ids)
-                slots.extend([first_slot + j] * len(ids))
-                wts.extend([w] * len(ids))
-            lengths[j] = n
-        t = np.frombuffer(terms, np.int32) if terms else np.empty(0, np.int32)
-        s = np.frombuffer(slots, np.int32) if slots else np.empty(0, np.int32)
-        w = np.frombuffer(wts, np.float32) if wts else np.empty(0, np.float32)
-        base = len(vocab) + 1  # read once: (slot, term) pairs are packed and unpacked with it
-        key = s.astype(np.int64) * base + t
-        uniq, inverse = np.unique(key, return_inverse=True)
-        tf = np.bincount(inverse, weights=w).astype(np.float32)
-        return (uniq % base).astype(np.int32), (uniq // base).astype(np.int32), tf, lengths
+        return encode(vocab, docs, first_slot, self.weights)
 
     def _impacts(
         self, terms: np.ndarray, slots: np.ndarray, tf: np.ndarray, dl: np.ndarray, stats: _Stats
     ) -> np.ndarray:
-        norm = K1 * (1 - B + B * dl[slots] / stats.avgdl)
-        return (stats.idf(terms) * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+        return bm25_impacts(stats.idf(terms), tf, dl[slots], stats.avgdl)
 
     @staticmethod
     def _group(terms: np.ndarray, slots: np.ndarray, impacts: np.ndarray, n_terms: int) -> _Postings:
@@ -226,7 +242,7 @@ class BM25Index:
     def prepare(self, docs: Iterable[IndexedText], chunk: int = 20_000) -> _Built:
         """A full build from every paper's text, with a vocabulary of its own (touches nothing
         searches or ``update`` use, so it may run while they do)."""
-        vocab = _Vocabulary()
+        vocab = Vocabulary()
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         lengths, ids, hashes, watermark = [], [], [], None
         batch: list[IndexedText] = []

@@ -29,12 +29,26 @@ if TYPE_CHECKING:
     from .engine import SearchEngine
     from .fusion import Fused
     from .lexical import IndexStatus
+    from .lexical_files import FileLexicalIndex
     from .vectors_db import DatabaseVectorIndex
 
 EMBED_LOCK = "embed-background"  # held by the one process embedding in the background
 NOT_EMBEDDED_TTL = 10.0  # seconds a search reuses its count of papers without a vector
 SEARCH_COUNT = 100  # results a search counts at least (= the fusion's depth: the ranking stays the same)
 SEARCH_SORT_POOL = 1000  # the best results that a search sorted by date or upvotes orders
+
+
+@dataclasses.dataclass(frozen=True)
+class LexicalFilesReport:
+    """What ``broadsheet index --lexical`` did."""
+
+    folder: str
+    written: int  # papers written (a build counts them all)
+    built: bool  # a full build happened
+    papers: int
+    segments: int
+    disk_bytes: int
+    seconds: float
 
 
 class Search:
@@ -85,15 +99,19 @@ class Search:
                 elif self.embedder:
                     vectors = LazyVectors(self._storage.vectors, self.embedder.name, self.embedder.dim)
                 # In the database: the full-text index ranks every query (FTS5's bm25(), ts_rank).
-                self.engine_built = SearchEngine(self._storage.fulltext, vectors, self.embedder, bm25_in_memory=not lexical_in_db)
+                self.engine_built = SearchEngine(
+                    self._storage.fulltext, vectors, self.embedder,
+                    bm25_in_memory=self.settings.lexical_index == "memory",
+                    make_lexical=self.lexical_files if self.settings.lexical_index == "files" else None,
+                )  # fmt: skip
             return self.engine_built
 
     def _in_database(self) -> tuple[bool, bool]:
         """Whether lexical ranking, and semantic search, happen in the database (the settings
         ``lexical_index`` and ``vector_index``)."""
         lexical, vectors = self.settings.lexical_index, self.settings.vector_index
-        if lexical not in ("memory", "database"):
-            raise InvalidInputError(f"setting lexical_index: {lexical!r} is not memory or database")
+        if lexical not in ("memory", "files", "database"):
+            raise InvalidInputError(f"setting lexical_index: {lexical!r} is not memory, files or database")
         if vectors not in ("auto", "memory", "database"):
             raise InvalidInputError(f"setting vector_index: {vectors!r} is not auto, memory or database")
         if vectors == "database" and not self._storage.is_postgres:
@@ -102,6 +120,29 @@ class Search:
 
     def warm_up(self, *, wait: bool = False) -> None:
         self.engine().warm_up(wait=wait)
+
+    def lexical_files(self) -> FileLexicalIndex:
+        """The BM25 index kept as files in the ``index_dir`` folder (``lexical_files.py``)."""
+        from .index_files import IndexFiles
+        from .lexical_files import FileLexicalIndex
+
+        storage = self._storage
+        return FileLexicalIndex(storage.fulltext, IndexFiles(self.settings.resolved_index_dir()), lambda: storage.sync_state.database_id(self._now()))
+
+    def update_lexical_files(self, on_progress: Callable[[int, int], None] | None = None) -> LexicalFilesReport:
+        """See ``Hub.update_lexical_index``."""
+        started = time.monotonic()
+        index = self.lexical_files()
+        index.on_progress = on_progress
+        try:
+            added = index.update()
+            gen = index.generation
+            return LexicalFilesReport(
+                str(index.files.root), added, index.builds > 0, gen.papers if gen else 0,
+                len(gen.segments) if gen else 0, index.disk_bytes(), time.monotonic() - started,
+            )  # fmt: skip
+        finally:
+            index.close()
 
     def index_status(self) -> IndexStatus | None:
         return self.engine().lexical_status()

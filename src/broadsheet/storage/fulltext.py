@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, column, func, select, table, text
+from sqlalchemy import Connection, Engine, bindparam, column, func, select, table, text
 
 from ..text import STOPWORDS, fold
 from ..types import Query
@@ -127,19 +127,35 @@ class FullTextIndex:
         with self._engine.connect() as conn:
             return conn.execute(select(func.max(papers.c.last_changed))).scalar_one_or_none()
 
+    def paper_count(self) -> int:
+        """How many papers there are (each has its text in the index)."""
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
     def documents(self, changed_since: datetime | None = None, chunk: int = 5000) -> Iterator[IndexedText]:
         """Every paper's indexed text in id order, or only those changed at or after a time.
 
         Read in one snapshot (a single read transaction), in chunks so memory stays flat.
         """
         fts = table(FTS_TABLE, column("rowid"), column("title"), column("abstract"), column("authors"))
-        stmt = (
+        stmt: Any = (
             select(papers.c.id, papers.c.content_hash, fts.c.title, fts.c.abstract, fts.c.authors, papers.c.last_changed)
             .join_from(papers, fts, fts.c.rowid == papers.c.id)
             .order_by(papers.c.id)
         )
         if changed_since is not None:
-            stmt = stmt.where(papers.c.last_changed >= changed_since)
+            # The recent papers first (the index on last_changed), then their text by rowid: SQLite
+            # otherwise scans the whole FTS table to join (1.4 s at 100k papers, 15 s at 1M, for
+            # every catch-up of the in-memory and file indexes; this way 40 ms). CROSS JOIN fixes
+            # the join order, ``+p.id`` keeps the sort from choosing the primary key's scan.
+            stmt = text(
+                f"SELECT p.id, p.content_hash, f.title, f.abstract, f.authors, p.last_changed "
+                f"FROM papers p CROSS JOIN {FTS_TABLE} f ON f.rowid = p.id "
+                "WHERE p.last_changed >= :since ORDER BY +p.id"
+            ).bindparams(bindparam("since", changed_since, type_=papers.c.last_changed.type)).columns(
+                column("id", papers.c.id.type), column("content_hash", papers.c.content_hash.type),
+                column("title"), column("abstract"), column("authors"), column("last_changed", papers.c.last_changed.type),
+            )  # fmt: skip
         with self._engine.connect() as conn:
             result = conn.execute(stmt)
             while rows := result.fetchmany(chunk):

@@ -2,18 +2,26 @@
 
 An OAI-PMH harvest saves its next resumption token here after each page it has stored, so a killed
 harvest resumes from the page after the last one it stored (``broadsheet.sync.oai``).
+
+It also keeps the database's random id (``database_id``): index files kept beside or away from the
+database record it, and are rebuilt when they find another (a different database).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .engine import writer
 from .schema import sync_state
+
+
+DATABASE_ID = "database-id"
 
 
 class SyncStateStore:
@@ -39,3 +47,17 @@ class SyncStateStore:
     def delete(self, key: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(delete(sync_state).where(sync_state.c.key == key))
+
+    def database_id(self, now: datetime) -> str:
+        """This database's random id, made on first use (two processes making it at once: the
+        first insert wins, the other reads it)."""
+        state = self.get(DATABASE_ID)
+        if state is None:
+            try:
+                with self._writer.begin() as conn:
+                    conn.execute(insert(sync_state).values(key=DATABASE_ID, state=json.dumps({"id": secrets.token_hex(16)}), updated_at=now))
+            except IntegrityError:
+                pass
+            state = self.get(DATABASE_ID)
+        assert state is not None
+        return str(state["id"])

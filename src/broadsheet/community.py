@@ -59,9 +59,7 @@ class Community:
     def voted(self, user: User | None, arxiv_ids: Sequence[str]) -> set[str]:
         if user is None or not arxiv_ids:
             return set()
-        ids = self._storage.papers.ids_of(list(arxiv_ids))
-        mine = self._storage.community.voted_among(user.id, list(ids.values()))
-        return {a for a, pid in ids.items() if pid in mine}
+        return self._storage.community.voted_arxiv_ids(user.id, arxiv_ids)
 
     def add_comment(self, user: User, arxiv_id: str, body: str, *, parent_id: int | None = None) -> Comment:
         body = body.strip()

@@ -125,8 +125,6 @@ class Hub:
         self._storage = storage
         self._now = now
         self.fetch_paper = fetch_paper
-        # Bumped by every write through this Hub: caches of pages built from the data compare it.
-        self.data_version = 0
         # This Hub's name as the holder of a lock (the outbox's, a job's, background embedding's).
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         get_paper = lambda arxiv_id: self.get_paper(arxiv_id)  # noqa: E731 - looked up at call time
@@ -158,8 +156,18 @@ class Hub:
         self._search.close()
         self._storage.close()
 
+    @property
+    def data_version(self) -> int:
+        """Bumped by every write that changes what pages show, by any process on this database
+        (storage/version.py): caches of pages built from the data compare it."""
+        return self._storage.version.read()
+
     def _changed(self) -> None:
-        self.data_version += 1
+        self._storage.version.bump(self._now())
+
+    def now(self) -> datetime:
+        """The Hub's clock (UTC, naive): what rankings are "as of" (tests set it)."""
+        return self._now()
 
     # -- ingest -------------------------------------------------------------------------------
 
@@ -168,15 +176,22 @@ class Hub:
     ) -> IngestReport:
         """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``
         (at most ``keep_rejected`` of them, the rest counted in ``report.rejected_more``)."""
+
+        def stored(plan: BatchPlan) -> None:  # each stored batch shows on the next page, not at the end
+            if plan.new or plan.changed or plan.listings:
+                self._changed()
+            if on_batch is not None:
+                on_batch(plan)
+
         report = ingest(
             self._storage.papers,
             items,
             now=self._now,
             batch_size=self.settings.ingest_batch_size,
-            on_batch=on_batch,
+            on_batch=stored,
             keep_rejected=keep_rejected,
         )
-        self.data_version += 1
+        self._changed()
         if self._foryou is not None:
             self._foryou.wake()  # For you's windows, rebuilt in the background when warming
         return report

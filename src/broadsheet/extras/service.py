@@ -154,15 +154,19 @@ class Extras:
         with self._exclusive(EXTRAS_LOCK) as lock:
             if lock is None:
                 return False  # another process does it
-            more = False
+            more = changed = False
             if self.mode() == "local":
                 since = self._now().date() - timedelta(days=self.settings.thumbnail_days)
                 made = self.make_thumbnails(since=since, limit=ROUND, keep_going=lambda _: keep_going())
                 more = made.complete and made.made + made.missing + made.broken >= ROUND
+                changed = made.made + made.missing + made.broken > 0
             if keep_going() and self.settings.extract_keywords:
-                more = self.extract_keywords(limit=ROUND, listed_only=True) >= ROUND or more
+                extracted = self.extract_keywords(limit=ROUND, listed_only=True)
+                more, changed = extracted >= ROUND or more, changed or extracted > 0
             if keep_going() and summaries_on(self.settings):
                 done = self.make_summaries(limit=ROUND // 2)
                 more = (not done.problems and done.made >= ROUND // 2) or more
-            self._changed()
+                changed = changed or done.made > 0
+            if changed:  # a round that made nothing leaves every page's caches as they are
+                self._changed()
             return more and keep_going()

@@ -71,5 +71,4 @@ def plant(
 def has_signals(storage: Storage, user: User) -> bool:
     """Whether the member saved or followed anything: For you is then their home page (an upvote
     alone does not move anyone's home)."""
-    parts = storage.personal.signals_version(user.id)  # (count, newest) per saved, votes, dismissals, follows
-    return bool(parts[0] or parts[6])
+    return storage.personal.saved_or_followed(user.id)

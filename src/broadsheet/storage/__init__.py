@@ -29,6 +29,7 @@ from .vectors_pg import PgVectorSearch
 from .schema import comments, listings, papers, subscriptions, users, votes
 from .syncstate import SyncStateStore
 from .trends import TrendStore
+from .version import DataVersion
 
 __all__ = ["Storage", "open_storage"]
 
@@ -47,6 +48,7 @@ class Storage:
         # Nearest neighbours in the database: pgvector's HNSW (SQLite has no vector index).
         self.vector_search = PgVectorSearch(engine) if self.is_postgres else None
         self.sync_state = SyncStateStore(engine)
+        self.version = DataVersion(engine)  # what page caches compare (storage/version.py)
         self.users = UserStore(engine)
         self.community = CommunityStore(engine)
         self.browse = BrowseStore(engine)

@@ -59,6 +59,20 @@ class CommunityStore:
             else:
                 conn.execute(insert_ignore(conn, votes).values(user_id=user_id, paper_id=paper_id, created_at=now))
 
+    def voted_arxiv_ids(self, user_id: int, arxiv_ids: Sequence[str]) -> set[str]:
+        """Which of these papers (by arXiv id) the member upvoted: one query for a page of cards."""
+        found: set[str] = set()
+        with self._engine.connect() as conn:
+            for chunk in chunks(list(dict.fromkeys(arxiv_ids))):
+                found.update(
+                    conn.execute(
+                        select(papers.c.arxiv_id)
+                        .join(votes, votes.c.paper_id == papers.c.id)
+                        .where(votes.c.user_id == user_id, papers.c.arxiv_id.in_(chunk))
+                    ).scalars()
+                )
+        return found
+
     def voted_among(self, user_id: int, paper_ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
         with self._engine.connect() as conn:

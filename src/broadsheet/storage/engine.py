@@ -62,7 +62,13 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_file(Path(parsed.database).expanduser())
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # A file's pool never makes a request wait: with SQLAlchemy's default (5 + 10 overflow)
+        # 16 concurrent requests, some holding two connections at once (a paper and its extras),
+        # emptied the pool and every further request waited 30 s for one (bench/web.py, 16
+        # connections: 0 requests/s, then 500s). SQLite connections are cheap file handles; 20
+        # are kept, more are opened when needed and closed when given back.
+        pool = {"pool_size": 20, "max_overflow": -1} if parsed.database and parsed.database != ":memory:" else {}
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is off (see _sqlite_pragmas): we emit BEGIN, as the
         # SQLAlchemy docs recommend. Writers ask for BEGIN IMMEDIATE (see `writer`) so that two

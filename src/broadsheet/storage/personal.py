@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import ConflictError
@@ -303,6 +303,19 @@ class PersonalStore:
             negatives=newest(negatives.items()),
             follows=tuple(self.interests("follow", user_id)),
         )
+
+    def saved_or_followed(self, user_id: int) -> bool:
+        """Whether the member saved a paper or follows anything: one query of two index probes
+        (what decides a member's home page, asked on every visit to ``/``)."""
+        saved = (
+            select(collection_papers.c.paper_id)
+            .join(collections, collections.c.id == collection_papers.c.collection_id)
+            .where(collections.c.user_id == user_id)
+            .exists()
+        )
+        followed = select(follows.c.id).where(follows.c.user_id == user_id).exists()
+        with self._engine.connect() as conn:
+            return bool(conn.execute(select(or_(saved, followed))).scalar())
 
     def signals_version(self, user_id: int) -> tuple[int, ...]:
         """Changes whenever the member's signals change (counts and newest times), so a cached

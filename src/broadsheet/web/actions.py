@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from .jsonresp import JSONResponse
 from ..exceptions import InvalidArxivIdError, InvalidInputError
 from .deps import Actor, HubDep, Viewer, safe_next, wants_json
 from .pages import paper_context

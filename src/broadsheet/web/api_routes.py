@@ -14,9 +14,10 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .jsonresp import JSONResponse
 from ..hub import Hub
 from . import api_v1, feeds, hf_routes
 from .render import render

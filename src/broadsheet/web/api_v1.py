@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 from fastapi import Body, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from .jsonresp import JSONResponse
 from ..exceptions import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from ..hub import Hub
 from ..types import Comment, Interest, Organization, Paper, SearchFilters, Submission, Subscription, User

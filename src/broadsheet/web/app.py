@@ -20,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
-    JSONResponse,
     PlainTextResponse,
     RedirectResponse,
     Response,
@@ -30,6 +29,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .jsonresp import JSONResponse
 from ..config import mask_secrets, secret_values
 from ..exceptions import (
     AuthenticationError,
@@ -43,7 +43,7 @@ from ..hub import Hub
 from . import accounts, actions, api_routes, digests, extras, feeds, foryou, library, pages, private_feeds
 from . import interests as interest_pages
 from .access_log import AccessLog
-from .cache import PageCache, TtlCache
+from .cache import DATA_TTL, FragmentCache, PageCache, TtlCache
 from .deps import LoginRequired, get_viewer, wants_json
 from .guard import SearchGuard, SearchSlots, slots_for
 from .render import env, render
@@ -150,7 +150,8 @@ def create_app(hub: Hub) -> FastAPI:
     env.globals["static_version"] = _static_version()
     env.globals["feed_links"] = feeds.feed_links
     app.state.similar_cache = TtlCache(size=2048, ttl=600)
-    app.state.data_cache = TtlCache(size=256, ttl=settings.page_cache_seconds)
+    app.state.data_cache = TtlCache(size=2048, ttl=DATA_TTL)  # by data version: see cache.py
+    app.state.fragments = FragmentCache()
     app.state.search_slots = SearchSlots(slots_for(settings.search_concurrency), settings.search_queue_seconds)
     app.add_middleware(  # inside the page cache: cached answers skip it
         SearchGuard, hub=hub, limiter=app.state.limiter, slots=app.state.search_slots, error_page=error_page
@@ -158,9 +159,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(library.UploadLimit, max_mb=settings.library_import_max_mb, error_page=error_page)
     # `thumbnails = source` hotlinks the sources' pictures (https only).
     app.add_middleware(SecurityHeaders, https=app.state.secure_cookies, remote_images=hub.thumbnail_mode() == "source")
-    app.add_middleware(
-        PageCache, version=lambda: hub.data_version, ttl=settings.page_cache_seconds
-    )
+    app.add_middleware(PageCache, ttl=settings.page_cache_seconds)
     api_rate = parse_rate(settings.rate_api_anonymous)
     app.add_middleware(  # counts cached responses too
         api_routes.AnonymousLimit, hub=hub, limiter=app.state.limiter, policy=(api_rate.count, api_rate.seconds)

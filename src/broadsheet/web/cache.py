@@ -1,8 +1,15 @@
-"""In-memory caches: anonymous visitors' pages, and similar papers.
+"""In-memory caches: anonymous visitors' pages, the data pages are built from, rendered cards,
+and similar papers.
 
-An entry is served while it is younger than its time-to-live *and* the Hub's ``data_version``
-is the one it was made at: a vote, comment or submission through this server shows at once; a
-change made by another process (an ingest) shows within the time-to-live.
+An entry is served while it is younger than its time-to-live *and* the data version is the one it
+was made at. The version is the database's counter (``storage/version.py``), bumped by every write
+that changes what pages show, by whichever process made it (another worker, `broadsheet ingest`):
+so a vote, comment, save or ingest shows on the next request, whatever the time-to-live. A page
+reads the version once (``page_version``) and keys everything it caches by it.
+
+Caches keyed by the version alone (the data, the cards) are kept until it changes: what they
+hold is work done once per change of the data, for every visitor. The time-to-live only matters
+for the page cache (``page_cache_seconds``), which also skips the app and the session lookup.
 """
 
 from __future__ import annotations
@@ -13,11 +20,25 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .security import SESSION_COOKIE
 
 V = TypeVar("V")
+DATA_TTL = 3600.0  # entries keyed by the data version: the time-to-live only makes room
+
+
+def page_version(scope: Scope) -> tuple[int, object]:
+    """The data version for this request, read from the database once per request (every cache
+    the page uses compares the same one), with the Hub's clock to the minute: rankings are "as
+    of now", so what they give may change by the minute without a write."""
+    state = scope.setdefault("state", {})
+    version = state.get("data_version")
+    if version is None:
+        hub = scope["app"].state.hub
+        version = state["data_version"] = (hub.data_version, hub.now().replace(second=0, microsecond=0))
+    return version  # type: ignore[no-any-return]
 
 
 class TtlCache(Generic[V]):
@@ -78,11 +99,8 @@ class PageCache:
     that set no cookie are kept.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, version: Callable[[], int], ttl: float, size: int = 500
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, ttl: float, size: int = 500) -> None:
         self.app = app
-        self._version = version
         self.cache: TtlCache[Page] = TtlCache(size, ttl)
 
     @staticmethod
@@ -104,9 +122,7 @@ class PageCache:
         # The host is part of the key: without base_url a page's absolute links follow it.
         host = next((v for k, v in scope["headers"] if k == b"host"), b"")
         key = (scope.get("scheme", "http"), host, scope["path"], scope["query_string"])
-        version = (
-            self._version()
-        )  # read first: a write during rendering makes the entry stale
+        version = page_version(scope)  # read first: a write during rendering makes the entry stale
         hit = self.cache.get(key, version)
         if hit is not None:
             status, headers, body = hit
@@ -130,3 +146,26 @@ class PageCache:
             await send(message)
 
         await self.app(scope, receive, capture)
+
+
+CSRF_PLACEHOLDER = "\x00csrf\x00"
+
+
+class FragmentCache:
+    """Rendered pieces of pages (a card's body) by key and data version: made once per change of
+    the data and shared by every viewer, anonymous or member. A piece holds nothing personal;
+    a member's CSRF token, should one be in it, is stored as a placeholder and put back per page."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.cache: TtlCache[str] = TtlCache(size, DATA_TTL)
+
+    def get_or_render(self, key: Hashable, version: Hashable, render: Callable[[], str], token: Callable[[], str] | None) -> Markup:
+        html = self.cache.get(key, version)
+        if html is None:
+            html = str(render())
+            if token is not None and (t := token()) and t in html:
+                html = html.replace(t, CSRF_PLACEHOLDER)
+            self.cache.put(key, version, html)
+        if token is not None and CSRF_PLACEHOLDER in html:
+            html = html.replace(CSRF_PLACEHOLDER, token())
+        return Markup(html)  # noqa: S704 - rendered by an autoescaping template

@@ -8,10 +8,11 @@ import logging
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from .jsonresp import JSONResponse
 from ..exceptions import InvalidInputError, NotFoundError
 from ..pictures.card import card_svg
 from ..pictures.chart import describe, month_label, trend_svg

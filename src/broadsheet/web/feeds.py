@@ -28,7 +28,7 @@ from ..taxonomy import category_name
 from ..types import Paper
 from ..trending import default_sort
 from .hf_routes import visible_paper
-from .cache import cached
+from .cache import cached, page_version
 from .deps import HubDep
 from .render import site_url
 
@@ -117,7 +117,7 @@ def _feed_response(request: Request, fmt: str, key: Any, make: Any) -> Response:
     body = cached(  # per site address: without base_url, links follow the request's host
         request.app.state.data_cache,
         ("feed", fmt, key, site_url(request)),
-        lambda: hub.data_version,
+        lambda: page_version(request.scope),
         make,
     )
     return Response(body, media_type=MEDIA[fmt])

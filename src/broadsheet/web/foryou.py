@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from .jsonresp import JSONResponse
 from ..exceptions import InvalidInputError
 from ..types import User
 from .deps import Actor, HubDep, Member, Viewer, safe_next, wants_json

@@ -16,14 +16,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
+from .jsonresp import EncodedJSON, JSONResponse, dumps
 from ..exceptions import InvalidInputError, PaperNotFoundError
 from ..hub import Hub
 from ..periods import parse_period
 from ..types import Paper
 from . import hf_json
-from .cache import cached
+from .cache import cached, page_version
 from .deps import HubDep
 from .render import site_url
 
@@ -36,9 +37,9 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Papers per page (1-100).
 
 
 def _shared(request: Request, key: Any, make: Any) -> Any:
-    """The same for every client: kept for ``page_cache_seconds`` or until the next write."""
+    """The same for every client: kept until the data changes (cache.py)."""
     hub: Hub = request.app.state.hub
-    return cached(request.app.state.data_cache, key, lambda: hub.data_version, make)
+    return cached(request.app.state.data_cache, key, lambda: page_version(request.scope), make)
 
 
 def visible_paper(hub: Hub, arxiv_id: str) -> Paper:
@@ -102,10 +103,10 @@ def daily_papers(
         limit,
         (submitter or "").strip().casefold(),
     )
-    items = _shared(
+    body = _shared(  # encoded once per change of the data
         request,
         key,
-        lambda: hf_json.feed_items(
+        lambda: dumps(hf_json.feed_items(
             hub.get_feed(
                 first,
                 last,
@@ -114,9 +115,9 @@ def daily_papers(
                 offset=p * limit,
                 submitter=submitter,
             ).entries
-        ),
+        )),
     )
-    return JSONResponse(items)
+    return EncodedJSON(body)
 
 
 def search_papers(

@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .jsonresp import JSONResponse
 from ..bibtex import to_bibtex_list
 from ..exceptions import ConflictError, InvalidInputError
 from ..hub import Hub

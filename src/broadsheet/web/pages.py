@@ -20,7 +20,7 @@ from ..periods import parse_period
 from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, Trend, User
-from .cache import cached
+from .cache import cached, page_version
 from .deps import HubDep, Member, Viewer
 from .interests import follow_box, mutes_context
 from .render import period_url, render
@@ -36,10 +36,10 @@ def _pages(total: int, size: int) -> int:
 
 
 def _shared(request: Request, key: Any, make: Any) -> Any:
-    """Data that is the same for every viewer (a feed page), kept for ``page_cache_seconds`` or
-    until the next write: members' pages are personal, but what they list is not."""
+    """Data that is the same for every viewer (a feed page, a search's results), kept until the
+    data changes (cache.py): members' pages are personal, but what they list is not."""
     hub = request.app.state.hub
-    return cached(request.app.state.data_cache, key, lambda: hub.data_version, make)
+    return cached(request.app.state.data_cache, key, lambda: page_version(request.scope), make)
 
 
 def _feed_page(
@@ -279,11 +279,15 @@ def paper_context(
     request: Request, hub: Any, viewer: User | None, arxiv_id: str
 ) -> dict[str, Any]:
     """What the paper page shows; a hidden paper is not found, except by admins."""
-    paper = hub.get_paper(arxiv_id)
     admin = bool(viewer and viewer.is_admin)
-    if paper.hidden and not admin:
-        raise PaperNotFoundError(paper.arxiv_id)
-    comments = hub.get_comments(paper.arxiv_id, include_hidden=admin)
+
+    def load() -> tuple[Paper, list[Comment], Any]:  # the same for every viewer (admins apart)
+        found = hub.get_paper(arxiv_id)
+        if found.hidden and not admin:
+            raise PaperNotFoundError(found.arxiv_id)
+        return found, hub.get_comments(found.arxiv_id, include_hidden=admin), hub.get_first_listing(found.arxiv_id)
+
+    paper, comments, listing = _shared(request, ("paper", arxiv_id, admin), load)
     replies: dict[int, list[Comment]] = defaultdict(list)
     for c in comments:
         if c.parent_id is not None:
@@ -306,12 +310,12 @@ def paper_context(
     similar = cached(
         request.app.state.similar_cache,
         paper.arxiv_id,
-        lambda: hub.data_version,
+        lambda: page_version(request.scope)[0],  # the data's version: no ranking by time here
         similar_papers,
     )
     return {
         "paper": paper,
-        "listing": hub.get_first_listing(paper.arxiv_id),  # when and by whom it was listed
+        "listing": listing,  # when and by whom it was listed
         "voted": hub.voted(viewer, [paper.arxiv_id]),
         "saved": hub.saved(viewer, [paper.arxiv_id]),
         "my_collections": hub.collections(viewer) if viewer else [],
@@ -360,16 +364,16 @@ def search(
             until=_day(until, "until"),
         )
         if q.strip() or filters != SearchFilters():
-            result = hub.search(
-                q,
-                filters=filters,
-                mode=mode,
-                limit=SEARCH_PAGE,
-                cursor=cursor or None,
-                sort=sort,
+            # the same for every viewer: kept until the data changes (a repeated query is free)
+            result, ctx["trend"] = _shared(
+                request,
+                ("search", q, filters, mode, cursor, sort),
+                lambda: (
+                    hub.search(q, filters=filters, mode=mode, limit=SEARCH_PAGE, cursor=cursor or None, sort=sort),
+                    hub.trend(q, filters),
+                ),
             )
             ctx["results"] = result
-            ctx["trend"] = hub.trend(q, filters)
             ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["saved"] = hub.saved(viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)

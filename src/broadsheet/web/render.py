@@ -16,6 +16,8 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from ..bibtex import to_bibtex
@@ -26,6 +28,7 @@ from ..taxonomy import category_name
 from ..trending import default_sort, formula
 from ..types import Period
 from .avatars import avatar_path
+from .cache import page_version
 from .extras import chart, thumbnail_src
 from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
@@ -179,6 +182,31 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
+@pass_context
+def shared_fragment(context: Context, shared: bool, *key: Any, caller: Any) -> Any:
+    """``{% call shared_fragment(shared, key...) %}body{% endcall %}``: the body rendered once per
+    data version for this address and ``key``, the same for every viewer (cache.FragmentCache);
+    rendered each time when not ``shared``."""
+    if not shared:
+        return caller()
+    request: Request = context["request"]
+    token = (lambda: str(context["csrf_token"])) if context.get("viewer") else None
+    return request.app.state.fragments.get_or_render(
+        (request.url.path, request.url.query, *key), page_version(request.scope), caller, token
+    )
+
+
+def marks(voted: Any, saved: Any, muted: Any, show_muted: Any) -> tuple[Any, ...]:
+    """What a member's list of cards shows of their own (upvoted, saved where, muted why): part of
+    the key of a shared list fragment, so members with the same marks on a page share it."""
+    return (
+        frozenset(voted or ()),
+        frozenset((k, tuple(v)) for k, v in (saved or {}).items()),
+        frozenset((muted or {}).items()),
+        bool(show_muted),
+    )
+
+
 env = TEMPLATES.env
 env.filters.update(
     markdown=render_markdown,
@@ -206,6 +234,8 @@ env.globals.update(
     coverage_note=coverage_note,
     thumbnail_src=thumbnail_src,
     trend_chart=chart,
+    shared_fragment=shared_fragment,
+    marks=marks,
 )
 
 

@@ -26,8 +26,8 @@ from broadsheet.web.app import ROUTES
 class Client:
     """A TestClient that keeps cookies and fills in the CSRF token of the last page it saw."""
 
-    def __init__(self, hub: Hub, app: object = None, **kwargs: object) -> None:
-        self.http = TestClient(app or create_app(hub), follow_redirects=False, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, hub: Hub, **kwargs: object) -> None:
+        self.http = TestClient(create_app(hub), follow_redirects=False, **kwargs)  # type: ignore[arg-type]
         self.token = ""
 
     def get(self, url: str, **kwargs: object):
@@ -69,27 +69,20 @@ def hub(db_url: str, clock: Clock) -> Iterator[Hub]:
 
 
 @pytest.fixture
-def app(hub: Hub) -> object:
-    """One site for the test's visitors, as a server is (making an app takes 0.2-2 s: FastAPI
-    analyses every route's signature)."""
-    return create_app(hub)
+def anon(hub: Hub) -> Client:
+    return Client(hub)
 
 
 @pytest.fixture
-def anon(hub: Hub, app: object) -> Client:
-    return Client(hub, app)
-
-
-@pytest.fixture
-def member(hub: Hub, app: object) -> Client:
-    c = Client(hub, app)
+def member(hub: Hub) -> Client:
+    c = Client(hub)
     c.login("ada")
     return c
 
 
 @pytest.fixture
-def admin(hub: Hub, app: object) -> Client:
-    c = Client(hub, app)
+def admin(hub: Hub) -> Client:
+    c = Client(hub)
     c.login("root")
     return c
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .config import Settings
     from .hub import Hub, IndexProgress, IngestProgress
-    from .types import CopyProgress, SyncProgress, SyncReport
+    from .types import CopyProgress, Rejected, SyncProgress, SyncReport
 
 
 def _typer(help: str) -> typer.Typer:  # noqa: A002 - Typer's name
@@ -222,6 +222,7 @@ def ingest(
 
     lower_priority()  # a server on this machine answers first
     hub = _hub()
+    kept = rejects.open("w", encoding="utf-8") if rejects else None  # every rejected record, as it comes
     try:
         with _progress(columns, line) as progress:
             tasks: dict[str, int] = {}
@@ -231,7 +232,10 @@ def ingest(
                     tasks[p.path] = progress.add_task(Path(p.path).name, total=p.bytes_total, papers=0, rejected=0)
                 progress.update(tasks[p.path], completed=p.bytes_done, papers=p.papers_seen, rejected=p.rejected)
 
-            report = hub.ingest_paths(paths, on_progress=show)
+            def keep(r: Rejected) -> None:
+                kept.write(json.dumps({"where": r.source_ref, "reason": r.reason}) + "\n")  # type: ignore[union-attr]
+
+            report = hub.ingest_paths(paths, on_progress=show, on_rejected=keep if kept else None)
         waiting = hub.embedding_status().waiting if report.added + report.updated else 0
         lacking = hub.count_lacking_arxiv_metadata() if report.added + report.updated else 0
         enriched = hub.enrich_arxiv() if lacking and hub.settings.ingest_enrich else None
@@ -239,29 +243,29 @@ def ingest(
         _fail(str(e))
     finally:
         hub.close()
+        if kept:
+            kept.close()
 
+    notes = len(report.notices) + report.notices_more
     for n in report.notices[:REJECTS_SHOWN]:
         err.print(f"note {n.source_ref}: {n.message}", highlight=False, markup=False)
-    if len(report.notices) > REJECTS_SHOWN:
-        err.print(f"... and {len(report.notices) - REJECTS_SHOWN} more notes")
+    if notes > REJECTS_SHOWN:
+        err.print(f"... and {notes - REJECTS_SHOWN} more notes")
     names = {p.name for p in paths}
     bad_files = [r for r in report.rejected if r.source_ref in names]  # unreadable, at all or part-way
     for r in bad_files:
         err.print(f"could not read {r.source_ref}: {r.reason}", highlight=False, markup=False)
     records = [r for r in report.rejected if r.source_ref not in names]
+    bad_records = len(records) + report.rejected_more
     for r in records[:REJECTS_SHOWN]:
         err.print(f"rejected {r.source_ref}: {r.reason}", highlight=False, markup=False)
-    if len(records) > REJECTS_SHOWN:
-        err.print(f"... and {len(records) - REJECTS_SHOWN} more rejected records"
+    if bad_records > REJECTS_SHOWN:
+        err.print(f"... and {bad_records - REJECTS_SHOWN} more rejected records"
                   + ("" if rejects else " (use --rejects FILE to keep them all)"))
-    if rejects:
-        with rejects.open("w", encoding="utf-8") as f:
-            for r in report.rejected:
-                f.write(json.dumps({"where": r.source_ref, "reason": r.reason}) + "\n")
     out.print(
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.listings_added} listings added, {len(records)} rejected"
-        + (f", {len(report.notices)} malformed documents read anyway (see notes)" if report.notices else "")
+        f"{report.listings_added} listings added, {bad_records} rejected"
+        + (f", {notes} malformed documents read anyway (see notes)" if notes else "")
         + (f", {len(bad_files)} of {len(paths)} files could not be read whole" if bad_files else ""),
         highlight=False,
     )
@@ -284,7 +288,7 @@ def ingest(
             "`broadsheet index` embeds them now, at full speed (about 13 papers/s on 2 cores)",
             highlight=False, markup=False, soft_wrap=True,
         )  # fmt: skip
-    if report.rejected:
+    if report.rejected or report.rejected_more:
         raise typer.Exit(1)
 
 
@@ -438,8 +442,19 @@ def _recommendations_json(page) -> dict:  # noqa: ANN001 - a RecommendationPage
 
 
 @app.command()
-def index() -> None:
-    """Embed papers for semantic search. Only new or changed papers; resumable."""
+def index(
+    status: Annotated[bool, typer.Option("--status", help="Say how far embedding is across every worker (papers, batches, rates, ETA) and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --status: one JSON object.")] = False,
+) -> None:
+    """Embed papers for semantic search. Only new or changed papers; resumable.
+
+    Run it on as many machines (or processes) as you like against one PostgreSQL database: each
+    claims batches of papers, so together they embed every paper once; a killed one's batch goes
+    to another when its lease (index_lease_seconds) expires."""
+    if status:
+        return _index_status(as_json)
+    if as_json:
+        _fail("--json goes with --status")
 
     def columns() -> tuple[Any, ...]:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -448,7 +463,8 @@ def index() -> None:
 
     hub = _hub()
     try:
-        # steps: each paper is one step for its whole text and one for its long tail (passages)
+        # steps: each paper is one step for its whole text and one for its long tail (passages),
+        # counted across every worker on the database
         with _progress(columns, lambda task, elapsed: progress_line("embedding", task.completed, task.total, elapsed)) as progress:
             task = progress.add_task("embed", total=None)
 
@@ -461,6 +477,37 @@ def index() -> None:
     finally:
         hub.close()
     out.print(f"{done} papers embedded", highlight=False)
+
+
+def _index_status(as_json: bool) -> None:
+    hub = _hub()
+    try:
+        s = hub.backfill_status()
+    except BroadsheetError as e:
+        _fail(str(e))
+    finally:
+        hub.close()
+    if s is None:
+        _fail("embedder = none: there is nothing to embed")
+    if as_json:
+        data = asdict(s)
+        data["live_workers"] = s.live_workers
+        print(json.dumps(data, default=str))
+        return
+    share = f" ({100 * s.embedded // s.papers} %)" if s.papers else ""
+    print(f"{s.embedded:,} of {s.papers:,} papers have a current vector{share} ({s.model}); passages: {s.passages:,}")
+    batches = s.batches_done + s.batches_claimed + s.batches_waiting
+    print(f"batches: {s.batches_done:,} of {batches:,} done, {s.batches_claimed:,} claimed, {s.batches_waiting:,} waiting")
+    print(f"workers: {s.live_workers} live of {len(s.workers)}")
+    for w in s.workers:
+        rate = f"{w.rate:,.1f}/s" if w.rate else "-"
+        print(f"  {w.worker}  {w.state:<8}  {w.written:,} vectors  {rate}  last seen {w.last_seen:%Y-%m-%d %H:%M:%S}")
+    if s.remaining == 0:
+        print("done: every paper has a current vector")
+    elif s.eta_seconds is not None:
+        print(f"{s.remaining:,} vectors to go at {s.rate:,.1f}/s: ETA {duration(s.eta_seconds)}")
+    else:
+        print(f"{s.remaining:,} vectors to go; no worker is running (start `broadsheet index`)")
 
 
 @app.command("eval-beir")

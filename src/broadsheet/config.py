@@ -83,7 +83,14 @@ class Settings:
         "user's cache directory.",
     )
     index_batch_size: int = _setting(
-        256, "Papers embedded per transaction by `broadsheet index` (sorted by length within it)."
+        256,
+        "Papers embedded per transaction by `broadsheet index` (sorted by length within it); also the "
+        "batch a worker claims when several share the work.",
+    )
+    index_lease_seconds: float = _setting(
+        120.0,
+        "How long a `broadsheet index` worker's claim on a batch lasts unless renewed (it renews a third of "
+        "the way through); a killed worker's batch goes to another after this (at once on the same host).",
     )
     # -- live sources (`broadsheet sync ...`; docs/dev.md "Live sources") --
     contact_email: str = _setting(

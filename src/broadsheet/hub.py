@@ -55,6 +55,7 @@ from .types import (
     OutboxMessage,
     Paper,
     RecommendationPage,
+    Rejected,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from .personal.evaluate import RecsEvaluation
     from .personal.foryou import ForYou
     from .search.background import BackgroundEmbedder
+    from .search.backfill import BackfillStatus
     from .search.embedders import Embedder
     from .search.engine import SearchEngine
     from .search.fusion import FusionParams
@@ -127,7 +129,7 @@ class Hub:
         # This Hub's name as the holder of a lock (the outbox's, a job's, background embedding's).
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         get_paper = lambda arxiv_id: self.get_paper(arxiv_id)  # noqa: E731 - looked up at call time
-        self._search = Search(settings, storage, now, self.exclusive)
+        self._search = Search(settings, storage, now, self.exclusive, self._holder)
         self._browse = Browse(settings, storage, now)
         self._sync = Sync(settings, storage, now, self.add_papers, self.index_embeddings, get_paper)
         self._members = Members(settings, storage, now)
@@ -160,14 +162,18 @@ class Hub:
 
     # -- ingest -------------------------------------------------------------------------------
 
-    def add_papers(self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None) -> IngestReport:
-        """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``."""
+    def add_papers(
+        self, items: Iterable[SourceItem], *, on_batch: Callable[[BatchPlan], None] | None = None, keep_rejected: int | None = None
+    ) -> IngestReport:
+        """Upsert papers and listings by arXiv id; bad records come back in ``report.rejected``
+        (at most ``keep_rejected`` of them, the rest counted in ``report.rejected_more``)."""
         report = ingest(
             self._storage.papers,
             items,
             now=self._now,
             batch_size=self.settings.ingest_batch_size,
             on_batch=on_batch,
+            keep_rejected=keep_rejected,
         )
         self.data_version += 1
         if self._foryou is not None:
@@ -179,12 +185,14 @@ class Hub:
         paths: Sequence[str | Path],
         *,
         on_progress: Callable[[IngestProgress], None] | None = None,
+        on_rejected: Callable[[Rejected], None] | None = None,
     ) -> IngestReport:
         """Ingest files of any supported format (see ``broadsheet.sources.files``). A file that cannot
         be read, at all or part-way, is one ``Rejected`` named after the file (what came before the
-        damage lands), and the next file is read."""
+        damage lands), and the next file is read. The report keeps the first rejected records and
+        counts the rest (``rejected_more``); ``on_rejected`` sees every one."""
         max_bytes = self.settings.ingest_max_document_mb * 2**20
-        total = ingest_files(paths, self.add_papers, max_bytes=max_bytes, on_progress=on_progress)
+        total = ingest_files(paths, self.add_papers, max_bytes=max_bytes, on_progress=on_progress, on_rejected=on_rejected)
         if total.added + total.updated >= OPTIMIZE_AFTER:
             self._storage.papers.optimize_fulltext()
         return total
@@ -295,6 +303,11 @@ class Hub:
 
     def stop_background_embedding(self) -> None:
         self._search.stop_background_embedding()
+
+    def backfill_status(self) -> BackfillStatus | None:
+        """The embedding backfill across every process and machine on this database: papers with
+        a current vector, the plan's batches, each worker's rate, the ETA (None: no embedder)."""
+        return self._search.backfill_status()
 
     def embedding_status(self) -> EmbeddingStatus:
         """How many papers have an up-to-date vector, and what background embedding is doing:

@@ -27,6 +27,7 @@ from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
+REJECTS_KEPT = 1000  # rejected records (and notices) an ingest of files keeps; the rest are counted
 PAUSE_SHARE = 0.1  # after each batch, pause this share of the time its write took...
 MAX_PAUSE = 0.2  # ...but no longer than this (seconds)
 BULK_NICE = 10  # the niceness of bulk commands (ingest, the worker): below a server's requests
@@ -215,14 +216,17 @@ def ingest(
     batch_size: int = 1000,
     on_batch: Callable[[BatchPlan], None] | None = None,
     pause_share: float = PAUSE_SHARE,
+    keep_rejected: int | None = None,
 ) -> IngestReport:
     """Stream ``items`` into ``store`` batch by batch; return what happened.
 
     Between batches it pauses ``pause_share`` of the time the last write took (the write lock is
-    free meanwhile: see the module's doc)."""
-    added = updated = unchanged = listings = 0
+    free meanwhile: see the module's doc). ``keep_rejected``: keep at most this many rejected
+    records and notices in the report, and count the rest (``on_batch`` sees every one)."""
+    added = updated = unchanged = listings = rejected_more = notices_more = 0
     rejected: list[Rejected] = []
     notices: list[Notice] = []
+    keep = keep_rejected if keep_rejected is not None else float("inf")
     pause = 0.0
     for batch in prefetch(batches(items, batch_size)):
         if pause:
@@ -233,11 +237,15 @@ def ingest(
         listings += store.apply(plan, now)
         pause = min(MAX_PAUSE, pause_share * (time.monotonic() - start))
         added, updated, unchanged = added + len(plan.new), updated + len(plan.changed), unchanged + plan.unchanged
-        rejected.extend(plan.rejected)
-        notices.extend(plan.notices)
+        room = max(0, int(min(keep - len(rejected), len(plan.rejected))))
+        rejected.extend(plan.rejected[:room])
+        rejected_more += len(plan.rejected) - room
+        room = max(0, int(min(keep - len(notices), len(plan.notices))))
+        notices.extend(plan.notices[:room])
+        notices_more += len(plan.notices) - room
         if on_batch:
             on_batch(plan)
-    return IngestReport(added, updated, unchanged, listings, tuple(rejected), tuple(notices))
+    return IngestReport(added, updated, unchanged, listings, tuple(rejected), tuple(notices), rejected_more, notices_more)
 
 
 # -- files (Hub.ingest_paths) ----------------------------------------------------------------
@@ -260,10 +268,17 @@ def ingest_files(
     *,
     max_bytes: int,
     on_progress: Callable[[IngestProgress], None] | None = None,
+    on_rejected: Callable[[Rejected], None] | None = None,
+    keep_rejected: int = REJECTS_KEPT,
 ) -> IngestReport:
     """Ingest files of any supported format (see ``broadsheet.sources.files``) through
-    ``add_papers(items, on_batch=...)``. A file that cannot be read, at all or part-way, is one
-    ``Rejected`` named after the file (what came before the damage lands), and the next file is read."""
+    ``add_papers(items, on_batch=..., keep_rejected=...)``. A file that cannot be read, at all or
+    part-way, is one ``Rejected`` named after the file (what came before the damage lands), and the
+    next file is read.
+
+    Memory does not grow with the files: papers stream through in batches, and of the rejected
+    records the report keeps the first ``keep_rejected`` per file (and every unreadable file),
+    counting the rest; ``on_rejected`` is called with every one as it comes (``--rejects``)."""
     from pathlib import Path
 
     from .sources.files import read_file_reporting
@@ -278,16 +293,26 @@ def ingest_files(
             total = add_reports(total, IngestReport(rejected=(Rejected(path.name, f"cannot open: {e}"),)))
             continue
         seen = rejected = 0
+        unreadable: list[Rejected] = []  # the file's own: always kept
         with raw:
 
             def progress(plan: BatchPlan) -> None:
                 nonlocal seen, rejected
                 seen += len(plan.new) + len(plan.changed) + plan.unchanged
                 rejected += len(plan.rejected)
+                for r in plan.rejected:
+                    if on_rejected:
+                        on_rejected(r)
+                    if r.source_ref == path.name:
+                        unreadable.append(r)
                 if on_progress:
                     on_progress(IngestProgress(str(path), min(raw.tell(), size), size, seen, rejected))
 
-            report = add_papers(read_file_reporting(raw, path.name, max_bytes=max_bytes), on_batch=progress)
+            reading = read_file_reporting(raw, path.name, max_bytes=max_bytes)
+            report = add_papers(reading, on_batch=progress, keep_rejected=keep_rejected)
+        missing = tuple(r for r in unreadable if r not in report.rejected)
+        if missing:
+            report = dataclasses.replace(report, rejected=report.rejected + missing, rejected_more=report.rejected_more - len(missing))
         total = add_reports(total, report)
     return total
 
@@ -300,4 +325,6 @@ def add_reports(a: IngestReport, b: IngestReport) -> IngestReport:
         a.listings_added + b.listings_added,
         a.rejected + b.rejected,
         a.notices + b.notices,
+        a.rejected_more + b.rejected_more,
+        a.notices_more + b.notices_more,
     )

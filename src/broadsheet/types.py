@@ -397,6 +397,10 @@ class IngestReport:
     listings_added: int = 0
     rejected: tuple[Rejected, ...] = ()
     notices: tuple[Notice, ...] = ()
+    # rejected records and notices beyond those kept above (an ingest of files keeps the first
+    # ``ingest.REJECTS_KEPT``, so that a file of a million bad lines is not a million objects)
+    rejected_more: int = 0
+    notices_more: int = 0
 
     @property
     def seen(self) -> int:

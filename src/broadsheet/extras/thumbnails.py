@@ -9,7 +9,8 @@ a PDF PDFium cannot render) the row says so, and the card shows the generated pi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -115,11 +116,12 @@ def make_thumbnails(
     PDFium cannot render gets a row saying so (its card stays the generated one). A failure to
     reach arXiv stops the run and writes nothing for that paper: the next run asks again."""
     report = ThumbnailReport()
-    todo = storage.thumbnails.lacking(since=since, arxiv_ids=arxiv_ids, limit=limit)
-    if not todo:
+    todo = _lacking(storage, since, arxiv_ids, limit)
+    first = next(todo, None)
+    if first is None:
         return report
     with edge() as client:
-        for pid, arxiv_id in todo:
+        for pid, arxiv_id in itertools.chain([first], todo):
             try:
                 image = client.get(pdf_url(settings, arxiv_id), {}, first_page_webp)
             except UnreadablePdf as e:
@@ -138,3 +140,21 @@ def make_thumbnails(
             if not keep_going(report):
                 break
     return report
+
+
+PAGE = 100  # papers read from the database at a time
+
+
+def _lacking(storage: Storage, since: date | None, arxiv_ids: Sequence[str] | None, limit: int) -> Iterator[tuple[int, str]]:
+    """The papers ``lacking`` names, up to ``limit``, read ``page`` at a time: each paper has its
+    row (made, missing or broken) before the next page is read, so each page is the next one in
+    order, and a backlog of a million listed papers is never one list in memory. (A paper of the
+    last page that still has no row is not read twice: the run would go round in circles.)"""
+    previous: set[int] = set()
+    while limit > 0:
+        rows = [r for r in storage.thumbnails.lacking(since=since, arxiv_ids=arxiv_ids, limit=min(PAGE, limit)) if r[0] not in previous]
+        if not rows:
+            return
+        previous = {pid for pid, _ in rows}
+        limit -= len(rows)
+        yield from rows

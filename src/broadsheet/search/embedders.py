@@ -218,6 +218,9 @@ class SentenceTransformerEmbedder:
         return []  # the model reads what it reads; passages are a feature of the default model
 
 
+UNKNOWN = "use minilm-int8, sentence-transformers:NAME, python:MODULE:CLASS or none"
+
+
 def make_embedder(spec: str) -> Embedder | None:
     """The embedder a setting names; None for ``none``."""
     if spec == "none":
@@ -226,9 +229,9 @@ def make_embedder(spec: str) -> Embedder | None:
         return LazyEmbedder(MiniLMOnnx.name, MiniLMOnnx.dim, MiniLMOnnx)
     if spec.startswith("sentence-transformers:"):
         return SentenceTransformerEmbedder(spec.split(":", 1)[1])
-    raise InvalidInputError(
-        f"unknown embedder {spec!r}: use minilm-int8, sentence-transformers:NAME or none"
-    )
+    if spec.startswith("python:"):
+        return _python_embedder(spec)()
+    raise InvalidInputError(f"unknown embedder {spec!r}: {UNKNOWN}")
 
 
 def embedder_name(spec: str) -> str | None:
@@ -240,7 +243,27 @@ def embedder_name(spec: str) -> str | None:
         return MiniLMOnnx.name
     if spec.startswith("sentence-transformers:"):
         return f"st:{spec.split(':', 1)[1]}"
-    raise InvalidInputError(f"unknown embedder {spec!r}: use minilm-int8, sentence-transformers:NAME or none")
+    if spec.startswith("python:"):
+        return _python_embedder(spec).name
+    raise InvalidInputError(f"unknown embedder {spec!r}: {UNKNOWN}")
+
+
+def _python_embedder(spec: str):  # noqa: ANN202 - a class satisfying Embedder
+    """``python:MODULE:CLASS``: an operator's own embedder, a class importable from MODULE with
+    ``name`` and ``dim`` as class attributes, made with no arguments (the tests' fast embedder
+    is one: ``python:embedder_fixture:HashEmbedder``)."""
+    import importlib
+
+    module, _, attr = spec.removeprefix("python:").partition(":")
+    if not module or not attr:
+        raise InvalidInputError(f"embedder {spec!r}: write python:MODULE:CLASS")
+    try:
+        found = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise InvalidInputError(f"embedder {spec!r}: cannot import {attr!r} from {module!r} ({e})") from e
+    if not isinstance(getattr(found, "name", None), str) or not isinstance(getattr(found, "dim", None), int):
+        raise InvalidInputError(f"embedder {spec!r}: {attr} has no class attributes name (str) and dim (int)")
+    return found
 
 
 def passages_key(model: str) -> str:

@@ -43,7 +43,7 @@ def evaluate_beir(
     import time
 
     from ..exceptions import InvalidInputError
-    from ..sources.beir import read_corpus, read_qrels, read_queries
+    from ..sources.beir import document_ids, line_of, read_corpus, read_qrels, read_queries
 
     qrels = read_qrels(folder, split)
     queries = {q: t for q, t in read_queries(folder).items() if q in qrels}
@@ -51,24 +51,30 @@ def evaluate_beir(
         raise InvalidInputError(f"{folder}: no queries with judgements in qrels/{split}.tsv")
     hub = open_hub()
     try:
-        ids: dict[str, str] = {}
-        hub.add_papers(read_corpus(folder, ids))
+        report = hub.add_papers(read_corpus(folder))
         if mode != "lexical":
             hub.index_embeddings()
         if fusion is not None:
             hub._search_engine().params = fusion  # noqa: SLF001 - a measuring tool
         hub.warm_up(wait=True)  # rank as a server does (same scores as FTS5, faster)
-        ndcg = recall = 0.0
+        # Rankings as corpus lines, mapped back to BEIR ids afterwards in one pass over the
+        # corpus: memory grows with the queries (100 hits each), not with the collection.
+        rankings: dict[str, list[int]] = {}
         started = time.perf_counter()
         for qid, text in queries.items():
             plain = as_plain_query(text)
             page = hub.search(plain, mode=mode, limit=100) if plain else None
-            ranking = [ids[h.paper.arxiv_id] for h in page.hits] if page else []
-            ndcg += ndcg_at(ranking, qrels[qid])
-            recall += recall_at(ranking, qrels[qid])
+            lines = (line_of(h.paper.arxiv_id) for h in page.hits) if page else ()
+            rankings[qid] = [n for n in lines if n is not None]
         elapsed = time.perf_counter() - started
     finally:
         hub.close()
+    ids = document_ids(folder, (n for ranking in rankings.values() for n in ranking))
+    ndcg = recall = 0.0
+    for qid, lines in rankings.items():
+        ranking = [ids[n] for n in lines]
+        ndcg += ndcg_at(ranking, qrels[qid])
+        recall += recall_at(ranking, qrels[qid])
     n = len(queries)
     return {
         "ndcg@10": round(ndcg / n, 4),
@@ -76,6 +82,6 @@ def evaluate_beir(
         "queries": n,
         "mode": mode,
         "split": split,
-        "documents": len(ids),
+        "documents": report.added + report.updated + report.unchanged,
         "ms_per_query": round(1000 * elapsed / n, 1),
     }

@@ -21,6 +21,7 @@ from ..exceptions import InvalidInputError
 from ..storage import Storage
 from ..storage.locks import Lock, holder_is_dead
 from ..types import EmbeddingStatus, IndexProgress, Paper, Query, SearchFilters, SearchHit, SearchPage
+from .backfill import Backfill, BackfillStatus
 
 if TYPE_CHECKING:
     from .background import BackgroundEmbedder
@@ -38,7 +39,8 @@ SEARCH_SORT_POOL = 1000  # the best results that a search sorted by date or upvo
 
 class Search:
     """Search over one database. ``exclusive(name)`` holds a lock across processes (``Hub.exclusive``):
-    one process at a time embeds in the background."""
+    one process at a time embeds in the background. ``worker`` names this process in the
+    embedding backfill (``host:pid:random``)."""
 
     def __init__(
         self,
@@ -46,9 +48,11 @@ class Search:
         storage: Storage,
         now: Callable[[], datetime],
         exclusive: Callable[[str], AbstractContextManager[Lock | None]],
+        worker: str,
     ) -> None:
         self.settings = settings
         self._storage = storage
+        self.backfill = Backfill(settings, storage, now, worker)  # embedding shared with other processes
         self._now = now
         self._exclusive = exclusive
         self.engine_built: SearchEngine | None = None
@@ -210,41 +214,30 @@ class Search:
         batch_size: int | None = None,
         keep_going: Callable[[int], bool] | None = None,
     ) -> int:
-        """See ``Hub.index_embeddings``."""
+        """See ``Hub.index_embeddings``. Every paper: a share of the backfill (``backfill.py``),
+        which any number of processes on any machines run together; given papers: at once."""
         engine = self.engine()
         embedder = self.embedder
         if embedder is None or not engine.semantic_available:
             return 0
-        import numpy as np
-
-        from .embedders import document_text, passages_key
+        if arxiv_ids is None:
+            return self.backfill.run(embedder, batch_size=batch_size, on_progress=on_progress, keep_going=keep_going)
+        from .backfill import embed_items
+        from .embedders import passages_key
 
         store = self._storage.vectors
-        among = list(self._storage.papers.ids_of(arxiv_ids).values()) if arxiv_ids is not None else None
+        among = list(self._storage.papers.ids_of(arxiv_ids).values())
         if among == []:
             return 0
         kinds = (embedder.name, passages_key(embedder.name))  # whole papers, then their long tails
-        if on_progress is None:
-            total = 0
-        else:
-            total = sum(store.count_stale(k) for k in kinds) if among is None else 2 * len(among)
+        total = 2 * len(among)
         size = batch_size or self.settings.index_batch_size
         embedded: set[int] = set()
         steps = 0
         for kind in kinds:
             after = 0
             while batch := store.stale(kind, size, after, among):
-                if kind == embedder.name:
-                    vectors = list(embedder.embed([document_text(b.title, b.abstract) for b in batch]))
-                else:  # k passages a paper (often none): embedded together, stored one row a paper
-                    texts = [embedder.tail_passages(b.title, b.abstract) for b in batch]
-                    every = [t for ts in texts for t in ts]  # at most ``size`` texts a call, like the papers
-                    flat = np.concatenate([embedder.embed(every[i : i + size]) for i in range(0, len(every), size)]) if every else None
-                    ends = np.cumsum([len(ts) for ts in texts])
-                    vectors = [
-                        flat[end - len(ts) : end] if flat is not None else np.empty((0, embedder.dim), np.float32)
-                        for ts, end in zip(texts, ends, strict=True)
-                    ]
+                vectors = embed_items(embedder, kind, batch, size)
                 store.put(kind, [(b.paper_id, b.content_hash, v) for b, v in zip(batch, vectors, strict=True)])
                 embedded.update(b.paper_id for b in batch)
                 steps, after = steps + len(batch), batch[-1].paper_id
@@ -253,6 +246,11 @@ class Search:
                 if keep_going is not None and not keep_going(len(batch)):
                     return len(embedded)
         return len(embedded)
+
+    def backfill_status(self) -> BackfillStatus | None:
+        """See ``Hub.backfill_status``."""
+        model = self.embedder_name()
+        return None if model is None else self.backfill.status(model)
 
     # -- embedding in the background (background.py) -------------------------------------------
 
@@ -279,7 +277,12 @@ class Search:
         with self._exclusive(EMBED_LOCK) as lock:
             if lock is None:
                 return None  # another process embeds
-            return self.index_embeddings(batch_size=batch, keep_going=counted)
+            engine = self.engine()
+            if self.embedder is None or not engine.semantic_available:
+                return 0
+            # A worker of the backfill like `broadsheet index`, but one that leaves the batches
+            # other workers hold to them instead of waiting for them.
+            return self.backfill.run(self.embedder, batch_size=batch, wait=False, keep_going=counted)
 
     def embedder_name(self) -> str | None:
         from .embedders import embedder_name

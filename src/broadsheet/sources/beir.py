@@ -1,13 +1,15 @@
 """BEIR-layout collections (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``), for
 evaluating search. Documents become papers with local ids ``beir-N`` (N = line number), since
-BEIR document ids can be any string; ``read_corpus`` returns the mapping back.
+BEIR document ids can be any string; ``document_ids`` maps the local ids a search returned back,
+reading the corpus again rather than keeping a map of every document (millions in the larger
+collections).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..exceptions import SourceError
@@ -17,8 +19,19 @@ from ._common import collapse_ws
 SOURCE = "beir"
 
 
-def read_corpus(folder: Path, ids: dict[str, str]) -> Iterator[SourceItem]:
-    """Papers from ``corpus.jsonl``; fills ``ids`` with local id → BEIR document id."""
+def local_id(line: int) -> str:
+    """The local paper id of the document on ``line`` (from 1) of ``corpus.jsonl``."""
+    return f"beir-{line}"
+
+
+def line_of(local: str) -> int | None:
+    """The corpus line of a local id made by ``local_id``; None for another id."""
+    head, _, n = local.partition("-")
+    return int(n) if head == "beir" and n.isdigit() else None
+
+
+def read_corpus(folder: Path, ids: dict[str, str] | None = None) -> Iterator[SourceItem]:
+    """Papers from ``corpus.jsonl``; fills ``ids`` (if given) with local id → BEIR document id."""
     path = folder / "corpus.jsonl"
     try:
         f = path.open(encoding="utf-8")
@@ -36,11 +49,30 @@ def read_corpus(folder: Path, ids: dict[str, str]) -> Iterator[SourceItem]:
             if not (title or body):
                 yield Rejected(ref, "empty document")
                 continue
-            local = f"beir-{n}"
-            ids[local] = doc_id
+            local = local_id(n)
+            if ids is not None:
+                ids[local] = doc_id
             # Many collections have no titles (FiQA, Quora, ...): a document keeps an empty one rather
             # than a made-up title that BM25 would weigh as one and the embedder would read twice.
             yield PaperData(arxiv_id=local, title=title, abstract=body, source=SOURCE, source_ref=ref)
+
+
+def document_ids(folder: Path, lines: Iterable[int]) -> dict[int, str]:
+    """The BEIR document id on each of these lines of ``corpus.jsonl`` (one pass over the file,
+    only those lines decoded): what a ranking of local ids maps back through."""
+    wanted = set(lines)
+    out: dict[int, str] = {}
+    path = folder / "corpus.jsonl"
+    try:
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if n in wanted:
+                    out[n] = str(json.loads(line)["_id"])
+                    if len(out) == len(wanted):
+                        break
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SourceError(f"{path}: {e}") from None
+    return out
 
 
 def read_queries(folder: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from .browse import BrowseStore
 from .community import CommunityStore
 from .digests import DigestStore
+from .embed_queue import EmbedQueue
 from .engine import create_db_engine, is_postgres, migrate, schema_version
 from .extras import ExtrasStore, FileThumbnailStore, ThumbnailStore
 from .fulltext import FullTextIndex
@@ -42,6 +43,7 @@ class Storage:
         self.fulltext = PgFullTextIndex(engine) if self.is_postgres else FullTextIndex(engine)
         self.papers = PaperStore(engine, self.fulltext)
         self.vectors = VectorStore(engine)
+        self.embed_queue = EmbedQueue(engine)  # the backfill's batches, claimed by workers anywhere
         # Nearest neighbours in the database: pgvector's HNSW (SQLite has no vector index).
         self.vector_search = PgVectorSearch(engine) if self.is_postgres else None
         self.sync_state = SyncStateStore(engine)

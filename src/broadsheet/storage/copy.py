@@ -19,6 +19,7 @@ from .schema import FTS_TABLE, embeddings, metadata, thumbnails
 from .vectors_pg import put_copied
 
 CHUNK = 2000  # rows per read and per target transaction
+PICTURE_CHUNK = 50  # ...of thumbnails: a rendered page is tens of kB (2,000 of them ~100 MB in memory)
 TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)  # parents before children
 FULLTEXT = "papers_fts"  # how the index shows in counts and progress
 
@@ -74,11 +75,16 @@ def copy_database(
     *,
     replace: bool = False,
     chunk: int = CHUNK,
+    picture_chunk: int = PICTURE_CHUNK,
     on_progress: Callable[[CopyProgress], None] | None = None,
 ) -> dict[str, int]:
     """Copy ``source`` into ``target`` (both migrated to the newest schema); return the rows per
     table. The target must be empty unless ``replace`` (then its rows are deleted first). Raises
-    StorageError when the counts differ afterwards."""
+    StorageError when the counts differ afterwards.
+
+    Memory stays flat whatever the size: every table is read as a stream (a server-side cursor on
+    PostgreSQL) ``chunk`` rows at a time, thumbnails (pictures) ``picture_chunk`` at a time, and
+    each chunk is written in its own transaction."""
     if source.engine.url == target.engine.url:
         raise InvalidInputError("copy-db: the source and the target are the same database")
     wanted = counts(source)
@@ -95,7 +101,7 @@ def copy_database(
         done = 0
         if on_progress:
             on_progress(CopyProgress(table.name, 0, wanted[table.name]))
-        for rows in _rows(source, table, chunk):
+        for rows in _rows(source, table, min(chunk, picture_chunk) if table is thumbnails else chunk):
             if table is thumbnails:  # files beside a SQLite database, rows on PostgreSQL
                 rows = target.thumbnails.stored_form(source.thumbnails.with_pictures(rows))
             with writer(target.engine).begin() as conn:

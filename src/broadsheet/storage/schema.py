@@ -317,6 +317,39 @@ embeddings = Table(
     Index("ix_embeddings_model_id", "model", "id"),
 )
 
+# The embedding backfill's work queue (migration 0011; docs/dev.md "Embedding across processes
+# and machines"). A batch is a range of paper ids that needed a vector of `model` (a model's name,
+# or its passages' key) when the plan was made; a worker claims one until `expires_at` (renewed
+# while it works), and marks it done in the transaction that writes its last vectors.
+embed_batches = Table(
+    "embed_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("first_id", Integer, nullable=False),
+    Column("last_id", Integer, nullable=False),
+    Column("papers", Integer, nullable=False),  # papers that needed a vector when planned
+    Column("worker", String(255)),
+    Column("claimed_at", DateTime),
+    Column("expires_at", DateTime),
+    Column("done_at", DateTime),
+    Column("written", Integer, nullable=False, server_default="0"),  # vectors its worker wrote
+    Index("ix_embed_batches_model_done", "model", "done_at"),
+)
+
+# Each `broadsheet index` (and background embedding pass) that took part in a backfill: how many
+# vectors it wrote and when it was last seen, for `broadsheet index --status` (rates, ETA).
+embed_workers = Table(
+    "embed_workers",
+    metadata,
+    Column("worker", String(255), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("written", Integer, nullable=False, server_default="0"),
+    Column("state", String(16), nullable=False),  # working, waiting, finished, failed
+)
+
 # Where a resumable job (an OAI-PMH harvest, a sync) stopped: a JSON blob per key.
 sync_state = Table(
     "sync_state",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select
 
 from .engine import chunks, is_postgres, writer
 from .schema import embeddings, papers
@@ -28,7 +28,6 @@ class VectorStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
-        self._pg = is_postgres(engine)  # PostgreSQL also keeps each whole vector as a pgvector
 
     def _stale_where(self, model: str):  # noqa: ANN202 - a SQLAlchemy clause
         e = embeddings.alias("e")
@@ -47,10 +46,15 @@ class VectorStore:
             return conn.execute(select(embeddings.c.id).where(embeddings.c.model == model).limit(1)).first() is not None
 
     def stale(
-        self, model: str, limit: int, after_id: int = 0, among: Sequence[int] | None = None
+        self,
+        model: str,
+        limit: int,
+        after_id: int = 0,
+        among: Sequence[int] | None = None,
+        until_id: int | None = None,
     ) -> list[ToEmbed]:
         """The next ``limit`` papers that need a vector, by paper id (resumable by ``after_id``);
-        only those ``among`` the given ids if any are given."""
+        only those ``among`` the given ids if any are given, and up to ``until_id`` if given."""
         join, where = self._stale_where(model)
         stmt = (
             select(papers.c.id, papers.c.content_hash, papers.c.title, papers.c.abstract)
@@ -61,6 +65,8 @@ class VectorStore:
         )
         if among is not None:
             stmt = stmt.where(papers.c.id.in_(list(among)))
+        if until_id is not None:
+            stmt = stmt.where(papers.c.id <= until_id)
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()
         return [ToEmbed(*r) for r in rows]
@@ -68,26 +74,25 @@ class VectorStore:
     def put(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
         """Store ``(paper_id, content_hash, vector)`` rows, replacing older vectors of those papers.
         A row may hold several vectors (a k×dim array: a paper's passages; k may be 0)."""
-        import numpy as np
-
         if not items:
             return
         with self._writer.begin() as conn:
-            conn.execute(
-                delete(embeddings).where(
-                    embeddings.c.model == model, embeddings.c.paper_id.in_([pid for pid, _, _ in items])
+            put_in(conn, model, items)
+
+    def stale_ranges(self, model: str, size: int) -> list[tuple[int, int, int]]:
+        """The papers that need a vector of ``model`` cut into runs of ``size`` by id: ``(first
+        id, last id, papers)`` each (what a backfill plans). Counted in the database (a window
+        over the ids), so a plan of millions of papers does not bring their ids into Python."""
+        join, where = self._stale_where(model)
+        ids = select(papers.c.id, ((func.row_number().over(order_by=papers.c.id) - 1) // size).label("run"))
+        runs = ids.select_from(join).where(where).subquery()
+        with self._engine.connect() as conn:
+            return [
+                (first, last, n)
+                for first, last, n in conn.execute(
+                    select(func.min(runs.c.id), func.max(runs.c.id), func.count()).group_by(runs.c.run).order_by(runs.c.run)
                 )
-            )
-            if self._pg:
-                put_rows(conn, model, items)
-                return
-            conn.execute(
-                insert(embeddings),
-                [
-                    {"paper_id": pid, "model": model, "content_hash": h, "vector": np.asarray(v, "<f4").tobytes()}
-                    for pid, h, v in items
-                ],
-            )
+            ]
 
     def blobs(self, models: Sequence[str], paper_ids: Sequence[int]) -> dict[str, dict[int, bytes]]:
         """The stored float32 blobs of these papers, per model (papers without one are left out):
@@ -143,3 +148,21 @@ class VectorStore:
         pids = np.fromiter((r[1] for r in rows), np.int64, len(rows))
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), dim)
         return rows[-1][0], pids, matrix
+
+
+def put_in(conn: Connection, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
+    """``VectorStore.put`` inside the caller's (writing) transaction: the paper's older vector of
+    ``model`` is deleted first, so a paper embedded again (a re-done batch) still has one row
+    (the ``(paper_id, model)`` key would refuse a second one anyway)."""
+    import numpy as np
+
+    if not items:
+        return
+    conn.execute(delete(embeddings).where(embeddings.c.model == model, embeddings.c.paper_id.in_([pid for pid, _, _ in items])))
+    if is_postgres(conn):
+        put_rows(conn, model, items)
+        return
+    conn.execute(
+        insert(embeddings),
+        [{"paper_id": pid, "model": model, "content_hash": h, "vector": np.asarray(v, "<f4").tobytes()} for pid, h, v in items],
+    )

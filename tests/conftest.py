@@ -4,11 +4,12 @@ Tests that read ``../shared/data`` use the ``shared_data`` fixture: it skips wit
 folder is absent, and fails instead when ``BROADSHEET_REQUIRE_SHARED=1`` (as in CI).
 
 Every test that opens a database takes it from ``db_url`` (or ``module_db_url``), which runs the
-test once per backend: SQLite (a file in the test's folder, copied from a migrated template) and PostgreSQL (a fresh database,
-copied from a migrated template, on the server named by ``BROADSHEET_TEST_POSTGRES_URL``;
-``.ci/postgres`` starts one). Without that variable the PostgreSQL runs skip with the reason, or
-fail under ``BROADSHEET_REQUIRE_SHARED=1`` (CI). ``-m "not postgresql"`` runs SQLite alone.
-"""
+test once per backend: SQLite (a file in the test's folder, copied from a migrated template) and
+PostgreSQL (a fresh database, copied from a migrated template, on the server named by
+``BROADSHEET_TEST_POSTGRES_URL``; ``.ci/postgres`` starts one). Without that variable the
+PostgreSQL runs skip with the reason, or fail under ``BROADSHEET_REQUIRE_SHARED=1`` (CI).
+``-m "not postgresql"`` runs SQLite alone. The slow tier (``@pytest.mark.slow``) is left out unless
+asked for (``-m slow``; pyproject.toml's ``addopts``)."""
 
 from __future__ import annotations
 

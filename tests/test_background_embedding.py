@@ -100,7 +100,12 @@ def test_worker_embeds_in_the_background_and_stops_cleanly(tmp_path: Path) -> No
             time.sleep(0.5)
     finally:
         worker.send_signal(signal.SIGINT)  # Ctrl+C
-        out, _ = worker.communicate(timeout=60)
+        try:
+            out, _ = worker.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()  # not left running (and found open by a later test) when it fails
+            worker.communicate()
+            raise
     assert worker.returncode == 0, out
     assert "embedding papers without a vector in the background" in out
     assert json.loads(_cli("info", "--json", db=db)[1])["embeddings"]["holder"] is None  # the lock was let go

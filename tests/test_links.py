@@ -111,6 +111,7 @@ class Served:
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()  # not left running (and found open by a later test)
                 raise RuntimeError("serve did not start:\n" + self.log.read_text())
             time.sleep(0.1)
 

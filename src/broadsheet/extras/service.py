@@ -50,10 +50,15 @@ class Extras:
         self._months: MonthTable | None = None
         self._months_lock = threading.Lock()
         self._background: BackgroundExtras | None = None
+        self._preloads: list[threading.Thread] = []
 
     def close(self) -> None:
         if self._background is not None:
             self._background.stop()
+        for thread in self._preloads:
+            # Before the Hub closes the storage: a preload still running would otherwise open a
+            # connection on the closed engine and leave it to the garbage collector.
+            thread.join()
 
     # -- thumbnails ----------------------------------------------------------------------------
 
@@ -113,7 +118,9 @@ class Extras:
         if wait:
             months.refresh()
         else:
-            threading.Thread(target=months.preload, name="broadsheet-months", daemon=True).start()
+            thread = threading.Thread(target=months.preload, name="broadsheet-months", daemon=True)
+            self._preloads.append(thread)
+            thread.start()
 
     def trend(self, query: str, filters: SearchFilters | None = None) -> Trend:
         from .trends import query_trend

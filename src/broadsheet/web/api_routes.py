@@ -9,12 +9,14 @@ counts responses the page cache serves.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .jsonresp import JSONResponse
@@ -43,6 +45,16 @@ TAGS = [
 
 def install(app: FastAPI) -> None:
     """Add the API, feed and BibTeX routes, the docs page, and the 401 handler for bad tokens."""
+    app.router.routes.extend(_routes())
+    app.add_exception_handler(api_v1.ApiAuthError, _unauthorized)
+    app.openapi_tags = TAGS
+
+
+@functools.cache
+def _routes() -> tuple[APIRoute, ...]:
+    """The routes, made once per process and shared by every app (as ``app._page_routes``: making
+    them is FastAPI's analysis of each endpoint's signature; they hold nothing of one app)."""
+    router = APIRouter()
     groups = [
         (hf_routes.ROUTES, "Hugging Face compatible", JSONResponse),
         (api_v1.ROUTES, "Broadsheet", JSONResponse),
@@ -50,7 +62,7 @@ def install(app: FastAPI) -> None:
     ]
     for routes, tag, response_class in groups:
         for path, methods, endpoint in routes:
-            app.add_api_route(
+            router.add_api_route(
                 path,
                 endpoint,
                 methods=methods,
@@ -58,15 +70,14 @@ def install(app: FastAPI) -> None:
                 response_class=response_class,
                 responses=_responses(path, methods),
             )
-    app.add_api_route(
+    router.add_api_route(
         "/api/docs",
         api_docs,
         methods=["GET"],
         response_class=HTMLResponse,
         include_in_schema=False,
     )
-    app.add_exception_handler(api_v1.ApiAuthError, _unauthorized)
-    app.openapi_tags = TAGS
+    return tuple(router.routes)  # type: ignore[arg-type]
 
 
 def _responses(path: str, methods: list[str]) -> dict[int | str, dict[str, Any]]:

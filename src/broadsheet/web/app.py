@@ -9,6 +9,7 @@ a few seconds (``cache.PageCache``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -16,8 +17,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import (
     HTMLResponse,
     PlainTextResponse,
@@ -168,16 +170,21 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(AccessLog)  # outermost: one line per request, cached, refused and failed ones too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api_routes.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
-    for path, methods, endpoint in [*library.ROUTES, *ROUTES]:
-        app.add_api_route(
-            path,
-            endpoint,
-            methods=methods,
-            response_class=HTMLResponse,
-            include_in_schema=False,
-        )
+    app.router.routes.extend(_page_routes())
     _install_error_pages(app)
     return app
+
+
+@functools.cache
+def _page_routes() -> tuple[APIRoute, ...]:
+    """The pages' routes, made once per process: FastAPI analyses every endpoint's signature when
+    a route is made (a quarter of a second for all of them, more on busy cores), and a route holds
+    nothing of one app (each endpoint finds the Hub in ``request.app.state``), so every app made in
+    the process (the tests make hundreds) shares them."""
+    router = APIRouter()
+    for path, methods, endpoint in [*library.ROUTES, *ROUTES]:
+        router.add_api_route(path, endpoint, methods=methods, response_class=HTMLResponse, include_in_schema=False)
+    return tuple(router.routes)  # type: ignore[arg-type]
 
 
 def _version() -> str:

@@ -177,6 +177,20 @@ def test_files_of_another_database_model_or_backup_are_rebuilt(db_url: str, tmp_
     assert restored.vector_of(pids[0]) is None  # the restored database has no vector of it
 
 
+def test_files_that_cannot_be_opened_are_rebuilt(db_url: str, tmp_path: Path) -> None:
+    """A published generation with a file missing or damaged (a disk error, an older build's
+    layout) is not retried for ever: it is rebuilt, and search by meaning comes back."""
+    hub, pids, rng = corpus(db_url, 200)
+    root = tmp_path / "idx"
+    assert mapped(hub, root).has_vectors()
+    generation = json.loads((root / "vectors.json").read_text())["generation"]
+    (root / f"vectors-{generation:06d}" / "ids.npy").unlink()
+    broken = mapped(hub, root)
+    assert broken.has_vectors() and "cannot be opened" in broken.problem_seen
+    assert json.loads((root / "vectors.json").read_text())["generation"] > generation
+    assert broken.search(broken.vector_of(pids[3]), 1)[0][0] == pids[3]
+
+
 CHILD = textwrap.dedent(
     """
     import datetime, sys, time

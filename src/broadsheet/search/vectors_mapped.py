@@ -104,6 +104,7 @@ class MappedVectorIndex:
         self._closed = False
         self.problem = ""  # why the files cannot serve, while they are rebuilt ("" once they serve)
         self.problem_seen = ""  # the last such reason, kept (tests, benchmarks)
+        self._unreadable = 0  # a published generation that failed to open (rebuilt)
 
     # ---- opening and following the files -------------------------------------------------
 
@@ -153,8 +154,17 @@ class MappedVectorIndex:
             return
         try:
             gen = open_generation(manifest.path)
-        except (OSError, ValueError) as e:  # removed between reading the manifest and opening: next time
-            log.info("vector index files: could not open %s (%s); trying again", manifest.path, e)
+        except (OSError, ValueError) as e:
+            again = self._files.current(NAME)
+            if again is None or again.generation != manifest.generation:  # replaced meanwhile: next time
+                log.info("vector index files: could not open %s (%s); trying again", manifest.path, e)
+                return
+            self._unreadable = manifest.generation  # damaged (or another build's layout): rebuilt
+            problem = self._mismatch(manifest)
+            log.warning("vector index files at %s: %s; rebuilding them", manifest.path, problem)
+            self.problem = self.problem_seen = problem
+            self._manifest_key = key
+            self._state = _State(None, None, Layer.empty(self.dim))
             return
         self._manifest_key, self.problem = key, ""
         meta = manifest.meta
@@ -166,6 +176,8 @@ class MappedVectorIndex:
     def _mismatch(self, manifest: Manifest) -> str:
         """Why these files cannot serve this database ("" when they can)."""
         meta = manifest.meta
+        if manifest.generation == self._unreadable:
+            return f"generation {manifest.generation} cannot be opened (a file missing or damaged)"
         if self._db_id is None:
             self._db_id = self._database_id()
         if meta.get("format") != FORMAT:

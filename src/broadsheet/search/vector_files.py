@@ -162,7 +162,7 @@ class Source:
 
 def build_base(
     tmp: Path, source: Source, model: str, passages_model: str, dim: int, upto: int, p_upto: int,
-    progress: Progress | None = None, nprobe_share: float = 0.3,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write a base into ``tmp`` from the database rows of ``model`` up to row ``upto`` (and of
     ``passages_model`` up to ``p_upto``), plus an empty delta. Returns counts for the manifest."""
@@ -220,7 +220,7 @@ def build_base(
     if n >= ANN_MIN:
         nlist = _build_ivf(tmp, dim, n, report)
     write_delta(tmp, Layer.empty(dim))
-    return {"vectors": n, "passage_papers": g, "passages": at, "nlist": nlist, "nprobe": max(1, round(nprobe_share * nlist))}
+    return {"vectors": n, "passage_papers": g, "passages": at, "nlist": nlist}
 
 
 def _write_keys(tmp: Path, ids_name: str, keys_name: str, rows_name: str) -> None:

@@ -61,8 +61,9 @@ FOLD_MIN = 20_000  # delta vectors from which the base is rebuilt ...
 FOLD_SHARE = 0.05  # ... or this share of the base, whichever is more
 SYNC_BUILD_MAX = 20_000  # vectors of an index built at once (more: in the background, search by words meanwhile)
 EXACT_MAX = 50_000  # allowed base papers scored exactly (more: the IVF with the filter)
-# Share of the IVF lists scanned per query: 0.3 found 0.986 of the exact top-10 after re-scoring on the
-# 100k stand-ins and 1.000 on the 1M (docs/benchmarks.md "Vector index as files"; not tuned lower yet).
+# Share of the IVF lists scanned per query (read at search time, so a change applies to built files):
+# 0.3 found 0.986 of the exact top-10 after re-scoring on the 100k stand-ins and 0.99 of the distinct
+# top-10 on the 1M, in 15 ms; 0.15 found 0.975, 0.06 0.946 (bench/ivf_probes.py, docs/benchmarks.md).
 NPROBE_SHARE = 0.3
 LOAD_CHUNK = 10_000
 SCORE_CHUNK = 65_536  # rows converted from float16 at a time by an exact scan
@@ -105,6 +106,7 @@ class MappedVectorIndex:
         self.problem = ""  # why the files cannot serve, while they are rebuilt ("" once they serve)
         self.problem_seen = ""  # the last such reason, kept (tests, benchmarks)
         self._unreadable = 0  # a published generation that failed to open (rebuilt)
+        self._nprobe = 0  # IVF lists a query scans; 0: NPROBE_SHARE of them (bench/ivf_probes.py sets it)
 
     # ---- opening and following the files -------------------------------------------------
 
@@ -285,7 +287,7 @@ class MappedVectorIndex:
             started = time.monotonic()
             with self._files.new_generation(NAME) as tmp:
                 counts = build_base(
-                    tmp, source, self.model, self._passages_model, self.dim, last, p_last, self._report, NPROBE_SHARE
+                    tmp, source, self.model, self._passages_model, self.dim, last, p_last, self._report
                 )
                 counts["delta"] = 0
                 published = self._files.publish(NAME, tmp, self._meta((last, last_paper, p_last, p_last_paper), counts))
@@ -342,7 +344,7 @@ class MappedVectorIndex:
             with self._files.new_generation(NAME) as tmp:
                 link_base(state.gen.path, tmp)
                 write_delta(tmp, delta)
-                counts = {k: v for k, v in current.meta.items() if k in ("vectors", "passage_papers", "passages", "nlist", "nprobe")}
+                counts = {k: v for k, v in current.meta.items() if k in ("vectors", "passage_papers", "passages", "nlist")}
                 counts["delta"] = len(delta)
                 self._files.publish(NAME, tmp, self._meta(marks, counts))
             self._files.remove_old(NAME)
@@ -402,7 +404,8 @@ class MappedVectorIndex:
         import faiss
 
         params = faiss.SearchParametersIVF()
-        params.nprobe = int(st.manifest.meta.get("nprobe") or 1) if st.manifest else 1
+        nlist = int(st.manifest.meta.get("nlist") or 1) if st.manifest else 1
+        params.nprobe = self._nprobe or max(1, round(NPROBE_SHARE * nlist))
         bits = None
         if wanted is not None:
             rows = base.rows_of(wanted)

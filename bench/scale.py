@@ -6,8 +6,8 @@ run, interleaved where it matters:
 
 1. One server (`broadsheet serve`): the time from process start to the first hybrid answer over
    HTTP and to the first *full-speed* one (probe queries polled until the server's CPU is idle,
-   then: the first probe from which on the rolling median of 5 stays within 1.5x the steady p50
-   measured next). A setup whose start wrote index files is started a second time (the start a
+   then: the first probe from which on the rolling median of 5 stays within 1.5x of the same
+   queries' times measured next, once warm; the probes' median per 5 s is printed too). A setup whose start wrote index files is started a second time (the start a
    restart gets). Memory of the process (``/proc/PID/smaps_rollup``: Rss, Pss, Private) after the
    warm-up, and its peak RSS (VmHWM).
 2. Latency: the queries of ``bench/search.py`` (2-4 title words of papers drawn with a fixed seed),
@@ -237,16 +237,26 @@ def probe_until_idle(
             return seen, float("nan")
 
 
-def full_speed_at(seen: list[tuple[float, float]], steady_p50: float) -> float:
-    """The first probe time from which the rolling median of 5 probes stays ≤ 1.5x the steady p50."""
+def full_speed_at(seen: list[tuple[float, float]], steady: list[float]) -> float:
+    """The first probe time from which the rolling median of 5 probes, each over the same query's
+    time once warm (``steady``: the latency phase's, in probe order), stays ≤ 1.5."""
+    ratios = [ms / steady[i % len(steady)] for i, (_, ms) in enumerate(seen)]
     ok_from = None
     for i in range(len(seen) - 4):
-        med = statistics.median(ms for _, ms in seen[i : i + 5])
-        if med <= 1.5 * steady_p50:
+        med = statistics.median(ratios[i : i + 5])
+        if med <= 1.5:
             ok_from = seen[i][0] if ok_from is None else ok_from
         else:
             ok_from = None
     return ok_from if ok_from is not None else float("nan")
+
+
+def buckets(seen: list[tuple[float, float]], width: float = 5.0) -> str:
+    """The probes' median latency per ``width`` seconds since start, e.g. ``0-5 s: 812``."""
+    groups: dict[int, list[float]] = {}
+    for at, ms in seen:
+        groups.setdefault(int(at // width), []).append(ms)
+    return ", ".join(f"{k * width:.0f}-{(k + 1) * width:.0f} s: {statistics.median(v):.0f}" for k, v in sorted(groups.items()))
 
 
 def latencies(server: Server, client: httpx.Client, raw: sqlite3.Connection, queries: list[str]) -> dict[str, list[float]]:
@@ -408,9 +418,10 @@ def run_setup(name: str, overrides: dict[str, str], args: argparse.Namespace, db
 
     # 2. latency
     times = latencies(server, client, raw, queries)
-    steady = statistics.median(times["hybrid"])
     for i, (up, seen, idle) in enumerate(starts):
-        print(f"  start {i + 1}: full-speed hybrid (rolling median of 5 ≤ 1.5x p50 {steady:.1f} ms) from {full_speed_at(seen, steady):.1f} s", flush=True)
+        warm = times["hybrid"][-len(probes):]  # the probes are the last queries
+        print(f"  start {i + 1}: full-speed hybrid (rolling median of 5 probes ≤ 1.5x the same queries once warm) "
+              f"from {full_speed_at(seen, warm):.1f} s; probes by 5 s (median ms): {buckets(seen)}", flush=True)  # fmt: skip
     base = statistics.median(times["raw FTS5"])
     print(f"  latency over HTTP, {len(queries)} queries (load {load()}):")
     print("  | what | p50 ms | p99 ms | p50 ratio to raw FTS5 |\n  |---|---|---|---|")

@@ -145,3 +145,62 @@ def test_a_mute_marks_only_that_members_cards(backend: str, hubs: tuple[Hub, Hub
     assert "hidden by your mutes" in ada.get(page)
     assert bob.get(page) == shown  # bob's page is unchanged
     assert "hidden by your mutes" not in shown
+
+
+@pytest.fixture
+def cached_hubs(db_url: str) -> Iterator[tuple[Hub, Hub]]:
+    first = site_hub(db_url, Clock(NOW), page_cache_seconds=10.0)
+    first.create_user("bob", PASSWORD)
+    second = hub_at(db_url, Clock(NOW), embedder="none", page_cache_seconds=10.0)
+    yield first, second
+    second.close()
+    first.close()
+
+
+def _retitle(hub: Hub, arxiv_id: str, title: str) -> None:
+    """Change a paper's title behind the Hub's back (no data version bump): whoever still sees
+    the old title was served a kept page."""
+    from sqlalchemy import update
+
+    from broadsheet.storage.schema import papers
+
+    with hub._storage.engine.begin() as conn:  # noqa: SLF001
+        conn.execute(update(papers).where(papers.c.arxiv_id == arxiv_id).values(title=title))
+
+
+def test_a_members_page_is_kept_for_that_member_only(backend: str, cached_hubs: tuple[Hub, Hub]) -> None:
+    one, two = cached_hubs
+    ada, bob = Client(two), Client(two)
+    ada.login("ada")
+    bob.login("bob")
+    assert 'class="who">ada' in ada.get("/")
+    _retitle(one, TOP, "A title changed behind the caches")
+    mine = ada.get("/")
+    assert "A title changed behind the caches" not in mine  # ada's page came from memory ...
+    assert 'class="who">ada' in mine and 'class="who">bob' not in mine
+    theirs = bob.get("/")
+    assert "A title changed behind the caches" in theirs  # ... bob's was built for bob
+    assert 'class="who">bob' in theirs and 'class="who">ada' not in theirs
+    one.add_papers([paper("2611.07779", title="Anything new"), ListingData("2611.07779", DAYS[0])])
+    assert "A title changed behind the caches" in ada.get("/")  # a write: built afresh
+
+
+def test_a_kept_member_page_carries_each_sessions_token_and_ends_with_the_session(
+    backend: str, cached_hubs: tuple[Hub, Hub]
+) -> None:
+    _, two = cached_hubs
+    first, second = Client(two), Client(two)
+    first.login("ada")
+    second.login("ada")
+    one_page, other_page = first.get("/papers/trending"), second.get("/papers/trending")
+    assert set(re.findall(r'name="csrf_token" value="([^"]+)"', one_page)) == {first.token}
+    assert set(re.findall(r'name="csrf_token" value="([^"]+)"', other_page)) == {second.token} != {first.token}
+    first.get("/papers/trending")
+    session = first.http.cookies.get("bs_session")
+    first.post("/logout", {})
+    stale = TestClient(create_app(two), follow_redirects=False)
+    stale.cookies.set("bs_session", session)
+    stale.cookies.set("bs_csrf", second.http.cookies.get("bs_csrf"))
+    html = stale.get("/papers/trending").text
+    assert "Log out" not in html and "Log in" in html  # the ended session gets no member's page
+    assert "Log out" in second.get("/papers/trending")  # the other session lives on

@@ -213,8 +213,8 @@ class Settings:
     )
     page_cache_seconds: float = _setting(
         10.0,
-        "Seconds a page for visitors who are not logged in may be served whole from memory (0: never). "
-        "Any write (a vote, a comment, an ingest, by any process) shows at once: pages are keyed by the data version.",
+        "Seconds a page may be served whole from memory (0: never): one copy for visitors who are not logged in, "
+        "one per member. Any write (a vote, a save, a comment, an ingest, by any process) shows at once: pages are keyed by the data version.",
     )
 
     # -- email digests (`broadsheet digest ...`, `broadsheet worker`; docs/dev.md "Digests") --

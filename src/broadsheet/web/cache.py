@@ -14,6 +14,7 @@ for the page cache (``page_cache_seconds``), which also skips the app and the se
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -23,7 +24,7 @@ from typing import Generic, TypeVar
 from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .security import SESSION_COOKIE
+from .security import CSRF_COOKIE, SESSION_COOKIE
 
 V = TypeVar("V")
 DATA_TTL = 3600.0  # entries keyed by the data version: the time-to-live only makes room
@@ -89,46 +90,77 @@ def cached(
 
 CACHEABLE_PREFIXES = ("/papers/", "/authors/", "/categories/", "/search")
 Page = tuple[int, list[tuple[bytes, bytes]], bytes]
+TOKEN_PLACEHOLDER = b"\x00csrf-token\x00"
+_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
 class PageCache:
-    """ASGI middleware: GET pages for visitors without a session, served from memory.
+    """ASGI middleware: GET pages served whole from memory, for ``ttl`` seconds and while the data
+    version (and the minute: rankings are "as of now") is the one they were built at.
 
-    Such pages are the same for every anonymous visitor (they carry no CSRF token: nothing an
-    anonymous visitor can post from them is done without logging in first). Only 200 responses
-    that set no cookie are kept.
+    A page for a visitor who is not logged in is the same for every such visitor (it carries no
+    CSRF token: nothing an anonymous visitor can post from it is done without logging in first).
+    A member's page is kept per member: the session is checked on every request (a lookup, as
+    the page itself would make; the viewer found is handed on to it), and the page's CSRF token,
+    which is the same for a session and CSRF cookie, is stored as a placeholder and put back for
+    the session asking. Everything a member does that changes their pages (votes, saves, follows,
+    mutes, dismissals) bumps the data version, so their next page is built afresh. Only 200
+    responses that set no cookie are kept, and none a handler marks ``no_page_cache`` (For you,
+    which changes as its models warm up).
     """
 
-    def __init__(self, app: ASGIApp, *, ttl: float, size: int = 500) -> None:
+    def __init__(self, app: ASGIApp, *, ttl: float, size: int = 2000) -> None:
         self.app = app
         self.cache: TtlCache[Page] = TtlCache(size, ttl)
 
     @staticmethod
-    def _cacheable(scope: Scope) -> bool:
+    def _cookies(scope: Scope) -> dict[str, str] | None:
+        """The request's cookies, or None if it is not a cacheable page request."""
         if scope["type"] != "http" or scope["method"] != "GET":
-            return False
+            return None
         path = scope["path"]
         if path != "/" and not path.startswith(CACHEABLE_PREFIXES):
-            return False
+            return None
+        cookies: dict[str, str] = {}
         for name, value in scope["headers"]:
-            if name == b"cookie" and SESSION_COOKIE.encode() + b"=" in value:
-                return False
-        return True
+            if name == b"cookie":
+                for part in value.decode("latin-1").split(";"):
+                    key, _, val = part.strip().partition("=")
+                    cookies[key] = val
+        return cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.cache.ttl <= 0 or not self._cacheable(scope):
+        cookies = None if self.cache.ttl <= 0 else self._cookies(scope)
+        if cookies is None:
             await self.app(scope, receive, send)
             return
+        token = b""
+        member = None
+        session = cookies.get(SESSION_COOKIE, "")
+        if session:
+            csrf = cookies.get(CSRF_COOKIE, "")
+            if not _COOKIE_VALUE.fullmatch(csrf):
+                await self.app(scope, receive, send)  # the page gives them a CSRF cookie: not kept
+                return
+            app_state = scope["app"].state
+            viewer = app_state.hub.user_for_session(session)
+            scope.setdefault("state", {})["viewer"] = viewer  # deps.get_viewer: no second lookup
+            if viewer is None:
+                await self.app(scope, receive, send)
+                return
+            member = viewer.id
+            token = app_state.csrf.token_for(csrf, session).encode()
         # The host is part of the key: without base_url a page's absolute links follow it.
         host = next((v for k, v in scope["headers"] if k == b"host"), b"")
-        key = (scope.get("scheme", "http"), host, scope["path"], scope["query_string"])
+        key = (scope.get("scheme", "http"), host, scope["path"], scope["query_string"], member)
         version = page_version(scope)  # read first: a write during rendering makes the entry stale
         hit = self.cache.get(key, version)
         if hit is not None:
             status, headers, body = hit
-            await send(
-                {"type": "http.response.start", "status": status, "headers": headers}
-            )
+            if token:
+                body = body.replace(TOKEN_PLACEHOLDER, token)
+                headers = [(k, str(len(body)).encode() if k == b"content-length" else v) for k, v in headers]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         start: dict[str, object] = {}
@@ -139,10 +171,14 @@ class PageCache:
                 start.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body") and start.get("status") == 200:
+                if not message.get("more_body") and start.get("status") == 200 and not scope["state"].get("no_page_cache"):
                     headers = list(start.get("headers", []))  # type: ignore[call-overload]
                     if not any(name.lower() == b"set-cookie" for name, _ in headers):
-                        self.cache.put(key, version, (200, headers, b"".join(chunks)))
+                        body = b"".join(chunks)
+                        if token:
+                            body = body.replace(token, TOKEN_PLACEHOLDER)
+                            headers = [(k, str(len(body)).encode() if k == b"content-length" else v) for k, v in headers]
+                        self.cache.put(key, version, (200, headers, body))
             await send(message)
 
         await self.app(scope, receive, capture)

@@ -32,6 +32,7 @@ def _window(window: str) -> str:
 
 
 def for_you_page(request: Request, hub: Any, user: User, window: str = "week", **extra: Any) -> HTMLResponse:
+    request.state.no_page_cache = True  # it changes as its models warm up, without a write
     page = hub.recommend(user, window=_window(window), limit=PAGE_SIZE)
     kind = {"today": "date", "week": "week", "month": "month"}[window]
     follows = hub.get_follows(user)

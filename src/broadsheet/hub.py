@@ -165,6 +165,12 @@ class Hub:
     def _changed(self) -> None:
         self._storage.version.bump(self._now())
 
+    def _and_changed(self, result: T) -> T:
+        """``result``, after marking the data changed: for a member's own writes (follows, mutes,
+        dismissals, admin rights), which change only their pages (kept per member: web/cache.py)."""
+        self._changed()
+        return result
+
     def now(self) -> datetime:
         """The Hub's clock (UTC, naive): what rankings are "as of" (tests set it)."""
         return self._now()
@@ -611,7 +617,7 @@ class Hub:
         return self._members.get_user(name)
 
     def set_admin(self, name: str, is_admin: bool) -> User:
-        return self._members.set_admin(name, is_admin)
+        return self._and_changed(self._members.set_admin(name, is_admin))
 
     def log_in(self, login: str, password: str) -> tuple[User, str]:
         """Check a name (or email) and password; return the user and a new session token.
@@ -909,7 +915,7 @@ class Hub:
         return self._private_feeds().follows(user)
 
     def dismiss(self, user: User, arxiv_id: str, on: bool = True) -> tuple[Paper, bool]:
-        return self._dismissals().set(user, arxiv_id, on)
+        return self._and_changed(self._dismissals().set(user, arxiv_id, on))
 
     def dismissed(self, user: User) -> set[str]:
         return self._dismissals().arxiv_ids(user)
@@ -953,10 +959,10 @@ class Hub:
     # -- personal feed: follows and mutes (personal/interests.py, personal/mutes.py) -----------
 
     def follow(self, user: User, kind: str, value: str) -> Interest:
-        return _interests.add(self._storage, "follow", user, kind, value, now=self._now())
+        return self._and_changed(_interests.add(self._storage, "follow", user, kind, value, now=self._now()))
 
     def mute(self, user: User, kind: str, value: str) -> Interest:
-        return _interests.add(self._storage, "mute", user, kind, value, now=self._now())
+        return self._and_changed(_interests.add(self._storage, "mute", user, kind, value, now=self._now()))
 
     def get_follows(self, user: User, kind: str | None = None) -> list[Interest]:
         return _interests.listed(self._storage, "follow", user, kind)
@@ -965,16 +971,16 @@ class Hub:
         return _interests.listed(self._storage, "mute", user, kind)
 
     def unfollow(self, user: User, follow_id: int) -> None:
-        return _interests.remove(self._storage, "follow", user, follow_id)
+        return self._and_changed(_interests.remove(self._storage, "follow", user, follow_id))
 
     def unmute(self, user: User, mute_id: int) -> None:
-        return _interests.remove(self._storage, "mute", user, mute_id)
+        return self._and_changed(_interests.remove(self._storage, "mute", user, mute_id))
 
     def unfollow_value(self, user: User, kind: str, value: str) -> bool:
-        return _interests.remove_value(self._storage, "follow", user, kind, value)
+        return self._and_changed(_interests.remove_value(self._storage, "follow", user, kind, value))
 
     def unmute_value(self, user: User, kind: str, value: str) -> bool:
-        return _interests.remove_value(self._storage, "mute", user, kind, value)
+        return self._and_changed(_interests.remove_value(self._storage, "mute", user, kind, value))
 
     def find_interest(self, what: str, user: User | None, kind: str, value: str) -> Interest | None:
         return _interests.find(self._storage, what, user, kind, value)

@@ -132,3 +132,27 @@ def test_the_search_index_in_memory_and_the_database_count_the_same(hub, db_url:
     for q in queries:
         assert hub.trend(q) == in_db.trend(q), q
     assert hub._search_engine().matching_ids(parse_query("diffusion")) is not None  # the memory path was taken
+
+
+def test_the_month_table_reads_days_and_months_as_python_dates_give_them(db_url: str) -> None:
+    """The day ordinals and months are computed by the database and numpy (no Python date per
+    paper): they must be what ``date.toordinal`` and the calendar say, on both backends."""
+    from sqlalchemy import select
+
+    from broadsheet.extras.trends import NO_DAY, MonthTable
+    from broadsheet.storage.schema import papers
+
+    h = hub_at(db_url, embedder="none")
+    days = [date(1991, 8, 14), date(1999, 12, 31), date(2000, 2, 29), date(2000, 3, 1), date(2024, 12, 31), date(2025, 1, 1)]
+    h.add_papers([paper(f"2501.{n:05d}", published=d, external_upvotes=n) for n, d in enumerate(days, 1)])
+    h.add_papers([paper("2501.00099", published=None)])
+    with h._storage.engine.connect() as conn:  # noqa: SLF001
+        ids = dict(conn.execute(select(papers.c.arxiv_id, papers.c.id)).all())
+    table = MonthTable(h._storage)  # noqa: SLF001
+    table.refresh()
+    for n, d in enumerate(days, 1):
+        i = ids[f"2501.{n:05d}"]
+        assert (table.day[i], table.month[i], table.upvotes[i]) == (d.toordinal(), d.year * 12 + d.month - 1, n)
+    undated = ids["2501.00099"]
+    assert (table.day[undated], table.month[undated]) == (NO_DAY, -1)
+    h.close()

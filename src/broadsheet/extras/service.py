@@ -113,7 +113,7 @@ class Extras:
             return self._months
 
     def warm_up(self, *, wait: bool = False) -> None:
-        """Load the trend charts' month table (about a second per 100k papers), in a thread unless ``wait``."""
+        """Load the trend charts' month table (about a tenth of a second per 100k papers), in a thread unless ``wait``."""
         months = self.month_table()
         if wait:
             months.refresh()

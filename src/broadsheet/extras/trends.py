@@ -3,7 +3,7 @@
 The database gives the matching ids from its indexes (``storage/trends.py``); ``MonthTable``, a
 compact in-memory copy of every paper's publication day and upvotes (16 bytes a paper: 1.6 MB
 per 100k), turns them into counts per month with two ``np.bincount``. It is loaded
-on first use (about a quarter of a second per 100k papers) and brought up to date before each
+on first use (about a tenth of a second per 100k papers, 1.0 s at 1M against 2.3 s with a Python date per row) and brought up to date before each
 chart with the papers changed since (``papers.last_changed``, an index lookup), as the search's
 in-memory index is. Hidden papers (an index on ``papers.hidden``) and local votes (one grouped
 scan of ``votes``) are read per chart: neither touches ``last_changed``.
@@ -28,7 +28,8 @@ from ..types import Query, SearchFilters, Trend
 if TYPE_CHECKING:
     from ..storage import Storage
 
-NO_DAY = np.iinfo(np.int32).min
+NO_DAY = np.iinfo(np.int32).min  # storage/trends.py's NO_DAY
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # Query filters this module does not look up itself (an organization's papers): the ids that pass
 # them come from the full-text index's ``allowed_ids``, which every filter of the search obeys.
 OTHER_FILTERS = ("organizations",)
@@ -56,8 +57,8 @@ class MonthTable:
                 return  # nothing written since (each batch's time is read under the writer lock)
             # From the newest time seen on, that time included: a batch written at that time may
             # have committed after the last look (one batch read twice at most).
-            for rows in store.dated_papers(self._seen if self._loaded else None):
-                self._put(rows)
+            for ids, days, upvotes in store.dated_papers(self._seen if self._loaded else None):
+                self._put(ids, days, upvotes)
             self._seen, self._loaded = last, True
 
     def preload(self) -> None:
@@ -68,8 +69,7 @@ class MonthTable:
         except Exception as e:  # noqa: BLE001
             log.warning("loading the trend charts' table failed: %s", e)
 
-    def _put(self, rows: list[tuple[int, date | None, int]]) -> None:
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    def _put(self, ids: np.ndarray, days: np.ndarray, upvotes: np.ndarray) -> None:
         if not len(ids):
             return
         if ids.max() >= len(self.day):
@@ -77,9 +77,12 @@ class MonthTable:
             self.day = np.concatenate([self.day, np.full(size - len(self.day), NO_DAY, dtype=np.int32)])
             self.month = np.concatenate([self.month, np.full(size - len(self.month), -1, dtype=np.int32)])
             self.upvotes = np.concatenate([self.upvotes, np.zeros(size - len(self.upvotes), dtype=np.int64)])
-        self.day[ids] = [r[1].toordinal() if r[1] else NO_DAY for r in rows]
-        self.month[ids] = [r[1].year * 12 + r[1].month - 1 if r[1] else -1 for r in rows]
-        self.upvotes[ids] = [r[2] or 0 for r in rows]
+        known = days != NO_DAY
+        # year * 12 + month - 1, from the ordinal: days since 1970-01-01 as numpy dates, to months
+        since_1970 = np.where(known, days - EPOCH_ORDINAL, 0).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        self.day[ids] = days
+        self.month[ids] = np.where(known, since_1970 + 1970 * 12, -1)
+        self.upvotes[ids] = upvotes
 
     def counts(self, ids: list[int] | np.ndarray | None, since: date | None = None, until: date | None = None) -> list[tuple[str, int, int]]:
         """``(YYYY-MM, papers, upvotes)`` of the visible, dated papers among ``ids`` (None: all)."""

@@ -7,13 +7,16 @@ and category tables."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, func, or_, select, type_coerce
+from sqlalchemy import Engine, Integer, String, func, literal_column, or_, select, type_coerce
 
 from ..types import Query
 from .engine import chunks
+
+NO_DAY = -(2**31)  # a paper without a publication day (the month table's int32 minimum)
 from .fulltext import FullTextIndex
 from .schema import organizations, paper_authors, paper_categories, papers, votes
 
@@ -56,19 +59,37 @@ class TrendStore:
     def last_change(self) -> datetime | None:
         return self._fulltext.last_change()
 
-    def dated_papers(self, changed_since: datetime | None = None, chunk: int = 20_000) -> Iterator[list[tuple[int, date | None, int]]]:
-        """``(id, published, external upvotes)`` of every paper (or of those changed at or after
-        ``changed_since``), in chunks."""
-        q = select(papers.c.id, papers.c.published, papers.c.external_upvotes)
+    def dated_papers(self, changed_since: datetime | None = None, chunk: int = 50_000) -> Iterator[tuple[Any, Any, Any]]:
+        """``(ids, days, upvotes)`` of every paper (or of those changed at or after
+        ``changed_since``), in chunks of numpy arrays: the day as a proleptic ordinal
+        (``date.toordinal``; ``NO_DAY`` when unknown) computed by the database, so a million
+        papers load without a Python date each."""
+        import numpy as np
+
+        if self._engine.dialect.name == "sqlite":  # julianday('0001-01-01') is 1721425.5
+            ordinal = "CAST(julianday(published) - 1721424.5 AS INTEGER)"
+        else:
+            ordinal = "(published - DATE '0001-01-01') + 1"
+        day = literal_column(f"COALESCE({ordinal}, {NO_DAY})", Integer)
+        q = select(papers.c.id, day, func.coalesce(papers.c.external_upvotes, 0))
         if changed_since is not None:
             # SQLite compares the stored text, written by the driver as str(datetime) ("12:00:00"
             # without microseconds when they are 0), so the bound value is that text too.
             bound: Any = str(changed_since) if self._engine.dialect.name == "sqlite" else changed_since
             q = q.where(type_coerce(papers.c.last_changed, String) >= bound if isinstance(bound, str) else papers.c.last_changed >= bound)
+        # Straight from the driver's cursor: SQLAlchemy's rows cost more than the query here.
+        compiled = q.compile(dialect=self._engine.dialect)
+        params = compiled.construct_params()
+        bound = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params  # type: ignore[union-attr]
         with self._engine.connect() as conn:
-            result = conn.execution_options(yield_per=chunk).execute(q)
-            for part in result.partitions(chunk):
-                yield [(r[0], r[1] if not isinstance(r[1], str) else date.fromisoformat(r[1]), r[2]) for r in part]
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(compiled), bound)
+                while part := cursor.fetchmany(chunk):
+                    table = np.fromiter(chain.from_iterable(part), np.int64, 3 * len(part)).reshape(-1, 3)
+                    yield table[:, 0], table[:, 1], table[:, 2]
+            finally:
+                cursor.close()
 
     def local_votes(self, among: list[int] | None = None) -> list[tuple[int, int]]:
         """``(paper id, local votes)`` of voted papers (of ``among`` when given)."""

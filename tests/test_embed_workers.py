@@ -345,3 +345,18 @@ def test_a_second_planner_works_on_the_first_plan(db_url: str) -> None:
     assert storage.embed_queue.plan(ranges, Clock()()) == 16
     assert storage.embed_queue.plan(ranges, Clock()()) == 16  # the plan that stands
     assert storage.embed_queue.open_batches(KINDS) == 16  # not planned twice
+
+
+def test_distinct_ids_count_each_paper_once_in_a_bit_each() -> None:
+    import random
+
+    from broadsheet.search.backfill import DistinctIds
+
+    seen = DistinctIds()
+    rng = random.Random(7)
+    ids = [rng.randrange(1, 3_000_000) for _ in range(20_000)]
+    seen.update(ids[:10_000])
+    seen.update(ids[5_000:])
+    seen.update([1, 1, 2])
+    assert len(seen) == len(set(ids) | {1, 2})
+    assert len(seen._bits) <= 3_000_000 // 8 * 2  # noqa: SLF001 - a bit per id, grown by doubling

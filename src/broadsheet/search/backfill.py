@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -79,6 +79,28 @@ class BackfillStatus:
     @property
     def live_workers(self) -> int:
         return sum(1 for w in self.workers if w.live)
+
+
+class DistinctIds:
+    """How many distinct paper ids were added, in a bit per id: a set of a million ints holds
+    ~60 MB, this ~125 KB (ids are row ids, dense from 1)."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._count = 0
+
+    def update(self, ids: Iterable[int]) -> None:
+        bits = self._bits
+        for i in ids:
+            byte, bit = divmod(i, 8)
+            if byte >= len(bits):
+                bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+            if not bits[byte] >> bit & 1:
+                bits[byte] |= 1 << bit
+                self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
 
 
 def embed_items(embedder: Embedder, kind: str, batch: Sequence[ToEmbed], size: int) -> list[np.ndarray]:
@@ -137,7 +159,7 @@ class Backfill:
         total = sum(vectors.count_stale(m) for m in models) if on_progress else 0
         queue.join(self.worker, embedder.name, self._now())
         before = queue.written(embedder.name)  # by the other workers: the progress shown is everyone's
-        embedded: set[int] = set()
+        embedded = DistinctIds()  # the papers this worker embedded
         mine = 0
         stop = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(stop, lease), name="broadsheet-embed-lease", daemon=True)
@@ -183,7 +205,7 @@ class Backfill:
         embedder: Embedder,
         size: int,
         lease: timedelta,
-        embedded: set[int],
+        embedded: DistinctIds,
         keep_going: Callable[[int], bool] | None,
     ) -> tuple[int, bool]:
         """Embed what the claimed range still needs, ``size`` papers a transaction; returns the

@@ -300,7 +300,7 @@ class Search:
             return 0
         if arxiv_ids is None:
             return self.backfill.run(embedder, batch_size=batch_size, on_progress=on_progress, keep_going=keep_going)
-        from .backfill import embed_items
+        from .backfill import DistinctIds, embed_items
         from .embedders import passages_key
 
         store = self._storage.vectors
@@ -310,7 +310,7 @@ class Search:
         kinds = (embedder.name, passages_key(embedder.name))  # whole papers, then their long tails
         total = 2 * len(among)
         size = batch_size or self.settings.index_batch_size
-        embedded: set[int] = set()
+        embedded = DistinctIds()
         steps = 0
         for kind in kinds:
             after = 0

@@ -211,6 +211,21 @@ def _until(check, seconds: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def test_background_warming_builds_nothing_until_a_member_has_a_for_you(hub) -> None:
+    """No member saved, followed or upvoted anything: nobody has a For you, so the warmer builds
+    no window (at a big hub's start it would take a core from the first searches); the first
+    save and the next pass build them."""
+    fy = hub._for_you
+    assert hub.start_background_recommendations()
+    _until(lambda: fy._warmer.passes >= 1)
+    assert fy._warmer.error is None and fy.builds == 0
+    carol = hub.create_user("carol", "correct horse battery")
+    _save(hub, carol, "2610.00001")
+    fy.wake()
+    _until(lambda: fy.builds == 3)
+    hub.close()
+
+
 def test_background_warming_builds_the_window_after_an_ingest_and_a_save_rebuilds_nothing(hub) -> None:
     """What `serve` and `worker` run: after an ingest the current windows' features are built
     without a request, so the next request builds nothing; a save (the Hub's write counter moves,

@@ -183,7 +183,11 @@ class ForYou:
     def warm(self) -> int:
         """Build the features of the current windows (``today``, ``week``, ``month`` ending on
         the default day) that are not cached yet; return how many were built. What the
-        background warmer runs after new papers arrive, so that no member waits for a build."""
+        background warmer runs after new papers arrive, so that no member waits for a build;
+        nothing while no member has saved, followed or upvoted anything (a first request builds
+        what it needs)."""
+        if not self._storage.personal.anyone_has_signals():
+            return 0  # no member saved, followed or upvoted anything: no For you to show yet
         before = self.builds
         day = self.default_day()
         for window in WINDOWS:

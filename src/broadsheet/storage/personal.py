@@ -317,6 +317,16 @@ class PersonalStore:
         with self._engine.connect() as conn:
             return bool(conn.execute(select(or_(saved, followed))).scalar())
 
+    def anyone_has_signals(self) -> bool:
+        """Whether any member saved, followed or upvoted anything (else no one has a For you to
+        show, and its windows need not be built): three index probes."""
+        with self._engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    select(or_(select(collection_papers.c.paper_id).exists(), select(follows.c.id).exists(), select(votes.c.paper_id).exists()))
+                ).scalar()
+            )
+
     def signals_version(self, user_id: int) -> tuple[int, ...]:
         """Changes whenever the member's signals change (counts and newest times), so a cached
         model can be reused until then: one cheap query per table."""

@@ -13,6 +13,8 @@ run, interleaved where it matters:
 2. Latency: the queries of ``bench/search.py`` (2-4 title words of papers drawn with a fixed seed),
    per query raw FTS5 (the same MATCH, ``ORDER BY bm25 LIMIT 10``, in this process through sqlite3)
    then ``/api/v1/search?mode=lexical|semantic|hybrid&limit=10`` over HTTP (keep-alive), p50/p99.
+2b. A restart probed steadily (a hybrid probe every 0.2 s for ``--probe-seconds``): from when on
+   answers are at full speed (the rolling median of 5, each over the same query's warm time, ≤ 1.5).
 3. Incremental update: a new day of 500 papers (copies of drawn papers under new ids, each title
    with its own marker word) ingested by `broadsheet ingest` in another process while the server
    runs; the time until lexical searches for the markers of 51 of them (every 10th and the last)
@@ -431,6 +433,20 @@ def run_setup(name: str, overrides: dict[str, str], args: argparse.Namespace, db
     print(f"  one server: after warm-up RSS {mem1['rss']:.0f} MB, PSS {mem1['pss']:.0f} MB, private {mem1['private']:.0f} MB; "
           f"after the queries RSS {mem2['rss']:.0f} MB, PSS {mem2['pss']:.0f} MB; peak RSS (VmHWM) {mem2['hwm']:.0f} MB", flush=True)  # fmt: skip
 
+    # 2b. a restart probed steadily: one hybrid probe every 0.2 s from the first answer on
+    server.stop()
+    server = Server(db, env, log)
+    server.start()
+    wait_up(server, client, args.timeout)
+    steady: list[tuple[float, float]] = []
+    while time.perf_counter() - server.started < args.probe_seconds:
+        ms, _ = search(client, server.base, probes[len(steady) % len(probes)], "hybrid")
+        steady.append((time.perf_counter() - server.started, ms))
+        time.sleep(0.2)
+    warm = times["hybrid"][-len(probes):]
+    print(f"  restart, a hybrid probe every 0.2 s for {args.probe_seconds:.0f} s: full speed (rolling median of 5 ≤ 1.5x the same "
+          f"queries once warm) from {full_speed_at(steady, warm):.1f} s; by 5 s (median ms): {buckets(steady)} (load {load()})", flush=True)  # fmt: skip
+
     # 3. incremental update
     if args.update:
         tag = f"zqxday{seed}"
@@ -476,6 +492,7 @@ def main() -> None:
     ap.add_argument("--no-update", dest="update", action="store_false")
     ap.add_argument("--jsonl", type=Path, default=Path("/work/shared/data/arxiv-100k.jsonl.gz"), help="where the new day's papers are drawn from")
     ap.add_argument("--reuse-copy", action="store_true", help="use the copy already in --scratch")
+    ap.add_argument("--probe-seconds", type=float, default=25.0, help="how long a restart is probed every 0.2 s")
     args = ap.parse_args()
     setups = []
     for spec in args.setup or ["memory=lexical_index=memory,vector_index=memory", "default="]:

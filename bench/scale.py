@@ -43,7 +43,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -56,30 +55,21 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search import make_queries as _make_queries  # noqa: E402
+from search import pct  # noqa: E402
+from web import free_port  # noqa: E402
+
+
+def make_queries(con: sqlite3.Connection, n: int, seed: int = 42) -> list[str]:
+    """bench/search.py's queries, from the first 100k titles (a replicated corpus repeats them)."""
+    return _make_queries(con, n, seed, among=100_000)
+
 from broadsheet.search.query import parse_query
 from broadsheet.storage.fulltext import DEFAULT_WEIGHTS, match_expression
-from broadsheet.text import STOPWORDS
 
 MODES = ("lexical", "semantic", "hybrid")
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def make_queries(con: sqlite3.Connection, n: int, seed: int = 42, among: int = 100_000) -> list[str]:
-    """bench/search.py's queries, drawn from the first ``among`` titles (a replicated corpus
-    repeats them: the same distribution without reading millions of titles)."""
-    titles = [t for (t,) in con.execute("SELECT title FROM papers_fts ORDER BY rowid LIMIT ?", (among,))]
-    rng = random.Random(seed)
-    queries = []
-    while len(queries) < n:
-        words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", rng.choice(titles)) if w.lower() not in STOPWORDS]
-        if len(words) >= 2:
-            queries.append(" ".join(words[: rng.randint(2, 4)]).lower())
-    return queries
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -136,12 +126,6 @@ def du(path: Path) -> float:
     if path.is_file():
         return path.stat().st_size / 2**20
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -38,8 +38,10 @@ from broadsheet.text import STOPWORDS
 from broadsheet.types import PaperData
 
 
-def make_queries(con: sqlite3.Connection, n: int, seed: int = 42) -> list[str]:
-    titles = [t for (t,) in con.execute("SELECT title FROM papers_fts ORDER BY rowid")]
+def make_queries(con: sqlite3.Connection, n: int, seed: int = 42, among: int = -1) -> list[str]:
+    """2-4 title words of papers drawn with a fixed seed; from the first ``among`` titles when
+    given (a replicated corpus repeats them: the same queries without reading millions)."""
+    titles = [t for (t,) in con.execute("SELECT title FROM papers_fts ORDER BY rowid LIMIT ?", (among,))]
     rng = random.Random(seed)
     queries = []
     while len(queries) < n:

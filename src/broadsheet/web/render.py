@@ -33,6 +33,7 @@ from .extras import chart, thumbnail_src
 from .security import CSRF_FIELD, SESSION_COOKIE, csrf_cookie, set_cookies
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+TEMPLATES.env.auto_reload = False  # the templates ship with the package: no stat() per render
 
 COMMENT_TAGS = {
     "p",

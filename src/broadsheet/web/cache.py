@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -86,6 +86,15 @@ def cached(
         value = make()
         cache.put(key, at, value)
     return value
+
+
+def members_own(request: Any, viewer: Any, key: tuple[Hashable, ...], make: Callable[[], V]) -> V:
+    """``make()`` for a member (what they upvoted or saved among a page's papers, their mutes,
+    whether they have a For you), kept until the data version moves: each of their own writes
+    moves it (``Hub._changed``, ``Hub._and_changed``). For a visitor, ``make()`` each time."""
+    if viewer is None:
+        return make()
+    return cached(request.app.state.data_cache, ("member", viewer.id, *key), lambda: page_version(request.scope), make)
 
 
 CACHEABLE_PREFIXES = ("/papers/", "/authors/", "/categories/", "/search")

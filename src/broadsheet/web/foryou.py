@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from .jsonresp import JSONResponse
 from ..exceptions import InvalidInputError
 from ..types import User
+from .cache import members_own
 from .deps import Actor, HubDep, Member, Viewer, safe_next, wants_json
 from .render import period_url, render
 
@@ -68,7 +69,7 @@ def home(request: Request, hub: HubDep, viewer: Viewer, sort: Annotated[str | No
     """``/``: For you for a member who saved or followed anything; else the daily list."""
     from . import pages
 
-    if viewer is not None and sort is None and page == 1 and hub.has_personal_signals(viewer):
+    if viewer is not None and sort is None and page == 1 and members_own(request, viewer, ("for you",), lambda: hub.has_personal_signals(viewer)):
         return for_you_page(request, hub, viewer)
     return pages.home(request, hub, viewer, sort, page)
 

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..exceptions import InvalidInputError, NotFoundError
 from ..hub import Hub
 from ..types import Paper, User
+from .cache import members_own
 from .deps import Actor, HubDep, Member, safe_next
 from .render import render
 
@@ -31,7 +32,7 @@ def mutes_context(request: Request, hub: Hub, viewer: User | None, papers: Seque
     ``hidden_count``, and ``show_muted`` (the member asked to see them: ``?show_muted=1``)."""
     if viewer is None or not papers:
         return {}
-    hidden = hub.mute_filter(viewer).split(papers)[1]
+    hidden = members_own(request, viewer, ("mutes",), lambda: hub.mute_filter(viewer)).split(papers)[1]
     return {
         "muted": {m.item.arxiv_id: m.reason for m in hidden},
         "hidden_count": len(hidden),

@@ -20,7 +20,7 @@ from ..periods import parse_period
 from ..search.query import parse_query
 from ..trending import SEARCH_SORTS, SORTS, check_sort, default_sort
 from ..types import Comment, Paper, Period, SearchFilters, Trend, User
-from .cache import cached, page_version
+from .cache import cached, members_own, page_version
 from .deps import HubDep, Member, Viewer
 from .interests import follow_box, mutes_context
 from .render import period_url, render
@@ -42,6 +42,18 @@ def _shared(request: Request, key: Any, make: Any) -> Any:
     return cached(request.app.state.data_cache, key, lambda: page_version(request.scope), make)
 
 
+def _voted(request: Request, hub: Any, viewer: User | None, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the viewer upvoted (kept per member until the data changes)."""
+    key = tuple(ids)
+    return members_own(request, viewer, ("voted", key), lambda: hub.voted(viewer, key))
+
+
+def _saved(request: Request, hub: Any, viewer: User | None, ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """Where the viewer saved each of ``ids`` (kept per member until the data changes)."""
+    key = tuple(ids)
+    return members_own(request, viewer, ("saved", key), lambda: hub.saved(viewer, key))
+
+
 def _feed_page(
     request: Request,
     hub: Any,
@@ -61,7 +73,7 @@ def _feed_page(
             period.first, period.last, sort=sort, limit=size, offset=(page - 1) * size
         ),
     )
-    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    voted = _voted(request, hub, viewer, [e.paper.arxiv_id for e in feed.entries])
     return render(
         request,
         "feed.html",
@@ -69,7 +81,7 @@ def _feed_page(
             "period": period,
             "feed": feed,
             "voted": voted,
-            "saved": hub.saved(viewer, [e.paper.arxiv_id for e in feed.entries]),
+            "saved": _saved(request, hub, viewer, [e.paper.arxiv_id for e in feed.entries]),
             "page": page,
             "pages": _pages(feed.total, size),
             "sorts": SORTS,
@@ -144,14 +156,14 @@ def trending(
         ("trending", page, size),
         lambda: hub.get_trending(limit=size, offset=(page - 1) * size),
     )
-    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    voted = _voted(request, hub, viewer, [e.paper.arxiv_id for e in feed.entries])
     return render(
         request,
         "trending.html",
         {
             "feed": feed,
             "voted": voted,
-            "saved": hub.saved(viewer, [e.paper.arxiv_id for e in feed.entries]),
+            "saved": _saved(request, hub, viewer, [e.paper.arxiv_id for e in feed.entries]),
             "page": page,
             "pages": _pages(feed.total, size),
             "days": hub.settings.trending_days,
@@ -175,7 +187,7 @@ def _paper_list(
     size = hub.settings.page_size
     more = len(papers) > size
     papers = papers[:size]
-    voted = hub.voted(viewer, [p.arxiv_id for p in papers])
+    voted = _voted(request, hub, viewer, [p.arxiv_id for p in papers])
     return render(
         request,
         "papers.html",
@@ -184,7 +196,7 @@ def _paper_list(
             "subheading": subheading,
             "papers": papers,
             "voted": voted,
-            "saved": hub.saved(viewer, [p.arxiv_id for p in papers]),
+            "saved": _saved(request, hub, viewer, [p.arxiv_id for p in papers]),
             "page": page,
             "more": more,
             "trend": trend,
@@ -254,7 +266,7 @@ def organization(
         ("organization", name.casefold(), sort, page, size),
         lambda: hub.get_organization_feed(name, sort=sort, limit=size, offset=(page - 1) * size),
     )
-    voted = hub.voted(viewer, [e.paper.arxiv_id for e in feed.entries])
+    voted = _voted(request, hub, viewer, [e.paper.arxiv_id for e in feed.entries])
     return render(
         request,
         "organization.html",
@@ -316,8 +328,8 @@ def paper_context(
     return {
         "paper": paper,
         "listing": listing,  # when and by whom it was listed
-        "voted": hub.voted(viewer, [paper.arxiv_id]),
-        "saved": hub.saved(viewer, [paper.arxiv_id]),
+        "voted": _voted(request, hub, viewer, [paper.arxiv_id]),
+        "saved": _saved(request, hub, viewer, [paper.arxiv_id]),
         "my_collections": hub.collections(viewer) if viewer else [],
         "comments": top,
         "replies": replies,
@@ -374,8 +386,8 @@ def search(
                 ),
             )
             ctx["results"] = result
-            ctx["voted"] = hub.voted(viewer, [h.paper.arxiv_id for h in result.hits])
-            ctx["saved"] = hub.saved(viewer, [h.paper.arxiv_id for h in result.hits])
+            ctx["voted"] = _voted(request, hub, viewer, [h.paper.arxiv_id for h in result.hits])
+            ctx["saved"] = _saved(request, hub, viewer, [h.paper.arxiv_id for h in result.hits])
             ctx["offset"] = int(cursor or 0)
             wanted = parse_query(q).authors
             ctx["matched_authors"] = {

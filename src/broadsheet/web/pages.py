@@ -38,7 +38,6 @@ def _pages(total: int, size: int) -> int:
 def _shared(request: Request, key: Any, make: Any) -> Any:
     """Data that is the same for every viewer (a feed page, a search's results), kept until the
     data changes (cache.py): members' pages are personal, but what they list is not."""
-    hub = request.app.state.hub
     return cached(request.app.state.data_cache, key, lambda: page_version(request.scope), make)
 
 
@@ -318,7 +317,7 @@ def paper_context(
         except BroadsheetError:
             return []
 
-    mutes = hub.mute_filter(viewer)  # hides nothing for a visitor
+    mutes = members_own(request, viewer, ("mutes",), lambda: hub.mute_filter(viewer))  # a visitor's hides nothing
     similar = cached(
         request.app.state.similar_cache,
         paper.arxiv_id,

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from .browse import BrowseStore
 from .community import CommunityStore
@@ -40,6 +41,9 @@ class Storage:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_postgres = is_postgres(engine)
+        self._closed = False
+        # The pool's events carry over to the pool that dispose() leaves behind.
+        event.listen(engine, "checkin", self._close_if_closed)
         # The dialect's full-text index (FTS5 or tsvector), written with the papers themselves.
         self.fulltext = PgFullTextIndex(engine) if self.is_postgres else FullTextIndex(engine)
         self.papers = PaperStore(engine, self.fulltext)
@@ -101,7 +105,18 @@ class Storage:
         return schema_version(self.engine)
 
     def close(self) -> None:
+        """Close the pooled connections. A thread still working then (a background round that has
+        not noticed the Hub closing) has its connection closed when it gives it back, rather than
+        left to the garbage collector, which closes it at some later moment with a warning."""
+        self._closed = True
         self.engine.dispose()
+
+    def _close_if_closed(self, dbapi_connection: Any, _record: Any) -> None:
+        if self._closed and dbapi_connection is not None:
+            try:
+                dbapi_connection.close()
+            except Exception:  # noqa: BLE001, S110 - closing a connection of a closed store: nothing to keep
+                pass
 
 
 def open_storage(url: str, *, migrate_schema: bool = True) -> Storage:

@@ -31,7 +31,7 @@ DATA_TTL = 3600.0  # entries keyed by the data version: the time-to-live only ma
 
 
 def page_version(scope: Scope) -> tuple[int, object]:
-    """The data version for this request, read from the database once per request (every cache
+    """The data version for this request, read once per request (storage/version.py; every cache
     the page uses compares the same one), with the Hub's clock to the minute: rankings are "as
     of now", so what they give may change by the minute without a write."""
     state = scope.setdefault("state", {})

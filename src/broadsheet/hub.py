@@ -156,6 +156,11 @@ class Hub:
         self._search.close()
         self._storage.close()
 
+    def guard_database(self, check: Callable[[], None] | None) -> None:
+        """``check()`` runs before a database connection is taken, in the thread taking it, and
+        may raise to refuse it (the web app: nothing waits for the database on its event loop)."""
+        self._storage.guard = check
+
     @property
     def data_version(self) -> int:
         """Bumped by every write that changes what pages show, by any process on this database

@@ -44,6 +44,9 @@ class Storage:
         self._closed = False
         # The pool's events carry over to the pool that dispose() leaves behind.
         event.listen(engine, "checkin", self._close_if_closed)
+        # Called before a connection is taken; may raise to refuse it (see ``guard``).
+        self.guard: Callable[[], None] | None = None
+        event.listen(engine, "checkout", self._check_guard)
         # The dialect's full-text index (FTS5 or tsvector), written with the papers themselves.
         self.fulltext = PgFullTextIndex(engine) if self.is_postgres else FullTextIndex(engine)
         self.papers = PaperStore(engine, self.fulltext)
@@ -110,6 +113,10 @@ class Storage:
         left to the garbage collector, which closes it at some later moment with a warning."""
         self._closed = True
         self.engine.dispose()
+
+    def _check_guard(self, *_: Any) -> None:
+        if self.guard is not None:
+            self.guard()
 
     def _close_if_closed(self, dbapi_connection: Any, _record: Any) -> None:
         if self._closed and dbapi_connection is not None:

@@ -46,8 +46,9 @@ from . import accounts, actions, api_routes, digests, extras, feeds, foryou, lib
 from . import interests as interest_pages
 from .access_log import AccessLog
 from .cache import DATA_TTL, FragmentCache, PageCache, TtlCache
-from .deps import LoginRequired, get_viewer, wants_json
+from .deps import LoginRequired, viewer_of, wants_json
 from .guard import SearchGuard, SearchSlots, slots_for
+from .loop import loop_first, refuse_on_loop
 from .render import env, render
 from .security import Csrf as CsrfSigner
 from .security import CsrfError, LoginThrottle, RateLimited, RateLimiter, load_secret, parse_rate
@@ -62,24 +63,25 @@ async def healthz() -> PlainTextResponse:  # async: never waits for a thread beh
 
 GET, POST = ["GET"], ["POST"]
 ROUTES: list[tuple[str, list[str], Any]] = [
-    ("/", GET, foryou.home),  # For you for a member with signals, else pages.home
+    # Pages whose data is kept in memory are served on the event loop while it is (web/loop.py).
+    ("/", GET, loop_first(foryou.home)),  # For you for a member with signals, else pages.home
     *foryou.ROUTES,  # before /papers/{arxiv_id}: /papers/daily
-    ("/papers/trending", GET, pages.trending),
+    ("/papers/trending", GET, loop_first(pages.trending)),
     ("/papers/go", GET, pages.go_to_day),
     ("/about/ranking", GET, pages.ranking),
-    ("/papers/date/{slug}", GET, pages.period_page("date")),
-    ("/papers/week/{slug}", GET, pages.period_page("week")),
-    ("/papers/month/{slug}", GET, pages.period_page("month")),
+    ("/papers/date/{slug}", GET, loop_first(pages.period_page("date"))),
+    ("/papers/week/{slug}", GET, loop_first(pages.period_page("week"))),
+    ("/papers/month/{slug}", GET, loop_first(pages.period_page("month"))),
     ("/papers/{arxiv_id:path}/vote", POST, actions.vote),
     ("/papers/{arxiv_id:path}/comments", POST, actions.comment),
     ("/papers/{arxiv_id:path}/hide", POST, actions.hide_paper),
-    ("/papers/{arxiv_id:path}", GET, pages.paper),
+    ("/papers/{arxiv_id:path}", GET, loop_first(pages.paper)),
     ("/comments/{comment_id:int}/hide", POST, actions.hide_comment),
-    ("/authors/{name:path}", GET, pages.author),
-    ("/categories/{code}", GET, pages.category),
-    ("/organizations/{name}", GET, pages.organization),
+    ("/authors/{name:path}", GET, loop_first(pages.author)),
+    ("/categories/{code}", GET, loop_first(pages.category)),
+    ("/organizations/{name}", GET, loop_first(pages.organization)),
     ("/avatars/{name}.svg", GET, pages.avatar),
-    ("/search", GET, pages.search),
+    ("/search", GET, loop_first(pages.search)),
     ("/submit", GET, actions.submit_form),
     ("/submit", POST, actions.submit),
     ("/signup", GET, accounts.signup_form),
@@ -171,6 +173,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api_routes.install(app)  # before ROUTES: /papers/{id}.md must not reach the /papers/{id} page
     app.router.routes.extend(_page_routes())
+    hub.guard_database(refuse_on_loop)  # web/loop.py: a page reading the database goes to a thread
     _install_error_pages(app)
     return app
 
@@ -228,7 +231,7 @@ def error_page(
         return JSONResponse({"error": message}, status_code=status, headers=headers)
     if status != 500:
         try:
-            get_viewer(request)  # so the header shows who is logged in
+            viewer_of(request)  # so the header shows who is logged in
         except Exception:  # noqa: BLE001 - an error page must render even when the database does not
             request.state.viewer = None
     title = TITLES.get(status, "Error")

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .loop import refuse_on_loop
 from .security import CSRF_COOKIE, SESSION_COOKIE
 
 V = TypeVar("V")
@@ -53,15 +54,15 @@ class TtlCache(Generic[V]):
         self._entries: OrderedDict[Hashable, tuple[float, int, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, version: int) -> V | None:
+    def get(self, key: Hashable, version: int, default: Any = None) -> V | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                return None
+                return default
             made, made_version, value = entry
             if made_version != version or self._clock() - made >= self.ttl:
                 del self._entries[key]
-                return None
+                return default
             self._entries.move_to_end(key)
             return value
 
@@ -81,11 +82,15 @@ def cached(
     """``cache[key]``, made by ``make()`` when missing or stale. The data version is read before
     making, so a write that lands meanwhile leaves the entry stale rather than wrong."""
     at = version()
-    value = cache.get(key, at)
-    if value is None:
+    value = cache.get(key, at, _MISSING)
+    if value is _MISSING:
+        refuse_on_loop()  # on the event loop (web/loop.py): made in a thread instead
         value = make()
-        cache.put(key, at, value)
-    return value
+        cache.put(key, at, value)  # None too: "not following this" is worth keeping
+    return value  # type: ignore[return-value]
+
+
+_MISSING: Any = object()
 
 
 def members_own(request: Any, viewer: Any, key: tuple[Hashable, ...], make: Callable[[], V]) -> V:

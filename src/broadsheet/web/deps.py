@@ -20,20 +20,29 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
-def get_hub(request: Request) -> Hub:
-    return request.app.state.hub
+# The dependencies every page asks for are ``async``: FastAPI runs a plain ``def`` dependency in
+# the thread pool, and each such hop (a hand-over of the GIL and a wake-up of the event loop) cost
+# more than the page's own work once its data is cached (bench/web.py).
 
 
-def get_viewer(request: Request) -> User | None:
+async def get_hub(request: Request) -> Hub:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+async def get_viewer(request: Request) -> User | None:
+    """The logged-in member (one indexed lookup of the session, on the event loop: as short as
+    the hand-over to a thread would be), or None."""
+    return viewer_of(request)
+
+
+def viewer_of(request: Request) -> User | None:
     if not hasattr(request.state, "viewer"):
         token = request.cookies.get(SESSION_COOKIE, "")
-        request.state.viewer = (
-            get_hub(request).user_for_session(token) if token else None
-        )
+        request.state.viewer = request.app.state.hub.user_for_session(token) if token else None
     return request.state.viewer
 
 
-def check_csrf(
+async def check_csrf(
     request: Request,
     csrf_token: Annotated[str, Form()] = "",
     x_csrf_token: Annotated[str, Header()] = "",
@@ -58,7 +67,7 @@ def safe_next(url: str | None, default: str = "/") -> str:
     return default
 
 
-def get_user(
+async def get_user(
     request: Request, viewer: Annotated[User | None, Depends(get_viewer)]
 ) -> User:
     """The logged-in user; anyone else is sent to log in first."""
@@ -87,7 +96,7 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_acting_user(
+async def get_acting_user(
     user: Annotated[User, Depends(get_user)], _: Annotated[None, Depends(check_csrf)]
 ) -> User:
     """The logged-in user posting a form that carries a valid CSRF token. The log-in check comes

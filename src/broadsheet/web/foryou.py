@@ -19,6 +19,7 @@ from ..exceptions import InvalidInputError
 from ..types import User
 from .cache import members_own
 from .deps import Actor, HubDep, Member, Viewer, safe_next, wants_json
+from .loop import loop_first, refuse_on_loop
 from .render import period_url, render
 
 WINDOWS = [("today", "New today"), ("week", "This week"), ("month", "This month")]
@@ -70,6 +71,7 @@ def home(request: Request, hub: HubDep, viewer: Viewer, sort: Annotated[str | No
     from . import pages
 
     if viewer is not None and sort is None and page == 1 and members_own(request, viewer, ("for you",), lambda: hub.has_personal_signals(viewer)):
+        refuse_on_loop()  # recommendations are tens of milliseconds of work: in a thread (web/loop.py)
         return for_you_page(request, hub, viewer)
     return pages.home(request, hub, viewer, sort, page)
 
@@ -108,6 +110,6 @@ def seeds(request: Request, hub: HubDep, user: Actor, papers: Text = "", topics:
 ROUTES: list[tuple[str, list[str], Any]] = [
     ("/for-you", ["GET"], for_you),
     ("/for-you/seeds", ["POST"], seeds),
-    ("/papers/daily", ["GET"], daily),
+    ("/papers/daily", ["GET"], loop_first(daily)),
     ("/papers/{arxiv_id:path}/dismiss", ["POST"], dismiss),
 ]

@@ -40,13 +40,15 @@ def mutes_context(request: Request, hub: Hub, viewer: User | None, papers: Seque
     }
 
 
-def follow_box(hub: Hub, viewer: User | None, kind: str, value: str) -> dict[str, Any]:
-    """What an author or category page's Follow / Mute buttons show."""
+def follow_box(request: Request, hub: Hub, viewer: User | None, kind: str, value: str) -> dict[str, Any]:
+    """What an author or category page's Follow / Mute buttons show (a member's, kept per member)."""
     return {
         "kind": kind,
         "value": value,
-        "follow": hub.find_interest("follow", viewer, kind, value),
-        "mute": hub.find_interest("mute", viewer, kind, value),
+        **members_own(
+            request, viewer, ("follow box", kind, value),
+            lambda: {what: hub.find_interest(what, viewer, kind, value) for what in ("follow", "mute")},
+        ),
     }
 
 

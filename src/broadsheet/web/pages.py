@@ -209,15 +209,19 @@ def author(
     request: Request, name: str, hub: HubDep, viewer: Viewer, page: Page = 1
 ) -> HTMLResponse:
     size = hub.settings.page_size
-    papers = hub.get_papers_by_author(name, limit=size + 1, offset=(page - 1) * size)
+    papers, trend = _shared(
+        request,
+        ("author", name, page, size),
+        lambda: (hub.get_papers_by_author(name, limit=size + 1, offset=(page - 1) * size), hub.author_trend(name)),
+    )
     if not papers and page == 1:
         raise NotFoundError(f"no papers by {name!r}")
     shown = next(
         (a for p in papers[:1] for a in p.authors if _same_name(a, name)), name
     )
     return _paper_list(
-        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, hub.author_trend(name),
-        follow_box(hub, viewer, "author", shown),
+        request, hub, viewer, shown, "Papers by this author, newest first", papers, page, trend,
+        follow_box(request, hub, viewer, "author", shown),
     )
 
 
@@ -233,7 +237,11 @@ def category(
     from ..taxonomy import category_name
 
     size = hub.settings.page_size
-    papers = hub.get_papers_in_category(code, limit=size + 1, offset=(page - 1) * size)
+    papers, trend = _shared(
+        request,
+        ("category", code, page, size),
+        lambda: (hub.get_papers_in_category(code, limit=size + 1, offset=(page - 1) * size), hub.category_trend(code)),
+    )
     name = category_name(code)
     if not papers and page == 1 and name == code:
         raise NotFoundError(f"no papers in category {code!r}")
@@ -246,8 +254,8 @@ def category(
         "Papers in this category, newest first",
         papers,
         page,
-        hub.category_trend(code),
-        follow_box(hub, viewer, "category", code) if name != code else None,
+        trend,
+        follow_box(request, hub, viewer, "category", code) if name != code else None,
     )
 
 
@@ -260,19 +268,23 @@ def organization(
     """An organization's papers (newest, trending or top), with its full name and avatar."""
     sort = check_sort(sort) if sort else "newest"
     size = hub.settings.page_size
-    org, feed = _shared(
+    org, feed, trend = _shared(
         request,
         ("organization", name.casefold(), sort, page, size),
-        lambda: hub.get_organization_feed(name, sort=sort, limit=size, offset=(page - 1) * size),
+        lambda: _with_trend(hub, *hub.get_organization_feed(name, sort=sort, limit=size, offset=(page - 1) * size)),
     )
     voted = _voted(request, hub, viewer, [e.paper.arxiv_id for e in feed.entries])
     return render(
         request,
         "organization.html",
         {"org": org, "feed": feed, "voted": voted, "page": page, "pages": _pages(feed.total, size),
-         "offset": (page - 1) * size, "sorts": ORG_SORTS, "trend": hub.organization_trend(org.name),
+         "offset": (page - 1) * size, "sorts": ORG_SORTS, "trend": trend,
          **mutes_context(request, hub, viewer, [e.paper for e in feed.entries])},
     )  # fmt: skip
+
+
+def _with_trend(hub: Any, org: Any, feed: Any) -> tuple[Any, Any, Trend]:
+    return org, feed, hub.organization_trend(org.name)
 
 
 def avatar(name: str) -> Response:
@@ -329,7 +341,7 @@ def paper_context(
         "listing": listing,  # when and by whom it was listed
         "voted": _voted(request, hub, viewer, [paper.arxiv_id]),
         "saved": _saved(request, hub, viewer, [paper.arxiv_id]),
-        "my_collections": hub.collections(viewer) if viewer else [],
+        "my_collections": members_own(request, viewer, ("collections",), lambda: hub.collections(viewer)) if viewer else [],
         "comments": top,
         "replies": replies,
         # similar papers a member's mutes hide are left out; the paper itself says if it is muted
@@ -395,7 +407,9 @@ def search(
             }
             ctx |= mutes_context(request, hub, viewer, [h.paper for h in result.hits])
             ctx["saved_search"] = saved_search(q, filters)
-            ctx["search_follow"] = hub.find_interest("follow", viewer, "search", ctx["saved_search"]) if viewer else None
+            ctx["search_follow"] = members_own(
+                request, viewer, ("follow", ctx["saved_search"]), lambda: hub.find_interest("follow", viewer, "search", ctx["saved_search"])
+            ) if viewer else None
     except InvalidInputError as e:
         ctx["error"] = str(e)[:1].upper() + str(e)[1:] + "."
         return render(request, "search.html", ctx, status=400)

@@ -22,6 +22,12 @@ PAGES = [
     "/categories/cs.LG",
     "/organizations/example-lab",
     "/search?q=diffusion",
+    "/api/daily_papers",
+    "/api/daily_papers?week=2026-W48&sort=trending",
+    "/feeds/daily.atom",
+    "/feeds/trending.rss",
+    "/feeds/categories/cs.LG.atom",
+    "/feeds/search.atom?q=diffusion",
 ]
 
 

@@ -30,6 +30,7 @@ from ..trending import default_sort
 from .hf_routes import visible_paper
 from .cache import cached, page_version
 from .deps import HubDep
+from .loop import loop_first
 from .render import site_url
 
 FEED_SIZE = 50  # entries in a feed
@@ -316,13 +317,14 @@ def feed_links(request: Request) -> list[dict[str, str]]:
 
 
 ROUTES: list[tuple[str, list[str], Any]] = [
-    *[(f"/feeds/daily.{f}", ["GET"], daily_feed(f)) for f in ("atom", "rss")],
-    *[(f"/feeds/trending.{f}", ["GET"], trending_feed(f)) for f in ("atom", "rss")],
+    # feeds are kept by data version: served on the event loop when cached (web/loop.py)
+    *[(f"/feeds/daily.{f}", ["GET"], loop_first(daily_feed(f))) for f in ("atom", "rss")],
+    *[(f"/feeds/trending.{f}", ["GET"], loop_first(trending_feed(f))) for f in ("atom", "rss")],
     *[
-        (f"/feeds/categories/{{code}}.{f}", ["GET"], category_feed(f))
+        (f"/feeds/categories/{{code}}.{f}", ["GET"], loop_first(category_feed(f)))
         for f in ("atom", "rss")
     ],
-    *[(f"/feeds/search.{f}", ["GET"], search_feed(f)) for f in ("atom", "rss")],
+    *[(f"/feeds/search.{f}", ["GET"], loop_first(search_feed(f))) for f in ("atom", "rss")],
     ("/papers/trending.bib", ["GET"], trending_bib),
     *[
         (f"/papers/{k}/{{slug}}.bib", ["GET"], period_bib(k))

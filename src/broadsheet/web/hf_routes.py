@@ -26,6 +26,7 @@ from ..types import Paper
 from . import hf_json
 from .cache import cached, page_version
 from .deps import HubDep
+from .loop import loop_first
 from .render import site_url
 
 DEFAULT_LIMIT = 50
@@ -158,7 +159,7 @@ def paper_markdown(request: Request, arxiv_id: str, hub: HubDep) -> Response:
 
 # (path, methods, handler, summary); app.py registers these before the HTML pages' catch-alls.
 ROUTES: list[tuple[str, list[str], Any]] = [
-    ("/api/daily_papers", ["GET"], daily_papers),
+    ("/api/daily_papers", ["GET"], loop_first(daily_papers)),  # on the event loop when cached
     ("/api/papers/search", ["GET"], search_papers),
     ("/api/papers/{arxiv_id:path}", ["GET"], paper_info),
     ("/papers/{arxiv_id:path}.md", ["GET"], paper_markdown),

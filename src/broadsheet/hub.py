@@ -633,17 +633,18 @@ class Hub:
         """The user a session token belongs to, or None (unknown, expired or logged out)."""
         return self._members.user_for_session(token)
 
+    # Writes to sessions and accounts move the data version: pages keep who a session is by it.
     def log_out(self, token: str) -> None:
-        self._members.log_out(token)
+        self._and_changed(self._members.log_out(token))
 
     def change_password(self, user: User, current: str, new: str, *, keep_session: str | None = None) -> None:
         """Set a new password after checking the current one; every other session is logged out."""
-        self._members.change_password(user, current, new, keep_session=keep_session)
+        self._and_changed(self._members.change_password(user, current, new, keep_session=keep_session))
 
     def set_password(self, name: str, new: str) -> User:
         """Set ``name``'s password without the current one (`broadsheet user set-password`); every
         session of the account ends."""
-        return self._members.set_password(name, new)
+        return self._and_changed(self._members.set_password(name, new))
 
     def request_password_reset(self, login: str) -> bool:
         """Email a reset link (signed, single-use, expiring) through the outbox to the account named
@@ -657,10 +658,10 @@ class Hub:
 
     def reset_password(self, token: str, new: str) -> User:
         """Set a new password through a reset link (which then stops working); sessions end."""
-        return self._digests.reset_password(token, new)
+        return self._and_changed(self._digests.reset_password(token, new))
 
     def set_email(self, user: User, email: str) -> User:
-        return self._members.set_email(user, email)
+        return self._and_changed(self._members.set_email(user, email))
 
     def new_api_token(self, user: User) -> str:
         """A new API token for ``user`` (the previous one stops working). Only its hash is kept:

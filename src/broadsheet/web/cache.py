@@ -14,6 +14,7 @@ for the page cache (``page_cache_seconds``), which also skips the app and the se
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -93,6 +94,17 @@ def cached(
 _MISSING: Any = object()
 
 
+def session_member(scope: Scope, token: str) -> Any:
+    """The member a session token belongs to, or None; kept by data version and minute (every
+    log-out, password or account change moves the version; a session that simply runs out is
+    refused from the next minute on)."""
+    if not token:
+        return None
+    hub = scope["app"].state.hub
+    key = ("session", hashlib.sha256(token.encode()).digest())
+    return cached(scope["app"].state.data_cache, key, lambda: page_version(scope), lambda: hub.user_for_session(token))
+
+
 def members_own(request: Any, viewer: Any, key: tuple[Hashable, ...], make: Callable[[], V]) -> V:
     """``make()`` for a member (what they upvoted or saved among a page's papers, their mutes,
     whether they have a For you), kept until the data version moves: each of their own writes
@@ -157,7 +169,7 @@ class PageCache:
                 await self.app(scope, receive, send)  # the page gives them a CSRF cookie: not kept
                 return
             app_state = scope["app"].state
-            viewer = app_state.hub.user_for_session(session)
+            viewer = session_member(scope, session)
             scope.setdefault("state", {})["viewer"] = viewer  # deps.get_viewer: no second lookup
             if viewer is None:
                 await self.app(scope, receive, send)

@@ -9,6 +9,7 @@ from fastapi import Depends, Form, Header, Request
 
 from ..hub import Hub
 from ..types import User
+from .cache import session_member
 from .security import CSRF_COOKIE, SESSION_COOKIE
 
 
@@ -30,15 +31,15 @@ async def get_hub(request: Request) -> Hub:
 
 
 async def get_viewer(request: Request) -> User | None:
-    """The logged-in member (one indexed lookup of the session, on the event loop: as short as
-    the hand-over to a thread would be), or None."""
+    """The logged-in member, or None (the session looked up once per data version, on the event
+    loop: one indexed lookup, as short as the hand-over to a thread would be)."""
     return viewer_of(request)
 
 
 def viewer_of(request: Request) -> User | None:
     if not hasattr(request.state, "viewer"):
         token = request.cookies.get(SESSION_COOKIE, "")
-        request.state.viewer = request.app.state.hub.user_for_session(token) if token else None
+        request.state.viewer = session_member(request.scope, token)
     return request.state.viewer
 
 

@@ -22,12 +22,12 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-import anyio
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..hub import Hub
+from .cache import session_member
 from .security import SESSION_COOKIE, RateLimited, RateLimiter
 
 SEARCH_PATHS = frozenset(
@@ -156,7 +156,7 @@ class SearchGuard:
     async def _anonymous(self, request: Request) -> bool:
         """Whether no one is logged in; the viewer is kept for the page (``deps.get_viewer``)."""
         token = request.cookies.get(SESSION_COOKIE, "")
-        viewer = await anyio.to_thread.run_sync(self._hub.user_for_session, token) if token else None
+        viewer = session_member(request.scope, token)  # kept by data version (cache.py)
         request.state.viewer = viewer
         return viewer is None
 

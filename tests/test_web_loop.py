@@ -82,3 +82,37 @@ def test_the_database_is_refused_on_the_loop_and_served_in_threads(db_url: str) 
             assert hub.get_paper("2611.00001").arxiv_id == "2611.00001"
     finally:
         hub.close()
+
+
+def test_requests_for_one_missing_entry_make_it_once() -> None:
+    """When an entry dies (a write, the minute turning), the requests that all ask for it at once
+    wait for the one making it instead of each making it (they slowed each other: p99s of
+    hundreds of ms at 16 connections)."""
+    import threading
+    import time
+
+    from broadsheet.web.cache import TtlCache, cached
+
+    cache: TtlCache[int] = TtlCache(size=10, ttl=60)
+    made: list[int] = []
+
+    def make() -> int:
+        made.append(1)
+        time.sleep(0.2)
+        return 42
+
+    got: list[int] = []
+    threads = [threading.Thread(target=lambda: got.append(cached(cache, "k", lambda: 1, make))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [42] * 8 and len(made) == 1
+    assert cached(cache, "k", lambda: 2, make) == 42 and len(made) == 2  # a new version: made again
+
+    def fail() -> int:
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        cached(cache, "other", lambda: 1, fail)
+    assert cached(cache, "other", lambda: 1, make) == 42  # a failure leaves nothing behind

@@ -4,8 +4,9 @@ A page handler is plain (synchronous) code that reads the Hub, and FastAPI runs 
 its thread pool, so that a database query does not stop the event loop. But once a page's data
 is cached (web/cache.py: feeds, cards, search results, a member's marks, kept per data version),
 building it is a few hundred microseconds of Python, and handing it to a thread and back (waking
-a worker, passing the GIL both ways, waking the loop) cost as much again (bench/web.py: the day
-page went from 1,650 to 2,150 requests/s when run on the loop).
+a worker, passing the GIL both ways, waking the loop) cost as much again (wrk at 4 connections
+on the 100k bench copy: the day page went from 1,650 to 2,150 requests/s when run on the loop;
+docs/benchmarks.md "Pages on the event loop" has the whole bench).
 
 ``loop_first(handler)`` runs the handler on the loop with ``ON_LOOP`` set. Anything that would
 wait there raises ``Cold`` instead: a cache miss (``cache.cached``) and, as a safety net for

@@ -116,3 +116,17 @@ def test_requests_for_one_missing_entry_make_it_once() -> None:
     with pytest.raises(RuntimeError):
         cached(cache, "other", lambda: 1, fail)
     assert cached(cache, "other", lambda: 1, make) == 42  # a failure leaves nothing behind
+
+
+def test_pages_answer_head(db_url: str) -> None:
+    """HEAD, as uptime checks send it, answers like GET without the body (it was a 405)."""
+    hub = site_hub(db_url, Clock(NOW))
+    try:
+        client = TestClient(create_app(hub), follow_redirects=False)
+        for url in ("/", "/papers/trending", "/papers/2611.00001", "/healthz"):
+            r = client.head(url)
+            assert r.status_code == 200, url
+            assert r.content == b""
+        assert client.head("/papers/2611.99999").status_code == 404
+    finally:
+        hub.close()

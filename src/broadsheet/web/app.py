@@ -186,6 +186,9 @@ def _page_routes() -> tuple[APIRoute, ...]:
     the process (the tests make hundreds) shares them."""
     router = APIRouter()
     for path, methods, endpoint in [*library.ROUTES, *ROUTES]:
+        # HEAD with every GET, as Starlette's own routes have it (uptime checks ask HEAD; the
+        # server sends the headers without the body)
+        methods = [*methods, "HEAD"] if "GET" in methods else methods
         router.add_api_route(path, endpoint, methods=methods, response_class=HTMLResponse, include_in_schema=False)
     return tuple(router.routes)  # type: ignore[arg-type]
 

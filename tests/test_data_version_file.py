@@ -50,3 +50,17 @@ def test_without_the_file_the_row_is_read(tmp_path: Path) -> None:
         assert storage.version.read() == 1 == storage.version.read_row()
     finally:
         storage.close()
+
+
+def test_the_file_has_the_databases_permissions(tmp_path: Path) -> None:
+    """An account that may write the database (a group sharing it, `broadsheet ingest` run by
+    another user) may bump the counter too: else its writes would not show on running servers."""
+    db = tmp_path / "hub.sqlite3"
+    open_storage(f"sqlite:///{db}").close()
+    db.chmod(0o660)
+    storage = open_storage(f"sqlite:///{db}")
+    try:
+        storage.version.read()
+        assert (tmp_path / "hub.sqlite3-version").stat().st_mode & 0o777 == 0o660
+    finally:
+        storage.close()

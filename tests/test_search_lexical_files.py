@@ -172,11 +172,14 @@ def test_a_reader_maps_what_the_writer_publishes(db_url: str) -> None:
         writer.update()
         reader.start()
         assert reader.ready and reader.builds == 0
-        clock.now = clock.now.replace(minute=5)
-        h.add_papers([paper("2401.00007", title="Zeolite catalysts")])
         files = IndexFiles(writer.files.root)
-        with files.writer(NAME) as held:  # as if another process wrote: the reader cannot
+        # As if another process wrote: the reader cannot. The lock is taken before the new paper
+        # arrives, because the reader's first round (started above) may run only now and, seeing
+        # itself behind, would take the lock and write.
+        with files.writer(NAME) as held:
             assert held
+            clock.now = clock.now.replace(minute=5)
+            h.add_papers([paper("2401.00007", title="Zeolite catalysts")])
             assert reader.search(["zeolite"], 5) is None
             time.sleep(0.1)
             assert reader.search(["zeolite"], 5) is None  # still behind: it waited, did not write

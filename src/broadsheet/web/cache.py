@@ -23,7 +23,6 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .loop import refuse_on_loop
@@ -236,24 +235,25 @@ class PageCache:
         await self.app(scope, receive, capture)
 
 
-CSRF_PLACEHOLDER = "\x00csrf\x00"
+CSRF_PLACEHOLDER = b"\x00csrf\x00"
 
 
 class FragmentCache:
-    """Rendered pieces of pages (a card's body) by key and data version: made once per change of
-    the data and shared by every viewer, anonymous or member. A piece holds nothing personal;
-    a member's CSRF token, should one be in it, is stored as a placeholder and put back per page."""
+    """Rendered pieces of pages (a card's body, a list) by key and data version, kept as UTF-8
+    bytes: made once per change of the data and shared by every viewer, anonymous or member. A
+    piece holds nothing personal; a member's CSRF token, should one be in it, is stored as a
+    placeholder and put back per page."""
 
     def __init__(self, size: int = 4096) -> None:
-        self.cache: TtlCache[str] = TtlCache(size, DATA_TTL)
+        self.cache: TtlCache[bytes] = TtlCache(size, DATA_TTL)
 
-    def get_or_render(self, key: Hashable, version: Hashable, render: Callable[[], str], token: Callable[[], str] | None) -> Markup:
-        html = self.cache.get(key, version)
-        if html is None:
-            html = str(render())
-            if token is not None and (t := token()) and t in html:
-                html = html.replace(t, CSRF_PLACEHOLDER)
-            self.cache.put(key, version, html)
-        if token is not None and CSRF_PLACEHOLDER in html:
-            html = html.replace(CSRF_PLACEHOLDER, token())
-        return Markup(html)  # noqa: S704 - rendered by an autoescaping template
+    def get_or_render(self, key: Hashable, version: Hashable, render: Callable[[], str], token: Callable[[], str] | None) -> bytes:
+        piece = self.cache.get(key, version)
+        if piece is None:
+            piece = str(render()).encode()
+            if token is not None and (t := token().encode()) and t in piece:
+                piece = piece.replace(t, CSRF_PLACEHOLDER)
+            self.cache.put(key, version, piece)
+        if token is not None and CSRF_PLACEHOLDER in piece:
+            piece = piece.replace(CSRF_PLACEHOLDER, token().encode())
+        return piece

@@ -19,6 +19,7 @@ from broadsheet.web import create_app
 from broadsheet.web.render import _MARK, _assemble
 
 AUTHOR = "/authors/Ada%20Lovelace"
+TOP = "2611.00003"  # a paper of the site (web_helpers.site_hub)
 
 
 def test_assemble_puts_each_piece_in_its_place() -> None:
@@ -79,3 +80,25 @@ def test_a_kept_page_is_the_page_made_afresh_with_each_members_token(backend: st
         assert len(tokens) == 1 and tokens != set(re.findall(r'name="csrf_token" value="([^"]+)"', first))
         assert "\x00" not in theirs and "\x00" not in _page(visitor, url)
         assert "csrf_token" not in _page(visitor, url)
+
+
+def test_a_paper_pages_pieces_keep_what_an_admin_a_member_and_a_form_error_see(backend: str, hub: Hub, app: FastAPI) -> None:
+    """The comments are a piece per kind of viewer: a hidden comment and the Hide buttons reach
+    the admin only, and a comment form that comes back with an error is not taken from a piece."""
+    page = "/papers/" + TOP
+    kept = hub.add_comment(hub.get_user("bob"), TOP, "A comment that stays")
+    gone = hub.add_comment(hub.get_user("cy"), TOP, "A comment to hide")
+    hub.set_comment_hidden(hub.get_user("root"), gone.id)
+    bob, root = _member(app, "bob"), _member(app, "root")
+    mine = _page(bob, page)  # bob's pieces first
+    assert "A comment that stays" in mine and "A comment to hide" not in mine and "Unhide" not in mine
+    admins = _page(root, page)
+    assert "A comment to hide" in admins and "Unhide" in admins
+    assert _page(bob, page) == mine
+    reply = {"csrf_token": csrf_of(mine), "body": " ", "parent_id": str(kept.id)}  # an empty reply: refused
+    r = bob.post(page + "/comments", data=reply)
+    assert r.status_code == 400 and re.search(r'<details class="reply" open>\s*<summary>Reply</summary>.*?class="flash error"', r.text, re.S)
+    assert 'class="flash error"' not in _page(bob, page)
+    cy = _member(app, "cy")  # the same address (…/comments) and viewer kind: a piece would carry bob's open reply
+    r = cy.post(page + "/comments", data={"csrf_token": csrf_of(_page(cy, page)), "body": " "})
+    assert r.status_code == 400 and '<details class="reply" open>' not in r.text

@@ -336,6 +336,7 @@ def paper_context(
         lambda: page_version(request.scope)[0],  # the data's version: no ranking by time here
         similar_papers,
     )
+    shown = mutes.split(similar, lambda h: h.paper)[0]
     return {
         "paper": paper,
         "listing": listing,  # when and by whom it was listed
@@ -345,7 +346,8 @@ def paper_context(
         "comments": top,
         "replies": replies,
         # similar papers a member's mutes hide are left out; the paper itself says if it is muted
-        "similar": mutes.split(similar, lambda h: h.paper)[0],
+        "similar": shown,
+        "similar_ids": tuple(h.paper.arxiv_id for h in shown),  # the key of its kept piece
         "mute_reason": mutes.reason(paper),
     }
 

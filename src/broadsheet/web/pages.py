@@ -406,7 +406,7 @@ def search(
             ctx["matched_authors"] = {
                 h.paper.arxiv_id: matched_authors(h.paper.authors, wanted)
                 for h in result.hits
-            }
+            } if wanted else {}  # only an ``author:`` of the query marks names
             ctx |= mutes_context(request, hub, viewer, [h.paper for h in result.hits])
             ctx["saved_search"] = saved_search(q, filters)
             ctx["search_follow"] = members_own(

@@ -102,3 +102,26 @@ def test_a_paper_pages_pieces_keep_what_an_admin_a_member_and_a_form_error_see(b
     cy = _member(app, "cy")  # the same address (…/comments) and viewer kind: a piece would carry bob's open reply
     r = cy.post(page + "/comments", data={"csrf_token": csrf_of(_page(cy, page)), "body": " "})
     assert r.status_code == 400 and '<details class="reply" open>' not in r.text
+
+
+def test_a_paper_pages_main_part_is_kept_per_member_marks(backend: str, app: FastAPI) -> None:
+    """Two members with nothing of their own on a paper share its kept main part; one who saved it
+    or whose mutes hide it gets their own (pages.paper_context ``page_marks``)."""
+    page = "/papers/" + TOP
+    bob, cy = _member(app, "bob"), _member(app, "cy")
+    other = "/papers/2611.00001"
+    r = cy.post(other + "/save", data={"csrf_token": csrf_of(_page(cy, other)), "collection": "saved", "on": "1", "next": other})
+    assert r.status_code == 303, r.text  # both will have the same collections: only saving this paper tells them apart
+    first = _page(bob, page)
+    r = bob.post(page + "/save", data={"csrf_token": csrf_of(first), "collection": "saved", "on": "1", "next": page})
+    assert r.status_code == 303, r.text
+    theirs = _page(cy, page)  # cy's part is made first at this version: she saved nothing
+    assert ">☆ Save</button>" in theirs and ">★ Saved</button>" not in theirs
+    mine = _page(bob, page)
+    assert ">★ Saved</button>" in mine and ">☆ Save</button>" not in mine
+    author = re.search(r'<option value="author:([^"]+)">', theirs)
+    assert author, "the paper has an author to mute"
+    r = cy.post("/following/add", data={"csrf_token": csrf_of(theirs), "what": "mute", "target": "author:" + author.group(1), "next": page})
+    assert r.status_code == 303, r.text
+    assert "Your mutes hide this paper" not in _page(bob, page)  # made first at this version
+    assert "Your mutes hide this paper" in _page(cy, page)

@@ -337,12 +337,22 @@ def paper_context(
         similar_papers,
     )
     shown = mutes.split(similar, lambda h: h.paper)[0]
+    voted = _voted(request, hub, viewer, [paper.arxiv_id])
+    saved = _saved(request, hub, viewer, [paper.arxiv_id])
+    collections = members_own(request, viewer, ("collections",), lambda: hub.collections(viewer)) if viewer else []
     return {
         "paper": paper,
         "listing": listing,  # when and by whom it was listed
-        "voted": _voted(request, hub, viewer, [paper.arxiv_id]),
-        "saved": _saved(request, hub, viewer, [paper.arxiv_id]),
-        "my_collections": members_own(request, viewer, ("collections",), lambda: hub.collections(viewer)) if viewer else [],
+        "voted": voted,
+        "saved": saved,
+        "my_collections": collections,
+        # all the page shows of the viewer's own: with the address and the data version, the key
+        # of the page's kept main part (render.shared_fragment); the CSRF token is put in per page
+        "page_marks": (
+            viewer is not None, admin, paper.arxiv_id in voted, saved.get(paper.arxiv_id, ()),
+            tuple((c.slug, c.name) for c in collections), mutes.reason(paper),
+            tuple(h.paper.arxiv_id for h in shown),
+        ),
         "comments": top,
         "replies": replies,
         # similar papers a member's mutes hide are left out; the paper itself says if it is muted

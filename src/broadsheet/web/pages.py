@@ -337,6 +337,8 @@ def paper_context(
         similar_papers,
     )
     shown = mutes.split(similar, lambda h: h.paper)[0]
+    similar_ids = tuple(h.paper.arxiv_id for h in shown)
+    mute_reason = mutes.reason(paper)
     voted = _voted(request, hub, viewer, [paper.arxiv_id])
     saved = _saved(request, hub, viewer, [paper.arxiv_id])
     collections = members_own(request, viewer, ("collections",), lambda: hub.collections(viewer)) if viewer else []
@@ -350,15 +352,14 @@ def paper_context(
         # of the page's kept main part (render.shared_fragment); the CSRF token is put in per page
         "page_marks": (
             viewer is not None, admin, paper.arxiv_id in voted, saved.get(paper.arxiv_id, ()),
-            tuple((c.slug, c.name) for c in collections), mutes.reason(paper),
-            tuple(h.paper.arxiv_id for h in shown),
+            tuple((c.slug, c.name) for c in collections), mute_reason, similar_ids,
         ),
         "comments": top,
         "replies": replies,
         # similar papers a member's mutes hide are left out; the paper itself says if it is muted
         "similar": shown,
-        "similar_ids": tuple(h.paper.arxiv_id for h in shown),  # the key of its kept piece
-        "mute_reason": mutes.reason(paper),
+        "similar_ids": similar_ids,  # the key of its kept piece
+        "mute_reason": mute_reason,
     }
 
 

@@ -185,8 +185,8 @@ def here(request: Request) -> str:
 
 
 # A piece of the page kept as UTF-8 bytes stands in the rendered text as this mark and its number,
-# put in its place by ``render`` (``_assemble``). Page text never holds a NUL, and the random part
-# keeps a NUL that some data might carry from being read as a mark.
+# put in its place by ``render`` (``_assemble``). The random part keeps text that some data might
+# carry (a NUL and digits) from being read as a mark.
 _MARK = "\x00" + secrets.token_hex(6) + ":"
 _MARKS = re.compile(re.escape(_MARK) + r"(\d+)\x00")
 
